@@ -1,0 +1,79 @@
+"""Where the square around a clicked point lies, and the model-sized pixels inside it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from .errors import InvalidPoint, PointOutsideImage
+
+
+@dataclass(frozen=True)
+class Box:
+    """A crop box in original image pixels; right and bottom are exclusive, as in Pillow."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {"left": self.left, "top": self.top, "right": self.right, "bottom": self.bottom}
+
+    @property
+    def side(self) -> int:
+        return self.right - self.left
+
+
+def check_point(x: object, y: object, size: tuple[int, int]) -> tuple[float, float]:
+    """Return (x, y) as floats, or raise if they are not finite or lie off the image.
+
+    Points are continuous coordinates: 0 <= x <= width and 0 <= y <= height, edges included.
+    """
+    values = []
+    for name, value in (("x", x), ("y", y)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            try:
+                value = float(str(value).strip())
+            except ValueError:
+                raise InvalidPoint(f"{name} must be a number, got {str(value)[:40]!r}") from None
+        if not math.isfinite(value):
+            raise InvalidPoint(f"{name} must be a finite number, got {value}")
+        values.append(float(value))
+    width, height = size
+    if not (0 <= values[0] <= width and 0 <= values[1] <= height):
+        raise PointOutsideImage(
+            f"point ({values[0]:g}, {values[1]:g}) is outside the {width}x{height} image"
+        )
+    return values[0], values[1]
+
+
+def crop_box(size: tuple[int, int], point: tuple[float, float], fraction: float) -> Box:
+    """Return the square of side `fraction` x shorter side centred on `point`.
+
+    Near an edge the square shifts to stay inside the image instead of padding.
+    """
+    width, height = size
+    side = min(max(1, round(fraction * min(width, height))), width, height)
+    left = _clamp(round(point[0] - side / 2), 0, width - side)
+    top = _clamp(round(point[1] - side / 2), 0, height - side)
+    return Box(left, top, left + side, top + side)
+
+
+def crop_pixels(image: Image.Image, box: Box, scale: float, input_size: int) -> np.ndarray:
+    """Resize the box of an image decoded at `scale` x original size to input_size pixels.
+
+    Returns uint8 RGB of shape (input_size, input_size, 3).
+    """
+    scaled = (box.left * scale, box.top * scale, box.right * scale, box.bottom * scale)
+    resized = image.resize(
+        (input_size, input_size), Image.Resampling.BILINEAR, box=scaled, reducing_gap=3.0
+    )
+    return np.asarray(resized, dtype=np.uint8)
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(value, high))

@@ -1,0 +1,196 @@
+"""Turn bytes, a path or a PIL image into checked RGB pixels, decoding no more than needed."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Union
+
+from PIL import Image, ImageOps
+
+from .errors import ImageNotFound, ImageRejected
+
+ImageSource = Union[bytes, bytearray, memoryview, str, os.PathLike, BinaryIO, Image.Image]
+
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
+# Names for formats people commonly try, so the refusal says what was sent.
+_KNOWN_REFUSED = {
+    b"GIF8": "GIF",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+    b"%PDF": "PDF",
+    b"%!PS": "PostScript/EPS",
+    b"8BPS": "PSD",
+    b"BM": "BMP",
+    b"SIMPLE": "FITS",
+}
+_ROTATED_ORIENTATIONS = {5, 6, 7, 8}
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """What an input may weigh: bytes before decoding and pixels in the header."""
+
+    max_bytes: int = 20 * 1024 * 1024
+    max_pixels: int = 50_000_000
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """An image ready for cropping: RGB pixels plus what is needed to map points onto them.
+
+    `size` is the original size as a browser shows it (EXIF orientation applied);
+    `image` may be smaller by `scale` when only part of the resolution was needed.
+    """
+
+    image: Image.Image
+    size: tuple[int, int]
+    scale: float
+    format: str
+    sha256: str
+    n_bytes: int
+
+    @property
+    def width(self) -> int:
+        return self.size[0]
+
+    @property
+    def height(self) -> int:
+        return self.size[1]
+
+
+def decode_image(
+    source: ImageSource,
+    limits: ImageLimits = ImageLimits(),
+    crop_needs: Sequence[tuple[float, int]] = (),
+) -> DecodedImage:
+    """Check and decode an image; raise ImageRejected with a one-line reason if it is unusable.
+
+    `crop_needs` lists (crop fraction, model input size) pairs: a large JPEG is then decoded
+    at the smallest 1/2, 1/4 or 1/8 scale that still gives every crop its full input size.
+    """
+    if isinstance(source, Image.Image):
+        return _from_pil(source, limits)
+    data = _read_bytes(source, limits)
+    digest = hashlib.sha256(data).hexdigest()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=list(ACCEPTED_FORMATS))
+        except Image.DecompressionBombError as exc:
+            raise ImageRejected(f"image has too many pixels ({exc})") from None
+        except Exception:
+            raise ImageRejected(_unsupported_message(data)) from None
+        _check_pixels(image.size, limits)
+        raw_size = image.size
+        _draft(image, crop_needs)
+        pixels = _finish(image)
+    size = _displayed_size(raw_size, image)
+    return DecodedImage(pixels, size, pixels.width / size[0], image.format or "", digest, len(data))
+
+
+def _read_bytes(source: ImageSource, limits: ImageLimits) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
+        data = _read_path(Path(source), limits)
+    elif hasattr(source, "read"):
+        data = source.read(limits.max_bytes + 1)
+    else:
+        raise ImageRejected(f"cannot read an image from a {type(source).__name__}")
+    if not data:
+        raise ImageRejected("the image is empty (0 bytes)")
+    if len(data) > limits.max_bytes:
+        raise ImageRejected(f"the image is larger than the {_megabytes(limits.max_bytes)} limit")
+    return data
+
+
+def _read_path(path: Path, limits: ImageLimits) -> bytes:
+    try:
+        if not path.is_file():
+            what = "is not a regular file" if path.exists() else "does not exist"
+            raise ImageNotFound(f"{path} {what}")
+        if path.stat().st_size > limits.max_bytes:
+            raise ImageRejected(f"{path} is larger than the {_megabytes(limits.max_bytes)} limit")
+        with path.open("rb") as handle:
+            return handle.read(limits.max_bytes + 1)
+    except OSError as exc:
+        raise ImageNotFound(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _from_pil(image: Image.Image, limits: ImageLimits) -> DecodedImage:
+    _check_pixels(image.size, limits)
+    pixels = _finish(image)
+    digest = hashlib.sha256(pixels.tobytes()).hexdigest()
+    return DecodedImage(pixels, pixels.size, 1.0, image.format or "PIL", digest, 0)
+
+
+def _check_pixels(size: tuple[int, int], limits: ImageLimits) -> None:
+    width, height = size
+    if width < 1 or height < 1:
+        raise ImageRejected(f"image has no pixels ({width}x{height})")
+    if width * height > limits.max_pixels:
+        raise ImageRejected(
+            f"image is {width}x{height} = {width * height / 1e6:.1f} MP, "
+            f"over the {limits.max_pixels / 1e6:g} MP limit"
+        )
+
+
+def _draft(image: Image.Image, crop_needs: Sequence[tuple[float, int]]) -> None:
+    """Ask the JPEG decoder for a reduced scale that keeps every crop at full model input."""
+    if image.format != "JPEG" or not crop_needs:
+        return
+    shorter = min(image.size)
+    reduce = min(fraction * shorter / input_size for fraction, input_size in crop_needs)
+    if reduce >= 2:
+        width, height = image.size
+        image.draft(None, (math.ceil(width / reduce), math.ceil(height / reduce)))
+
+
+def _finish(image: Image.Image) -> Image.Image:
+    """Decode frame 0, apply EXIF orientation and flatten transparency onto white."""
+    try:
+        image.load()
+        oriented = ImageOps.exif_transpose(image) or image
+        if oriented.mode in ("RGBA", "LA", "PA") or "transparency" in oriented.info:
+            rgba = oriented.convert("RGBA")
+            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return Image.alpha_composite(white, rgba).convert("RGB")
+        return oriented.convert("RGB")
+    except Image.DecompressionBombError as exc:
+        raise ImageRejected(f"image has too many pixels ({exc})") from None
+    except Exception as exc:  # decoders raise many types for damaged data
+        raise ImageRejected(f"the image is corrupt or truncated ({_short(exc)})") from None
+
+
+def _displayed_size(raw_size: tuple[int, int], image: Image.Image) -> tuple[int, int]:
+    try:
+        orientation = image.getexif().get(0x0112)
+    except Exception:
+        orientation = None
+    width, height = raw_size
+    return (height, width) if orientation in _ROTATED_ORIENTATIONS else (width, height)
+
+
+def _unsupported_message(data: bytes) -> str:
+    for magic, name in _KNOWN_REFUSED.items():
+        if data.startswith(magic):
+            return f"{name} images are not accepted (JPEG, PNG or WebP only)"
+    if data[:3] == b"\xff\xd8\xff" or data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "the image is corrupt or truncated (its header cannot be read)"
+    return "not a JPEG, PNG or WebP image"
+
+
+def _megabytes(n_bytes: int) -> str:
+    return f"{n_bytes / (1024 * 1024):g} MB"
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:120]

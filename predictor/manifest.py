@@ -1,0 +1,157 @@
+"""The model manifest: which models to serve, where their files are, how to feed them."""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ManifestError
+
+FORMATS = ("keras", "savedmodel", "graphdef", "tflite")
+RETRAIN_INPUT = "input:0"
+RETRAIN_OUTPUT = "final_result:0"
+DEFAULT_MANIFEST = Path(__file__).resolve().parent.parent / "models" / "manifest.toml"
+_SUFFIX_FORMATS = {".keras": "keras", ".pb": "graphdef", ".tflite": "tflite"}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One manifest entry: a model file, its labels and how its input is prepared."""
+
+    name: str
+    path: Path
+    format: str
+    labels: tuple[str, ...]
+    labels_path: Path
+    version: str
+    input_size: int
+    scale: float
+    offset: float
+    crop_fraction: float
+    input_tensor: str = RETRAIN_INPUT
+    output_tensor: str = RETRAIN_OUTPUT
+    outputs: str = "probabilities"
+
+    def describe(self) -> dict[str, object]:
+        """Return what a user needs to know about this model, JSON-ready."""
+        return {
+            "format": self.format,
+            "version": self.version,
+            "file": self.path.name,
+            "labels": len(self.labels),
+            "input_size": self.input_size,
+            "crop_fraction": self.crop_fraction,
+        }
+
+
+def manifest_path(path: str | os.PathLike | None = None) -> Path:
+    """Return the manifest to use: the argument, else $PINPOINT_MANIFEST, else models/."""
+    chosen = path or os.environ.get("PINPOINT_MANIFEST") or DEFAULT_MANIFEST
+    return Path(chosen)
+
+
+def load_manifest(path: str | os.PathLike | None = None) -> list[ModelSpec]:
+    """Read and check a manifest; relative paths in it are relative to its folder."""
+    path = manifest_path(path)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ManifestError(f"no model manifest at {path}") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ManifestError(f"cannot read manifest {path}: {exc}") from None
+    entries = document.get("model")
+    if not isinstance(entries, list) or not entries:
+        raise ManifestError(f"{path} lists no [[model]] entries")
+    specs = [_spec(entry, path.parent, path) for entry in entries]
+    names = [spec.name for spec in specs]
+    if len(set(names)) != len(names):
+        raise ManifestError(f"{path}: model names must be unique, got {names}")
+    return specs
+
+
+def read_labels(path: Path) -> tuple[str, ...]:
+    """Read one label per line; line number is class index. Trailing blank lines are ignored."""
+    try:
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"cannot read labels file {path}: {exc}") from None
+    while lines and not lines[-1]:
+        lines.pop()
+    if not lines:
+        raise ManifestError(f"labels file {path} is empty")
+    if "" in lines:
+        raise ManifestError(f"labels file {path} has a blank line at line {lines.index('') + 1}")
+    return tuple(lines)
+
+
+def _spec(entry: object, folder: Path, manifest: Path) -> ModelSpec:
+    if not isinstance(entry, dict):
+        raise ManifestError(f"{manifest}: each [[model]] must be a table")
+    name = _text(entry, "name", manifest)
+    where = f"{manifest} model {name!r}"
+    model_path = (folder / _text(entry, "file", where)).resolve()
+    if not model_path.exists():
+        raise ManifestError(f"{where}: model file {model_path} does not exist")
+    labels_path = (folder / _text(entry, "labels", where)).resolve()
+    return ModelSpec(
+        name=name,
+        path=model_path,
+        format=_format(entry, model_path, where),
+        labels=read_labels(labels_path),
+        labels_path=labels_path,
+        version=str(entry.get("version", "unversioned")),
+        input_size=_number(entry, "input_size", where, 8, 1024, integer=True),
+        scale=_number(entry, "scale", where, -1e6, 1e6, default=1 / 255),
+        offset=_number(entry, "offset", where, -1e6, 1e6, default=0.0),
+        crop_fraction=_number(entry, "crop_fraction", where, 1e-3, 1.0),
+        input_tensor=str(entry.get("input_tensor", RETRAIN_INPUT)),
+        output_tensor=str(entry.get("output_tensor", RETRAIN_OUTPUT)),
+        outputs=_choice(entry, "outputs", ("probabilities", "logits"), where),
+    )
+
+
+def _text(entry: dict, key: str, where: object) -> str:
+    value = entry.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ManifestError(f"{where}: {key!r} must be a non-empty string")
+    return value.strip()
+
+
+def _format(entry: dict, model_path: Path, where: str) -> str:
+    if "format" in entry:
+        return _choice(entry, "format", FORMATS, where)
+    if model_path.is_dir():
+        return "savedmodel"
+    guessed = _SUFFIX_FORMATS.get(model_path.suffix.lower())
+    if guessed is None:
+        raise ManifestError(f"{where}: cannot tell the format of {model_path.name}; set 'format'")
+    return guessed
+
+
+def _choice(entry: dict, key: str, allowed: tuple[str, ...], where: str) -> str:
+    value = entry.get(key, allowed[0])
+    if value not in allowed:
+        raise ManifestError(f"{where}: {key!r} must be one of {', '.join(allowed)}, got {value!r}")
+    return str(value)
+
+
+def _number(
+    entry: dict,
+    key: str,
+    where: str,
+    low: float,
+    high: float,
+    default: float | None = None,
+    integer: bool = False,
+) -> float:
+    value = entry.get(key, default)
+    wrong_type = isinstance(value, bool) or not isinstance(value, (int, float))
+    if wrong_type or (integer and not isinstance(value, int)):
+        kind = "an integer" if integer else "a number"
+        raise ManifestError(f"{where}: {key!r} must be {kind}, got {value!r}")
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ManifestError(f"{where}: {key!r} must be between {low:g} and {high:g}, got {value}")
+    return value

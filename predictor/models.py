@@ -1,0 +1,187 @@
+"""Load every supported model format behind one call; the only module that imports TensorFlow."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ModelLoadError
+from .manifest import ModelSpec
+
+Runner = Callable[[np.ndarray], np.ndarray]
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence TensorFlow's start-up log lines, which bypass Python's logging."""
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+with _quiet_stderr():
+    import tensorflow as tf
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready to call from any thread, with what it cost to get it ready."""
+
+    spec: ModelSpec
+    run: Runner
+    load_ms: float
+    warmup_ms: float
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """Return class probabilities, shape (n, labels), for a float32 NHWC batch."""
+        out = self.run(batch)
+        if self.spec.outputs == "logits":
+            shifted = np.exp(out - out.max(axis=1, keepdims=True))
+            out = shifted / shifted.sum(axis=1, keepdims=True)
+        return out
+
+
+def configure_threads(intra_op: int = 0, inter_op: int = 0) -> None:
+    """Set TensorFlow's thread pools (0 = TF's default); only possible before TF first runs."""
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+    except RuntimeError:
+        pass  # TF already initialised: its pools are fixed for this process
+
+
+def load_model(spec: ModelSpec) -> LoadedModel:
+    """Load, check against the labels, and warm up one model."""
+    started = time.perf_counter()
+    try:
+        with _quiet_stderr():
+            run = _LOADERS[spec.format](spec)
+    except ModelLoadError:
+        raise
+    except Exception as exc:
+        raise ModelLoadError(f"model {spec.name!r}: cannot load {spec.path}: {_short(exc)}") from None
+    loaded = time.perf_counter()
+    dummy = np.zeros((1, spec.input_size, spec.input_size, 3), np.float32)
+    try:
+        out = run(dummy)
+    except Exception as exc:
+        raise ModelLoadError(
+            f"model {spec.name!r}: a {spec.input_size}x{spec.input_size}x3 input fails: {_short(exc)}"
+        ) from None
+    if out.shape != (1, len(spec.labels)):
+        raise ModelLoadError(
+            f"model {spec.name!r} outputs {out.shape[-1] if out.ndim else 0} classes "
+            f"but {spec.labels_path.name} has {len(spec.labels)} labels"
+        )
+    warmed = time.perf_counter()
+    return LoadedModel(spec, run, (loaded - started) * 1e3, (warmed - loaded) * 1e3)
+
+
+def _signature(spec: ModelSpec) -> tf.TensorSpec:
+    return tf.TensorSpec([None, spec.input_size, spec.input_size, 3], tf.float32)
+
+
+def _load_keras(spec: ModelSpec) -> Runner:
+    import keras
+
+    model = keras.saving.load_model(spec.path, compile=False)
+    call = tf.function(lambda x: model(x, training=False), input_signature=[_signature(spec)])
+    concrete = call.get_concrete_function()
+    return lambda batch: concrete(tf.constant(batch)).numpy()
+
+
+def _load_savedmodel(spec: ModelSpec) -> Runner:
+    loaded = tf.saved_model.load(str(spec.path))
+    if "serving_default" not in loaded.signatures:
+        raise ModelLoadError(f"model {spec.name!r}: SavedModel has no serving_default signature")
+    signature = loaded.signatures["serving_default"]
+    (input_name,) = signature.structured_input_signature[1].keys()
+    (output_name,) = signature.structured_outputs.keys()
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        # `loaded` is referenced here so its variables live as long as the runner.
+        return loaded.signatures["serving_default"](**{input_name: tf.constant(batch)})[
+            output_name
+        ].numpy()
+
+    return run
+
+
+def _load_graphdef(spec: ModelSpec) -> Runner:
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.ParseFromString(spec.path.read_bytes())
+
+    def _import() -> None:
+        tf.compat.v1.import_graph_def(graph_def, name="")
+
+    wrapped = tf.compat.v1.wrap_function(_import, [])
+    try:
+        feed = wrapped.graph.get_tensor_by_name(spec.input_tensor)
+        fetch = wrapped.graph.get_tensor_by_name(spec.output_tensor)
+    except (KeyError, ValueError) as exc:
+        raise ModelLoadError(
+            f"model {spec.name!r}: {_short(exc)} (set input_tensor / output_tensor in the manifest)"
+        ) from None
+    pruned = wrapped.prune(feeds=feed, fetches=fetch)
+    return lambda batch: pruned(tf.constant(batch)).numpy()
+
+
+def _load_tflite(spec: ModelSpec) -> Runner:
+    interpreter = tf.lite.Interpreter(model_path=str(spec.path), num_threads=1)
+    (details,) = interpreter.get_input_details()
+    wanted = [1, spec.input_size, spec.input_size, 3]
+    if list(details["shape"]) != wanted:
+        interpreter.resize_tensor_input(details["index"], wanted)
+    interpreter.allocate_tensors()
+    output = interpreter.get_output_details()[0]
+    lock = threading.Lock()  # an interpreter serves one thread at a time
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        rows = []
+        with lock:
+            for row in batch:
+                interpreter.set_tensor(details["index"], _quantize(row[None], details))
+                interpreter.invoke()
+                rows.append(_dequantize(interpreter.get_tensor(output["index"]), output))
+        return np.concatenate(rows).astype(np.float32)
+
+    return run
+
+
+def _quantize(batch: np.ndarray, details: dict) -> np.ndarray:
+    scale, zero = details.get("quantization", (0.0, 0))
+    if details["dtype"] == np.float32 or not scale:
+        return batch.astype(details["dtype"])
+    return np.round(batch / scale + zero).astype(details["dtype"])
+
+
+def _dequantize(values: np.ndarray, details: dict) -> np.ndarray:
+    scale, zero = details.get("quantization", (0.0, 0))
+    if values.dtype == np.float32 or not scale:
+        return values.astype(np.float32)
+    return (values.astype(np.float32) - zero) * scale
+
+
+_LOADERS: dict[str, Callable[[ModelSpec], Runner]] = {
+    "keras": _load_keras,
+    "savedmodel": _load_savedmodel,
+    "graphdef": _load_graphdef,
+    "tflite": _load_tflite,
+}
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
