@@ -1,0 +1,227 @@
+"""The feedback store: every prediction and every tester's label, in SQLite or PostgreSQL.
+
+Writes are short transactions that either land whole or not at all. SQLite is set up
+for several writers (WAL, busy timeout, BEGIN IMMEDIATE); only `make_engine` knows it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, insert, select, update
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from . import store_schema as schema
+from .errors import PinpointError
+
+DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "pinpoint.db"
+STATUSES = ("ok", "degraded", "failed", "timeout")
+# FULL fsyncs the WAL on every commit, so an acknowledged label survives a power cut too;
+# NORMAL could lose the last commits. One row per click makes the extra fsync cheap.
+SYNCHRONOUS = "FULL"
+# Error codes PostgreSQL uses for "try again": lock timeout, serialization, deadlock.
+_PG_RETRYABLE = {"55P03", "40001", "40P01"}
+
+
+class StoreError(PinpointError):
+    """The feedback database could not do what was asked."""
+
+
+class StoreBusy(StoreError):
+    """The feedback database stayed locked by another writer past the timeout; retry."""
+
+
+def database_url(url: str | None = None) -> str:
+    """Return the URL to use: the argument, else $PINPOINT_DB_URL, else data/pinpoint.db."""
+    return url or os.environ.get("PINPOINT_DB_URL") or f"sqlite:///{DEFAULT_DB}"
+
+
+def make_engine(url: str | None = None, *, busy_timeout_ms: int = 5000) -> Engine:
+    """Create an engine; for SQLite, create the folder and set WAL, busy timeout, IMMEDIATE."""
+    parsed = make_url(database_url(url))
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, connect_args={"timeout": busy_timeout_ms / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # Hand transaction control to SQLAlchemy's "begin" event below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the lock up front, so they queue on busy_timeout instead of failing
+        # at once when a read lock cannot be upgraded; readers never block in WAL.
+        readonly = conn.get_execution_options().get("pinpoint_readonly", False)
+        conn.exec_driver_sql("BEGIN DEFERRED" if readonly else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+class FeedbackStore:
+    """Record predictions and labels; safe to share between threads."""
+
+    def __init__(self, url: str | None = None, *, busy_timeout_ms: int = 5000,
+                 engine: Engine | None = None):
+        self.engine = engine or make_engine(url, busy_timeout_ms=busy_timeout_ms)
+        with self._write() as conn:
+            self.schema_version = schema.upgrade(conn)
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+    def record_prediction(
+        self,
+        prediction: object,
+        *,
+        tester: str,
+        source: str = "app",
+        status: str = "ok",
+        crops_png: Mapping[str, bytes] | None = None,
+        parallel: bool | None = None,
+        at: datetime | None = None,
+    ) -> int:
+        """Store a Prediction (or its to_dict()) with each model's top-k and crop; return its id."""
+        data = prediction.to_dict() if hasattr(prediction, "to_dict") else dict(prediction)
+        timings = data.get("timings_ms", {})
+        row = {
+            **_head(tester, source, status, None, data.get("image"), data.get("point"), at),
+            "parallel": None if parallel is None else int(parallel),
+            "total_ms": timings.get("total"),
+            "timings": timings,
+        }
+        with self._write() as conn:
+            prediction_id = conn.execute(insert(schema.predictions).values(row)).inserted_primary_key[0]
+            for name, ranked in data.get("predictions", {}).items():
+                conn.execute(insert(schema.prediction_models).values(
+                    _model_row(prediction_id, name, ranked, data, crops_png or {})))
+        return int(prediction_id)
+
+    def record_failure(
+        self,
+        *,
+        tester: str,
+        error: str,
+        status: str = "failed",
+        source: str = "app",
+        image: Mapping[str, object] | None = None,
+        point: Mapping[str, float] | None = None,
+        at: datetime | None = None,
+    ) -> int:
+        """Store a prediction that failed or timed out, so it is counted but never scored."""
+        if status not in ("failed", "timeout"):
+            raise StoreError(f"a failure's status must be 'failed' or 'timeout', not {status!r}")
+        row = _head(tester, source, status, error[:2000], image, point, at)
+        with self._write() as conn:
+            return int(conn.execute(insert(schema.predictions).values(row)).inserted_primary_key[0])
+
+    def record_labels(
+        self, prediction_id: int, chosen: Mapping[str, str | None], *, tester: str,
+        at: datetime | None = None,
+    ) -> None:
+        """Set the true label per model (None = none of these); a relabel replaces the old one."""
+        when = at or _utcnow()
+        models = schema.prediction_models
+        with self._write() as conn:
+            known = set(conn.execute(
+                select(models.c.model).where(models.c.prediction_id == prediction_id)).scalars())
+            for model, label in chosen.items():
+                if model not in known:
+                    raise StoreError(f"prediction {prediction_id} has no answer from model {model!r}")
+                _upsert_label(conn, prediction_id, model, label, tester, when)
+
+    def schema_version_stored(self) -> int:
+        """Read the schema version back from the database."""
+        with self.read() as conn:
+            return schema.current_version(conn)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """Yield a connection in a read transaction that never waits for writers."""
+        with self.engine.connect().execution_options(pinpoint_readonly=True) as conn:
+            with _mapped_errors():
+                yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with _mapped_errors():
+            with self.engine.begin() as conn:
+                yield conn
+
+
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    try:
+        yield
+    except OperationalError as exc:
+        if _is_busy(exc):
+            raise StoreBusy("the feedback database is busy; please try again in a moment") from None
+        raise StoreError(f"the feedback database failed: {_first_line(exc.orig)}") from None
+    except SQLAlchemyError as exc:
+        raise StoreError(f"the feedback database failed: {_first_line(exc)}") from None
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    text = str(exc.orig).lower()
+    return code in _PG_RETRYABLE or "database is locked" in text or "database is busy" in text
+
+
+def _head(tester, source, status, error, image, point, at) -> dict[str, object]:
+    if status not in STATUSES:
+        raise StoreError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    image, point = image or {}, point or {}
+    return {
+        "created_at": at or _utcnow(), "tester": tester or "anonymous", "source": source,
+        "status": status, "error": error,
+        "image_sha256": image.get("sha256"), "image_width": image.get("width"),
+        "image_height": image.get("height"), "image_format": image.get("format"),
+        "image_bytes": image.get("bytes"), "point_x": point.get("x"), "point_y": point.get("y"),
+    }
+
+
+def _model_row(prediction_id: int, name: str, ranked: list, data: dict, crops: Mapping) -> dict:
+    box = data.get("crops", {}).get(name, {})
+    about = data.get("models", {}).get(name, {})
+    ranked = [{"label": r["label"], "score": float(r["score"])} for r in ranked]
+    return {
+        "prediction_id": prediction_id, "model": name,
+        "version": str(about.get("version", "unversioned")), "format": about.get("format"),
+        "crop_left": box.get("left"), "crop_top": box.get("top"),
+        "crop_right": box.get("right"), "crop_bottom": box.get("bottom"),
+        "top1": ranked[0]["label"] if ranked else None, "ranked": ranked,
+        "model_ms": data.get("timings_ms", {}).get(f"model:{name}"), "crop_png": crops.get(name),
+    }
+
+
+def _upsert_label(conn: Connection, prediction_id: int, model: str, label: str | None,
+                  tester: str, when: datetime) -> None:
+    # UPDATE then INSERT is portable; the write lock (or the unique key) rules out doubles.
+    table = schema.labels
+    values = {"label": label, "tester": tester or "anonymous", "labeled_at": when}
+    done = conn.execute(update(table).where(
+        table.c.prediction_id == prediction_id, table.c.model == model).values(values))
+    if done.rowcount == 0:
+        conn.execute(insert(table).values(prediction_id=prediction_id, model=model, **values))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _first_line(exc: object) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]

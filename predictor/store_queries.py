@@ -1,0 +1,123 @@
+"""Read the feedback store into pandas DataFrames for the dashboards and the CSV export."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import pandas as pd
+from sqlalchemy import Select, and_, exists, select
+
+from . import store_schema as schema
+from .store import FeedbackStore
+
+P, M, L = schema.predictions, schema.prediction_models, schema.labels
+SCORED = ("ok",)  # failed, timeout and degraded predictions never count in accuracy
+
+
+@dataclass(frozen=True)
+class StoreFilter:
+    """Which records a dashboard shows; None means no restriction. Dates are inclusive."""
+
+    start: date | datetime | None = None
+    end: date | datetime | None = None
+    tester: str | None = None
+    model: str | None = None
+    version: str | None = None
+
+
+def labeled_answers(store: FeedbackStore, where: StoreFilter = StoreFilter()) -> pd.DataFrame:
+    """Return one row per labeled model answer of a scored prediction, oldest first.
+
+    `truth` is None where the tester chose "none of these"; `ranked` lists labels best first.
+    """
+    query = (
+        select(P.c.id.label("prediction_id"), P.c.created_at, L.c.labeled_at,
+               L.c.tester, P.c.tester.label("predicted_for"), M.c.model, M.c.version,
+               L.c.label.label("truth"), M.c.top1, M.c.ranked, P.c.image_sha256,
+               P.c.point_x, P.c.point_y, M.c.crop_left, M.c.crop_top, M.c.crop_right,
+               M.c.crop_bottom)
+        .join(M, M.c.prediction_id == P.c.id)
+        .join(L, and_(L.c.prediction_id == P.c.id, L.c.model == M.c.model))
+        .where(P.c.status.in_(SCORED))
+        .order_by(P.c.created_at, P.c.id, M.c.model)
+    )
+    frame = _read(store, _filtered(query, where, labels_tester=True))
+    frame["ranked"] = frame["ranked"].map(lambda r: [x["label"] for x in r or []])
+    return frame
+
+
+def prediction_timings(store: FeedbackStore, where: StoreFilter = StoreFilter()) -> pd.DataFrame:
+    """Return one row per prediction: time, status, series/parallel and one column per stage."""
+    query = select(P.c.id.label("prediction_id"), P.c.created_at, P.c.tester, P.c.source,
+                   P.c.status, P.c.parallel, P.c.timings).order_by(P.c.created_at, P.c.id)
+    frame = _read(store, _filtered(query, where))
+    stages = pd.json_normalize(frame.pop("timings").map(lambda t: t or {}).tolist())
+    return pd.concat([frame, stages.set_axis(frame.index)], axis=1)
+
+
+def export_labeled(store: FeedbackStore, where: StoreFilter = StoreFilter()) -> pd.DataFrame:
+    """Return labeled answers with scores and the crop as base64 PNG, ready for CSV."""
+    query = (
+        select(P.c.id.label("prediction_id"), P.c.created_at, L.c.labeled_at, L.c.tester,
+               M.c.model, M.c.version, L.c.label.label("truth"), M.c.ranked,
+               P.c.image_sha256, P.c.image_width, P.c.image_height, P.c.point_x, P.c.point_y,
+               M.c.crop_left, M.c.crop_top, M.c.crop_right, M.c.crop_bottom, M.c.crop_png)
+        .join(M, M.c.prediction_id == P.c.id)
+        .join(L, and_(L.c.prediction_id == P.c.id, L.c.model == M.c.model))
+        .where(P.c.status.in_(SCORED))
+        .order_by(P.c.created_at, P.c.id, M.c.model)
+    )
+    frame = _read(store, _filtered(query, where, labels_tester=True))
+    frame["truth"] = frame["truth"].fillna("")
+    frame["top5"] = frame.pop("ranked").map(
+        lambda r: "; ".join(f"{x['label']}={x['score']:.4f}" for x in r or []))
+    frame["crop_png_base64"] = frame.pop("crop_png").map(
+        lambda b: base64.b64encode(b).decode() if b else "")
+    return frame
+
+
+def filter_choices(store: FeedbackStore) -> dict[str, list[str]]:
+    """Return the testers, models and versions present, for filter widgets."""
+    with store.read() as conn:
+        testers = conn.execute(select(P.c.tester).distinct().order_by(P.c.tester)).scalars()
+        testers = sorted(set(testers) | set(conn.execute(select(L.c.tester).distinct()).scalars()))
+        models = list(conn.execute(select(M.c.model).distinct().order_by(M.c.model)).scalars())
+        versions = list(conn.execute(select(M.c.version).distinct().order_by(M.c.version)).scalars())
+    return {"tester": testers, "model": models, "version": versions}
+
+
+def _filtered(query: Select, where: StoreFilter, labels_tester: bool = False) -> Select:
+    if where.start is not None:
+        query = query.where(P.c.created_at >= _day_start(where.start))
+    if where.end is not None:
+        if isinstance(where.end, datetime):
+            query = query.where(P.c.created_at <= where.end)
+        else:
+            query = query.where(P.c.created_at < _day_start(where.end + timedelta(days=1)))
+    if where.tester:
+        query = query.where((L.c.tester if labels_tester else P.c.tester) == where.tester)
+    if where.model or where.version:
+        conditions = [M.c.prediction_id == P.c.id]
+        conditions += [M.c.model == where.model] if where.model else []
+        conditions += [M.c.version == where.version] if where.version else []
+        if labels_tester:  # M is already joined: restrict its rows directly
+            query = query.where(*conditions[1:])
+        else:
+            query = query.where(exists().where(*conditions))
+    return query
+
+
+def _day_start(value: date | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.combine(value, time.min)
+
+
+def _read(store: FeedbackStore, query: Select) -> pd.DataFrame:
+    with store.read() as conn:
+        frame = pd.DataFrame(conn.execute(query).mappings().all(),
+                             columns=[c.name for c in query.selected_columns])
+    for column in ("created_at", "labeled_at"):
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column])
+    return frame

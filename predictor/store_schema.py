@@ -1,0 +1,123 @@
+"""The feedback store's tables and the ordered steps that create and upgrade them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, nullable=False),
+)
+
+# One row per click: what was asked, how it went, how long it took.
+predictions = Table(
+    "predictions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime, nullable=False),  # naive UTC
+    Column("tester", String(200), nullable=False),
+    Column("source", String(20), nullable=False),  # app, api, cli
+    Column("status", String(20), nullable=False),  # ok, failed, timeout, degraded
+    Column("error", Text),
+    Column("image_sha256", String(64)),
+    Column("image_width", Integer),
+    Column("image_height", Integer),
+    Column("image_format", String(20)),
+    Column("image_bytes", Integer),
+    Column("point_x", Float),
+    Column("point_y", Float),
+    Column("parallel", Integer),  # 1 = models ran in parallel, 0 = in series
+    Column("total_ms", Float),
+    Column("timings", JSON),
+)
+
+# One row per model per click: its crop, its version and its top-k.
+prediction_models = Table(
+    "prediction_models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("prediction_id", ForeignKey("predictions.id", ondelete="CASCADE"), nullable=False),
+    Column("model", String(100), nullable=False),
+    Column("version", String(100), nullable=False),
+    Column("format", String(20)),
+    Column("crop_left", Integer),
+    Column("crop_top", Integer),
+    Column("crop_right", Integer),
+    Column("crop_bottom", Integer),
+    Column("top1", String(200)),
+    Column("ranked", JSON, nullable=False),  # [{"label", "score"}, ...] best first
+    Column("model_ms", Float),
+    Column("crop_png", LargeBinary),
+    UniqueConstraint("prediction_id", "model", name="uq_prediction_model"),
+)
+
+# The truth a tester gave for one model's answer; label NULL means "none of these".
+labels = Table(
+    "labels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("prediction_id", ForeignKey("predictions.id", ondelete="CASCADE"), nullable=False),
+    Column("model", String(100), nullable=False),
+    Column("label", String(200)),
+    Column("tester", String(200), nullable=False),
+    Column("labeled_at", DateTime, nullable=False),
+    UniqueConstraint("prediction_id", "model", name="uq_label_prediction_model"),
+)
+
+
+def _v1_tables(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[predictions, prediction_models, labels])
+
+
+def _v2_dashboard_indexes(conn: Connection) -> None:
+    # The dashboards filter on time and tester, and group model rows by version.
+    # Plain DDL: Index objects would attach to the tables and leak into step 1's create_all.
+    for name, table, columns in (
+        ("ix_predictions_created_at", "predictions", "created_at"),
+        ("ix_predictions_tester", "predictions", "tester"),
+        ("ix_prediction_models_model_version", "prediction_models", "model, version"),
+    ):
+        conn.execute(text(f"CREATE INDEX {name} ON {table} ({columns})"))
+
+
+# Append new steps at the end; never edit or reorder a step that has shipped.
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_tables, _v2_dashboard_indexes]
+LATEST = len(MIGRATIONS)
+
+
+def current_version(conn: Connection) -> int:
+    """Return the schema version stored in the database (0 for an empty database)."""
+    schema_version.create(conn, checkfirst=True)
+    return conn.execute(select(schema_version.c.version)).scalar() or 0
+
+
+def upgrade(conn: Connection, target: int = LATEST) -> int:
+    """Run the steps after the stored version, inside the caller's transaction; return it."""
+    version = current_version(conn)
+    for step in MIGRATIONS[version:target]:
+        step(conn)
+    if target > version:
+        conn.execute(schema_version.delete())
+        conn.execute(schema_version.insert().values(version=target))
+    return max(version, target)

@@ -1,0 +1,317 @@
+import importlib.util
+import io
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import inspect, text
+
+from predictor import PinpointError
+from predictor import store_queries as queries
+from predictor import store_schema as schema
+from predictor.store import FeedbackStore, StoreBusy, StoreError, make_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+WRITER = ROOT / "tests" / "store_writer.py"
+_spec = importlib.util.spec_from_file_location("store_writer", WRITER)
+store_writer = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(store_writer)
+fake_prediction = store_writer.fake_prediction
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'feedback' / 'pinpoint.db'}"
+
+
+@pytest.fixture
+def store(db_url):
+    opened = FeedbackStore(db_url)
+    yield opened
+    opened.close()
+
+
+def _writer(db_url, tag, count):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, str(WRITER), db_url, tag, str(count)],
+                            stdout=subprocess.PIPE, text=True, env=env)
+
+
+def _acks(lines):
+    acked = {"P": set(), "L": set()}
+    for line in lines:
+        kind, key, _ = line.split()
+        acked[kind].add(key)
+    return acked
+
+
+def _count_by_key(url):
+    path = url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        counts = dict(conn.execute(
+            "SELECT image_sha256, COUNT(*) FROM predictions GROUP BY image_sha256"))
+        models = dict(conn.execute(
+            "SELECT p.image_sha256, COUNT(m.id) FROM predictions p "
+            "LEFT JOIN prediction_models m ON m.prediction_id = p.id GROUP BY p.id"))
+        labels = dict(conn.execute(
+            "SELECT p.image_sha256, COUNT(l.id) FROM predictions p "
+            "JOIN labels l ON l.prediction_id = p.id GROUP BY p.id"))
+        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    return counts, models, labels, integrity
+
+
+# -- the database file and its settings (D3) -------------------------------------------
+
+
+def test_store_creates_folder_and_database_on_first_use(tmp_path):
+    path = tmp_path / "new" / "deeper" / "pinpoint.db"
+    FeedbackStore(f"sqlite:///{path}").close()
+    assert path.is_file()
+
+
+def test_database_url_comes_from_environment(tmp_path, monkeypatch):
+    path = tmp_path / "from-env.db"
+    monkeypatch.setenv("PINPOINT_DB_URL", f"sqlite:///{path}")
+    store = FeedbackStore()
+    store.record_failure(tester="t", error="x")
+    store.close()
+    assert path.is_file()
+
+
+def test_engine_sets_wal_busy_timeout_full_sync_and_foreign_keys(db_url):
+    engine = make_engine(db_url, busy_timeout_ms=1234)
+    with engine.connect() as conn:
+        read = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("journal_mode", "busy_timeout", "synchronous", "foreign_keys")}
+    assert read == {"journal_mode": "wal", "busy_timeout": 1234, "synchronous": 2,
+                    "foreign_keys": 1}
+
+
+def test_write_transaction_takes_the_write_lock_at_begin(db_url):
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SELECT 1")  # no write yet: only BEGIN IMMEDIATE can hold the lock
+        other = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=0)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        other.close()
+
+
+def test_read_transaction_does_not_block_writers(store, db_url):
+    with store.read() as conn:
+        conn.execute(text("SELECT COUNT(*) FROM predictions")).scalar()
+        other = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=0)
+        other.execute("BEGIN IMMEDIATE")
+        other.rollback()
+        other.close()
+
+
+# -- schema creation and upgrades ------------------------------------------------------
+
+
+def test_new_database_is_at_latest_schema(store):
+    assert store.schema_version == store.schema_version_stored() == schema.LATEST == 2
+
+
+def test_old_database_is_upgraded_and_keeps_its_rows(db_url):
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        schema.upgrade(conn, target=1)
+        conn.execute(schema.predictions.insert().values(
+            created_at=datetime(2026, 1, 1), tester="old", source="app", status="failed"))
+    assert "ix_predictions_tester" not in {i["name"] for i in inspect(engine).get_indexes("predictions")}
+    engine.dispose()
+    store = FeedbackStore(db_url)
+    indexes = {i["name"] for i in inspect(store.engine).get_indexes("predictions")}
+    with store.read() as conn:
+        testers = conn.execute(text("SELECT tester FROM predictions")).scalars().all()
+    assert store.schema_version_stored() == 2
+    assert "ix_predictions_tester" in indexes
+    assert testers == ["old"]
+
+
+def test_reopening_runs_no_step_twice(db_url):
+    FeedbackStore(db_url).close()
+    store = FeedbackStore(db_url)  # would fail creating existing indexes if steps re-ran
+    with store.read() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM schema_version")).scalar() == 1
+
+
+# -- what is stored ----------------------------------------------------------------------
+
+
+def test_prediction_is_stored_with_models_crops_and_timings(store):
+    prediction_id = store.record_prediction(
+        fake_prediction("img-1"), tester="ann", crops_png={"color": b"\x89PNG-color"},
+        parallel=True)
+    with store.read() as conn:
+        head = conn.execute(schema.predictions.select()).mappings().one()
+        rows = conn.execute(schema.prediction_models.select().order_by(
+            schema.prediction_models.c.model)).mappings().all()
+    assert (head["id"], head["tester"], head["status"], head["parallel"]) == (prediction_id, "ann", "ok", 1)
+    assert (head["image_sha256"], head["image_width"], head["point_x"]) == ("img-1", 64, 17.0)
+    assert head["timings"]["model:theme"] == 2.5 and head["total_ms"] == 6.0
+    assert [r["model"] for r in rows] == ["color", "theme"]
+    assert rows[0]["ranked"] == [{"label": "red", "score": 0.6}, {"label": "blue", "score": 0.3}]
+    assert (rows[0]["crop_png"], rows[1]["crop_png"]) == (b"\x89PNG-color", None)
+    assert (rows[1]["top1"], rows[1]["version"], rows[1]["crop_right"]) == ("Music", "v1", 33)
+
+
+def test_relabel_updates_instead_of_duplicating(store):
+    prediction_id = store.record_prediction(fake_prediction("img"), tester="ann")
+    store.record_labels(prediction_id, {"color": "blue", "theme": "Music"}, tester="ann")
+    store.record_labels(prediction_id, {"color": None}, tester="bob")
+    frame = queries.labeled_answers(store).set_index("model")
+    assert len(frame) == 2
+    assert pd.isna(frame.loc["color", "truth"]) and frame.loc["color", "tester"] == "bob"
+    assert frame.loc["theme", "truth"] == "Music" and frame.loc["theme", "tester"] == "ann"
+
+
+def test_label_for_a_model_the_prediction_lacks_is_refused_whole(store):
+    prediction_id = store.record_prediction(fake_prediction("img"), tester="ann")
+    with pytest.raises(StoreError, match="no answer from model 'shape'"):
+        store.record_labels(prediction_id, {"color": "red", "shape": "round"}, tester="ann")
+    assert queries.labeled_answers(store).empty  # the valid half was rolled back too
+
+
+def test_failed_timeout_and_degraded_never_count_in_accuracy(store):
+    good = store.record_prediction(fake_prediction("good"), tester="t")
+    degraded = store.record_prediction(fake_prediction("slow"), tester="t", status="degraded")
+    for prediction_id in (good, degraded):
+        store.record_labels(prediction_id, {"color": "red"}, tester="t")
+    store.record_failure(tester="t", error="model timed out", status="timeout")
+    store.record_failure(tester="t", error="corrupt image")
+    labeled = queries.labeled_answers(store)
+    timings = queries.prediction_timings(store)
+    assert labeled["prediction_id"].tolist() == [good]
+    assert timings["status"].tolist() == ["ok", "degraded", "timeout", "failed"]
+
+
+def test_unknown_status_is_refused(store):
+    with pytest.raises(StoreError, match="status must be one of"):
+        store.record_prediction(fake_prediction("x"), tester="t", status="maybe")
+
+
+@pytest.mark.parametrize("where, expected", [
+    (queries.StoreFilter(), ["a-jan", "a-feb", "b-feb-v2"]),
+    (queries.StoreFilter(start=date(2026, 2, 1)), ["a-feb", "b-feb-v2"]),
+    (queries.StoreFilter(end=date(2026, 1, 31)), ["a-jan"]),
+    (queries.StoreFilter(start=date(2026, 2, 10), end=date(2026, 2, 10)), ["a-feb"]),
+    (queries.StoreFilter(tester="b"), ["b-feb-v2"]),
+    (queries.StoreFilter(version="v2"), ["b-feb-v2"]),
+    (queries.StoreFilter(model="theme"), ["a-jan", "a-feb", "b-feb-v2"]),
+])
+def test_labeled_answers_filters(store, where, expected):
+    for key, tester, when in (("a-jan", "a", datetime(2026, 1, 5)),
+                              ("a-feb", "a", datetime(2026, 2, 10, 23, 59)),
+                              ("b-feb-v2", "b", datetime(2026, 2, 11))):
+        prediction = fake_prediction(key)
+        if key.endswith("v2"):
+            prediction["models"]["color"]["version"] = "v2"
+        prediction_id = store.record_prediction(prediction, tester=tester, at=when)
+        store.record_labels(prediction_id, {"color": "red", "theme": "Music"}, tester=tester)
+    frame = queries.labeled_answers(store, where)
+    keys = list(dict.fromkeys(frame["image_sha256"]))
+    assert keys == expected
+    if where.model:
+        assert set(frame["model"]) == {where.model}
+
+
+def test_export_has_crops_and_none_of_these_as_empty(store):
+    prediction_id = store.record_prediction(fake_prediction("img"), tester="t",
+                                            crops_png={"color": b"abc"})
+    store.record_labels(prediction_id, {"color": None}, tester="t")
+    row = queries.export_labeled(store).iloc[0]
+    assert (row["truth"], row["crop_png_base64"]) == ("", "YWJj")
+    assert row["top5"] == "red=0.6000; blue=0.3000"
+
+
+# -- many writers (D1), killed writers (D2), a lock held too long (D4) --------------------
+
+
+def test_d1_threads_and_processes_store_every_acknowledged_row_once(db_url):
+    per_writer, n_threads, n_processes = 15, 8, 4
+    processes = [_writer(db_url, f"proc{i}", per_writer) for i in range(n_processes)]
+    buffers = [io.StringIO() for _ in range(n_threads)]
+
+    def run(i):
+        store = FeedbackStore(db_url, busy_timeout_ms=30000)
+        store_writer.write(store, f"thread{i}", per_writer, out=buffers[i])
+        store.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n_threads)]
+    for thread in threads:
+        thread.start()
+    outputs = [p.communicate(timeout=300)[0].splitlines() for p in processes]
+    for thread in threads:
+        thread.join(timeout=300)
+    acked = _acks([line for lines in outputs + [b.getvalue().splitlines() for b in buffers]
+                    for line in lines])
+    counts, models, labels, integrity = _count_by_key(db_url)
+    total = per_writer * (n_threads + n_processes)
+    print(f"D1: {len(acked['P'])} predictions and {len(acked['L'])} label sets acknowledged, "
+          f"{len(counts)} stored")
+    assert [p.returncode for p in processes] == [0] * n_processes
+    assert len(acked["P"]) == len(acked["L"]) == total
+    assert set(counts) == acked["P"] and set(counts.values()) == {1}
+    assert set(models.values()) == {2} and set(labels.values()) == {2}
+    assert integrity == "ok"
+
+
+def test_d2_killed_writer_loses_no_acknowledged_row_and_leaves_no_half(db_url):
+    FeedbackStore(db_url).close()
+    rng = random.Random(4)
+    lines, kills = [], 12
+    for round_ in range(kills):
+        writer = _writer(db_url, f"r{round_}", 0)
+        first = writer.stdout.readline()  # started and writing
+        time.sleep(rng.uniform(0.0, 0.3))
+        writer.send_signal(signal.SIGKILL)
+        rest = writer.stdout.read()
+        writer.wait()
+        assert writer.returncode == -signal.SIGKILL
+        lines += [first] + rest.splitlines()
+    acked = _acks(line for line in lines if line.strip())
+    counts, models, labels, integrity = _count_by_key(db_url)
+    print(f"D2: {kills} kills, {len(acked['P'])} predictions acknowledged, "
+          f"{len(counts)} stored, {len(acked['L'])} label sets acknowledged")
+    assert acked["P"] <= set(counts) and set(counts.values()) == {1}
+    assert len(set(counts) - acked["P"]) <= kills  # at most one committed-but-unprinted per kill
+    assert set(models.values()) == {2}  # never a prediction without both model rows
+    assert acked["L"] <= {key for key, n in labels.items() if n == 2}
+    assert set(labels.values()) <= {2}  # both labels land together or not at all
+    assert integrity == "ok"
+
+
+HOLD_LOCK = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.read()
+conn.rollback()
+"""
+
+
+def test_d4_lock_held_past_timeout_raises_retryable_store_busy(db_url):
+    store = FeedbackStore(db_url, busy_timeout_ms=200)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, db_url.removeprefix("sqlite:///")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    with pytest.raises(StoreBusy) as busy:
+        store.record_prediction(fake_prediction("while-locked"), tester="t")
+    assert isinstance(busy.value, PinpointError) and "try again" in str(busy.value)
+    assert queries.prediction_timings(store).empty  # reads still work; nothing half-written
+    holder.communicate("", timeout=30)
+    store.record_prediction(fake_prediction("while-locked"), tester="t")  # the retry
+    counts, models, _, integrity = _count_by_key(db_url)
+    assert counts == {"while-locked": 1} and models == {"while-locked": 2} and integrity == "ok"
