@@ -34,6 +34,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 with _quiet_stderr():
     import tensorflow as tf
 
+try:  # TensorFlow's own tf.lite.Interpreter is deprecated in favour of LiteRT
+    from ai_edge_litert.interpreter import Interpreter as _Interpreter
+except ImportError:  # pragma: no cover - LiteRT is in requirements.txt
+    _Interpreter = tf.lite.Interpreter
+
 
 @dataclass(frozen=True)
 class LoadedModel:
@@ -97,6 +102,7 @@ def _load_keras(spec: ModelSpec) -> Runner:
     import keras
 
     model = keras.saving.load_model(spec.path, compile=False)
+    _check_input_shape(spec, model.input_shape)
     call = tf.function(lambda x: model(x, training=False), input_signature=[_signature(spec)])
     concrete = call.get_concrete_function()
     return lambda batch: concrete(tf.constant(batch)).numpy()
@@ -107,7 +113,8 @@ def _load_savedmodel(spec: ModelSpec) -> Runner:
     if "serving_default" not in loaded.signatures:
         raise ModelLoadError(f"model {spec.name!r}: SavedModel has no serving_default signature")
     signature = loaded.signatures["serving_default"]
-    (input_name,) = signature.structured_input_signature[1].keys()
+    ((input_name, input_spec),) = signature.structured_input_signature[1].items()
+    _check_input_shape(spec, input_spec.shape.as_list())
     (output_name,) = signature.structured_outputs.keys()
 
     def run(batch: np.ndarray) -> np.ndarray:
@@ -134,13 +141,16 @@ def _load_graphdef(spec: ModelSpec) -> Runner:
         raise ModelLoadError(
             f"model {spec.name!r}: {_short(exc)} (set input_tensor / output_tensor in the manifest)"
         ) from None
+    if feed.shape.rank is not None:
+        _check_input_shape(spec, feed.shape.as_list())
     pruned = wrapped.prune(feeds=feed, fetches=fetch)
     return lambda batch: pruned(tf.constant(batch)).numpy()
 
 
 def _load_tflite(spec: ModelSpec) -> Runner:
-    interpreter = tf.lite.Interpreter(model_path=str(spec.path), num_threads=1)
+    interpreter = _Interpreter(model_path=str(spec.path), num_threads=1)
     (details,) = interpreter.get_input_details()
+    _check_input_shape(spec, [None, *(int(dim) for dim in details["shape"][1:])])
     wanted = [1, spec.input_size, spec.input_size, 3]
     if list(details["shape"]) != wanted:
         interpreter.resize_tensor_input(details["index"], wanted)
@@ -158,6 +168,17 @@ def _load_tflite(spec: ModelSpec) -> Runner:
         return np.concatenate(rows).astype(np.float32)
 
     return run
+
+
+def _check_input_shape(spec: ModelSpec, shape: list | tuple) -> None:
+    """Refuse a manifest input_size that the model's declared input contradicts."""
+    shape = list(shape)
+    expected = [spec.input_size, spec.input_size, 3]
+    if len(shape) != 4 or any(dim not in (None, -1, want) for dim, want in zip(shape[1:], expected)):
+        raise ModelLoadError(
+            f"model {spec.name!r} takes inputs of shape {shape}, but the manifest says "
+            f"input_size = {spec.input_size} (expected [None, {spec.input_size}, {spec.input_size}, 3])"
+        )
 
 
 def _quantize(batch: np.ndarray, details: dict) -> np.ndarray:

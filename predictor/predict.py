@@ -57,7 +57,7 @@ class Predictor:
         self.models = list(models)
         self.limits = limits
         self.parallel = parallel
-        self._crop_needs = [(m.spec.crop_fraction, m.spec.input_size) for m in self.models]
+        self._crop_needs = crop_needs(self.specs)
         self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.models)))
 
     @classmethod
@@ -69,9 +69,20 @@ class Predictor:
         parallel: bool = False,
     ) -> Predictor:
         """Load and warm up every model the manifest names (see manifest.manifest_path)."""
+        return cls.from_specs(load_manifest(path), limits=limits, parallel=parallel)
+
+    @classmethod
+    def from_specs(
+        cls,
+        specs: list[ModelSpec],
+        *,
+        limits: ImageLimits = ImageLimits(),
+        parallel: bool = False,
+    ) -> Predictor:
+        """Load and warm up the given models."""
         from .models import load_model  # TensorFlow is imported only when models are needed
 
-        return cls([load_model(spec) for spec in load_manifest(path)], limits, parallel)
+        return cls([load_model(spec) for spec in specs], limits, parallel)
 
     @property
     def specs(self) -> list[ModelSpec]:
@@ -100,11 +111,17 @@ class Predictor:
         *,
         top_k: int = 5,
         parallel: bool | None = None,
+        include_decode: bool | None = None,
     ) -> Prediction:
-        """Run every model on its own crop around (x, y), in original image pixels."""
+        """Run every model on its own crop around (x, y), in original image pixels.
+
+        The decode time counts in the timings when the image is decoded here, or when
+        `include_decode` says so (a caller that decoded it first for this prediction).
+        """
         started = time.perf_counter()
-        decoded = source if isinstance(source, DecodedImage) else self.decode(source)
-        decoded_at = time.perf_counter()
+        fresh = not isinstance(source, DecodedImage)
+        decoded = self.decode(source) if fresh else source
+        decode_ms = decoded.decode_ms if (fresh if include_decode is None else include_decode) else 0.0
         point = check_point(x, y, decoded.size)
         in_parallel = self.parallel if parallel is None else parallel
         if in_parallel and len(self.models) > 1:
@@ -112,14 +129,14 @@ class Predictor:
             results = [f.result() for f in futures]
         else:
             results = [self._run_one(m, decoded, point) for m in self.models]
-        timings = {"decode": (decoded_at - started) * 1e3, "crop": 0.0}
+        timings = {"decode": decode_ms, "crop": 0.0}
         predictions, crops = {}, {}
         for model, (box, probs, crop_ms, model_ms) in zip(self.models, results):
             predictions[model.spec.name] = _top_k(probs, model.spec.labels, top_k)
             crops[model.spec.name] = box
             timings["crop"] += crop_ms
             timings[f"model:{model.spec.name}"] = model_ms
-        timings["total"] = (time.perf_counter() - started) * 1e3
+        timings["total"] = (time.perf_counter() - started) * 1e3 + (0.0 if fresh else decode_ms)
         image = {"width": decoded.width, "height": decoded.height, "format": decoded.format,
                  "sha256": decoded.sha256, "bytes": decoded.n_bytes}
         models = {m.spec.name: {"version": m.spec.version, "format": m.spec.format}
@@ -141,6 +158,11 @@ class Predictor:
         probs = model.probabilities(batch)[0]
         t2 = time.perf_counter()
         return box, probs, (t1 - t0) * 1e3, (t2 - t1) * 1e3
+
+
+def crop_needs(specs: list[ModelSpec]) -> list[tuple[float, int]]:
+    """Return (crop fraction, input size) per model: what decoding must preserve."""
+    return [(spec.crop_fraction, spec.input_size) for spec in specs]
 
 
 def _top_k(probs: np.ndarray, labels: tuple[str, ...], k: int) -> list[LabelScore]:

@@ -1,0 +1,175 @@
+"""Command line: parse, call the core, print. Domain errors become exit 2 and one stderr line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .crop import check_point
+from .errors import PinpointError
+from .images import DecodedImage, ImageLimits, decode_image
+from .manifest import load_manifest
+from .predict import Prediction, Predictor, crop_needs
+
+EXIT_USER_ERROR = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except PinpointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # never show a traceback to a user
+        print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m predictor", description="Ask image classifiers about a point on a photo."
+    )
+    parser.add_argument("--manifest", help="model manifest (default: models/manifest.toml)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    predict = commands.add_parser("predict", help="top labels of every model at one point")
+    predict.add_argument("image", help="JPEG, PNG or WebP file")
+    predict.add_argument("--x", required=True, type=_number, help="pixels from the left edge")
+    predict.add_argument("--y", required=True, type=_number, help="pixels from the top edge")
+    _add_common(predict)
+    predict.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    predict.set_defaults(handler=_predict)
+
+    batch = commands.add_parser("batch", help="predict every line of a JSONL file")
+    batch.add_argument("points", help='JSONL, one {"image": PATH, "x": X, "y": Y} per line')
+    _add_common(batch)
+    batch.set_defaults(handler=_batch)
+
+    listing = commands.add_parser("models", help="list the models and their load times")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.set_defaults(handler=_models)
+
+    evaluate = commands.add_parser("evaluate", help="accuracy on a CSV of labeled points")
+    evaluate.add_argument("labeled", help="CSV with columns image,x,y and one per model name")
+    evaluate.add_argument("--json", action="store_true", help="print JSON instead of a report")
+    evaluate.set_defaults(handler=_evaluate)
+    return parser
+
+
+def _add_common(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--top-k", type=int, default=5, help="labels per model (default 5)")
+    command.add_argument("--parallel", action="store_true", help="run the models in parallel")
+    command.add_argument("--max-mb", type=float, default=20, help="largest image in MB")
+    command.add_argument("--max-mp", type=float, default=50, help="largest image in megapixels")
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _limits(args: argparse.Namespace) -> ImageLimits:
+    return ImageLimits(int(args.max_mb * 1024 * 1024), int(args.max_mp * 1_000_000))
+
+
+def _predict(args: argparse.Namespace) -> int:
+    # Check the manifest, the image and the point before paying for TensorFlow.
+    specs = load_manifest(args.manifest)
+    limits = _limits(args)
+    decoded = decode_image(args.image, limits, crop_needs(specs))
+    check_point(args.x, args.y, decoded.size)
+    predictor = Predictor.from_specs(specs, limits=limits, parallel=args.parallel)
+    result = predictor.predict(decoded, args.x, args.y, top_k=args.top_k, include_decode=True)
+    print(json.dumps(result.to_dict()) if args.json else _table(result))
+    return 0
+
+
+def _batch(args: argparse.Namespace) -> int:
+    try:
+        lines = Path(args.points).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PinpointError(f"cannot read {args.points}: {exc}") from None
+    predictor = Predictor.from_manifest(args.manifest, limits=_limits(args), parallel=args.parallel)
+    decode = _last_image_cache(predictor.decode)
+    for line in lines:
+        if line.strip():
+            print(json.dumps(_batch_line(line, predictor, decode, args.top_k)), flush=True)
+    return 0
+
+
+def _batch_line(line: str, predictor: Predictor, decode: Callable, top_k: int) -> dict:
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return {"line": line[:200], "error": f"not a JSON object: {exc}"}
+    if not isinstance(item, dict):
+        return {"line": line[:200], "error": "not a JSON object"}
+    try:
+        if not isinstance(item.get("image"), str):
+            raise PinpointError('each line needs "image": a file path')
+        result = predictor.predict(decode(item["image"]), item.get("x"), item.get("y"), top_k=top_k)
+        return {**item, "predictions": result.to_dict()["predictions"]}
+    except PinpointError as exc:
+        return {**item, "error": str(exc)}
+
+
+def _last_image_cache(decode: Callable[[str], DecodedImage]) -> Callable[[str], DecodedImage]:
+    """Decode each image once when consecutive lines click on the same file."""
+    last: dict[str, DecodedImage] = {}
+
+    def cached(path: str) -> DecodedImage:
+        if path not in last:
+            last.clear()
+            last[path] = decode(path)
+        return last[path]
+
+    return cached
+
+
+def _models(args: argparse.Namespace) -> int:
+    described = Predictor.from_manifest(args.manifest).describe()
+    if args.json:
+        print(json.dumps(described, indent=2))
+        return 0
+    header = f"{'name':<10} {'format':<11} {'version':<10} {'labels':>6} {'load ms':>8} {'warm-up ms':>10}"
+    print(header)
+    for name, info in described.items():
+        print(
+            f"{name:<10} {info['format']:<11} {info['version']:<10} {info['labels']:>6} "
+            f"{info['load_ms']:>8.1f} {info['warmup_ms']:>10.1f}"
+        )
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_csv, format_report
+
+    result = evaluate_csv(Predictor.from_manifest(args.manifest), args.labeled)
+    print(json.dumps(result, indent=2) if args.json else format_report(result))
+    return 0
+
+
+def _table(result: Prediction) -> str:
+    lines = []
+    for name, scores in result.predictions.items():
+        box = result.crops[name]
+        meta = result.models[name]
+        lines.append(
+            f"{name} (version {meta['version']}, crop {box.left},{box.top} to {box.right},{box.bottom})"
+        )
+        for rank, item in enumerate(scores, 1):
+            lines.append(f"  {rank}. {item.label:<24} {item.score:6.3f}")
+    stages = ", ".join(f"{k} {v:.1f}" for k, v in result.timings_ms.items() if k != "total")
+    lines.append(f"total {result.timings_ms['total']:.1f} ms ({stages})")
+    return "\n".join(lines)
+
+
