@@ -16,6 +16,29 @@ from .errors import (
 from .images import ACCEPTED_FORMATS, DecodedImage, ImageLimits, decode_image
 from .manifest import ModelSpec, load_manifest, manifest_path, read_labels
 from .predict import LabelScore, Prediction, Predictor
+from .display import crop_image, display_copy, display_size, draw_overlay, png_bytes, to_original
+from .paths import image_root, list_images, resolve_image
+from .session import RateLimited, RateLimiter, is_new_click, progress_text
+
+# The feedback store and its reports need SQLAlchemy and pandas: loaded on first use only,
+# so `import predictor` stays quick for the CLI.
+_LAZY = {
+    "store": ("FeedbackStore", "StoreBusy", "StoreError", "database_url"),
+    "store_queries": ("StoreFilter", "export_labeled", "filter_choices", "labeled_answers",
+                      "prediction_timings"),
+    "reports": ("NONE_LABEL", "accuracy_over_time", "accuracy_table", "confusion_table",
+                "latency_long", "latency_percentiles", "per_class_table", "stage_columns"),
+    "feedback": ("RecordedPrediction", "predict_and_record"),
+}
+_LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+    raise AttributeError(f"module 'predictor' has no attribute {name!r}")
 
 __all__ = [
     "ACCEPTED_FORMATS",
@@ -40,4 +63,20 @@ __all__ = [
     "load_manifest",
     "manifest_path",
     "read_labels",
+    # display, paths, session
+    "RateLimited",
+    "RateLimiter",
+    "crop_image",
+    "display_copy",
+    "display_size",
+    "draw_overlay",
+    "image_root",
+    "is_new_click",
+    "list_images",
+    "png_bytes",
+    "progress_text",
+    "resolve_image",
+    "to_original",
+    # loaded on first use (see _LAZY)
+    *_LAZY_NAMES,
 ]

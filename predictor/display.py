@@ -1,0 +1,73 @@
+"""What the browser is sent: a display-sized copy, the click mapped back, boxes drawn on top."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+
+from PIL import Image, ImageDraw
+
+from .crop import Box
+from .images import DecodedImage
+
+# One outline colour per model, in manifest order; the point is drawn in white and black.
+BOX_COLORS = ("#ff2d55", "#00c7be", "#ffcc00", "#af52de", "#34c759")
+
+
+def display_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """Return `size` shrunk (never enlarged) so that its longer side is at most `max_side`."""
+    width, height = size
+    factor = min(1.0, max_side / max(width, height))
+    return max(1, round(width * factor)), max(1, round(height * factor))
+
+
+def display_copy(decoded: DecodedImage, max_side: int = 800) -> Image.Image:
+    """Return a small RGB copy of the image as the browser should show it."""
+    return decoded.image.resize(display_size(decoded.size, max_side), Image.Resampling.LANCZOS)
+
+
+def to_original(click: Mapping[str, float], size: tuple[int, int]) -> tuple[float, float]:
+    """Map a click in displayed pixels ({x, y, width, height}) to original image pixels.
+
+    The click names a displayed pixel; its centre maps into the original, clamped inside it.
+    """
+    width, height = size
+    x = (float(click["x"]) + 0.5) * width / float(click["width"])
+    y = (float(click["y"]) + 0.5) * height / float(click["height"])
+    return min(max(x, 0.0), float(width)), min(max(y, 0.0), float(height))
+
+
+def to_display(point: tuple[float, float], size: tuple[int, int],
+               shown: tuple[int, int]) -> tuple[float, float]:
+    """Map a point in original pixels onto an image displayed at `shown` size."""
+    return point[0] * shown[0] / size[0], point[1] * shown[1] / size[1]
+
+
+def draw_overlay(shown: Image.Image, size: tuple[int, int], point: tuple[float, float],
+                 boxes: Mapping[str, Box]) -> Image.Image:
+    """Return a copy of the displayed image with each model's crop box and the point drawn."""
+    out = shown.copy()
+    draw = ImageDraw.Draw(out)
+    line = max(2, round(max(out.size) / 250))
+    for color, (_, box) in zip(BOX_COLORS * 4, boxes.items()):
+        left, top = to_display((box.left, box.top), size, out.size)
+        right, bottom = to_display((box.right, box.bottom), size, out.size)
+        draw.rectangle((left, top, right - 1, bottom - 1), outline=color, width=line)
+    x, y = to_display(point, size, out.size)
+    radius = 3 * line
+    draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill="white",
+                 outline="black", width=line)
+    return out
+
+
+def crop_image(decoded: DecodedImage, box: Box, side: int = 128) -> Image.Image:
+    """Return the crop box of an image as a `side` x `side` RGB image, for showing or storing."""
+    scaled = tuple(v * decoded.scale for v in (box.left, box.top, box.right, box.bottom))
+    return decoded.image.resize((side, side), Image.Resampling.BILINEAR, box=scaled)
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """Encode an image as PNG bytes."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()

@@ -1,0 +1,72 @@
+import io
+
+import pytest
+from PIL import Image
+
+from predictor import Box, decode_image
+from predictor.display import (
+    crop_image, display_copy, display_size, draw_overlay, png_bytes, to_display, to_original,
+)
+
+
+def _jpeg(size, color=(10, 200, 30)):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("size, max_side, expected", [
+    ((4000, 3000), 800, (800, 600)),
+    ((3000, 4000), 800, (600, 800)),
+    ((640, 480), 800, (640, 480)),  # never enlarged
+    ((10000, 10), 800, (800, 1)),
+])
+def test_display_size(size, max_side, expected):
+    assert display_size(size, max_side) == expected
+
+
+def test_display_copy_of_big_photo_is_small():
+    decoded = decode_image(_jpeg((4000, 3000)))
+    assert display_copy(decoded, 800).size == (800, 600)
+
+
+@pytest.mark.parametrize("click, expected", [
+    ({"x": 0, "y": 0, "width": 800, "height": 600}, (2.5, 2.5)),
+    ({"x": 400, "y": 300, "width": 800, "height": 600}, (2002.5, 1502.5)),
+    ({"x": 799, "y": 599, "width": 800, "height": 600}, (3997.5, 2997.5)),
+    ({"x": 900, "y": -5, "width": 800, "height": 600}, (4000.0, 0.0)),  # clamped inside
+])
+def test_click_maps_to_original_pixels(click, expected):
+    assert to_original(click, (4000, 3000)) == pytest.approx(expected)
+
+
+def test_to_display_inverts_to_original():
+    x, y = to_original({"x": 123, "y": 45, "width": 600, "height": 800}, (3000, 4000))
+    assert to_display((x, y), (3000, 4000), (600, 800)) == pytest.approx((123.5, 45.5))
+
+
+def test_overlay_draws_box_and_point_where_they_belong():
+    shown = Image.new("RGB", (400, 300), (0, 0, 0))
+    out = draw_overlay(shown, (4000, 3000), (2000, 1500),
+                       {"color": Box(1000, 500, 2000, 1500), "theme": Box(0, 0, 3000, 3000)})
+    assert out.getpixel((200, 150)) == (255, 255, 255)  # the point, at the scaled centre
+    assert out.getpixel((150, 50)) == (255, 45, 85)  # top edge of the first box
+    assert out.getpixel((150, 100)) == (0, 0, 0)  # inside it: untouched
+    assert shown.getpixel((200, 150)) == (0, 0, 0)  # the original copy is not drawn on
+
+
+def test_crop_image_takes_the_box_from_a_downscaled_decode():
+    image = Image.new("RGB", (2000, 2000), (0, 0, 255))
+    image.paste((255, 0, 0), (1000, 0, 2000, 2000))  # right half red
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=95)
+    decoded = decode_image(buffer.getvalue(), crop_needs=[(0.1, 32)])
+    assert decoded.scale < 1  # decoded at reduced size
+    crop = crop_image(decoded, Box(1200, 100, 1400, 300), side=64)
+    red, green, blue = crop.getpixel((32, 32))
+    assert crop.size == (64, 64) and red > 200 and blue < 60
+
+
+def test_png_bytes_round_trip():
+    data = png_bytes(Image.new("RGB", (8, 8), (1, 2, 3)))
+    assert Image.open(io.BytesIO(data)).getpixel((0, 0)) == (1, 2, 3)
