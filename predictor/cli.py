@@ -140,8 +140,8 @@ def _models(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(described, indent=2))
         return 0
-    header = f"{'name':<10} {'format':<11} {'version':<10} {'labels':>6} {'load ms':>8} {'warm-up ms':>10}"
-    print(header)
+    columns = ("name", "format", "version", "labels", "load ms", "warm-up ms")
+    print("{:<10} {:<11} {:<10} {:>6} {:>8} {:>10}".format(*columns))
     for name, info in described.items():
         print(
             f"{name:<10} {info['format']:<11} {info['version']:<10} {info['labels']:>6} "
@@ -163,13 +163,10 @@ def _table(result: Prediction) -> str:
     for name, scores in result.predictions.items():
         box = result.crops[name]
         meta = result.models[name]
-        lines.append(
-            f"{name} (version {meta['version']}, crop {box.left},{box.top} to {box.right},{box.bottom})"
-        )
+        corners = f"{box.left},{box.top} to {box.right},{box.bottom}"
+        lines.append(f"{name} (version {meta['version']}, crop {corners})")
         for rank, item in enumerate(scores, 1):
             lines.append(f"  {rank}. {item.label:<24} {item.score:6.3f}")
     stages = ", ".join(f"{k} {v:.1f}" for k, v in result.timings_ms.items() if k != "total")
     lines.append(f"total {result.timings_ms['total']:.1f} ms ({stages})")
     return "\n".join(lines)
-
-

@@ -11,13 +11,13 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 from PIL import Image, ImageOps
 
 from .errors import ImageNotFound, ImageRejected
 
-ImageSource = Union[bytes, bytearray, memoryview, str, os.PathLike, BinaryIO, Image.Image]
+ImageSource = bytes | bytearray | memoryview | str | os.PathLike | BinaryIO | Image.Image
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
 # Names for formats people commonly try, so the refusal says what was sent.

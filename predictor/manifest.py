@@ -103,7 +103,7 @@ def _spec(entry: object, folder: Path, manifest: Path) -> ModelSpec:
         labels=read_labels(labels_path),
         labels_path=labels_path,
         version=str(entry.get("version", "unversioned")),
-        input_size=_number(entry, "input_size", where, 8, 1024, integer=True),
+        input_size=int(_number(entry, "input_size", where, 8, 1024, integer=True)),
         scale=_number(entry, "scale", where, -1e6, 1e6, default=1 / 255),
         offset=_number(entry, "offset", where, -1e6, 1e6, default=0.0),
         crop_fraction=_number(entry, "crop_fraction", where, 1e-3, 1.0),
@@ -152,6 +152,7 @@ def _number(
     if wrong_type or (integer and not isinstance(value, int)):
         kind = "an integer" if integer else "a number"
         raise ManifestError(f"{where}: {key!r} must be {kind}, got {value!r}")
+    assert isinstance(value, (int, float))
     if not (math.isfinite(value) and low <= value <= high):
         raise ManifestError(f"{where}: {key!r} must be between {low:g} and {high:g}, got {value}")
     return value

@@ -31,7 +31,7 @@ def summarize(answers: Iterable[Answer], k: int = 5, top_pairs: int = 10) -> dic
         counts["topk"] += answer.truth in answer.ranked[:k]
         if top1 is not None:
             confusion[(answer.truth, top1)] += 1
-    total = Counter()
+    total: Counter = Counter()
     for counts in per_class.values():
         total.update(counts)
     pairs = [(t, p, c) for (t, p), c in confusion.most_common() if t != p][:top_pairs]
@@ -41,11 +41,17 @@ def summarize(answers: Iterable[Answer], k: int = 5, top_pairs: int = 10) -> dic
         f"top{k}": _share(total["topk"], total["n"]),
         f"outside_top{k}": _share(total["n"] - total["topk"], total["n"]),
         "per_class": {
-            label: {"n": c["n"], "top1": _share(c["top1"], c["n"]), f"top{k}": _share(c["topk"], c["n"])}
+            label: {
+                "n": c["n"],
+                "top1": _share(c["top1"], c["n"]),
+                f"top{k}": _share(c["topk"], c["n"]),
+            }
             for label, c in sorted(per_class.items())
         },
         "confused_pairs": [{"truth": t, "predicted": p, "count": c} for t, p, c in pairs],
-        "confusion": [{"truth": t, "predicted": p, "count": c} for (t, p), c in sorted(confusion.items())],
+        "confusion": [
+            {"truth": t, "predicted": p, "count": c} for (t, p), c in sorted(confusion.items())
+        ],
     }
 
 

@@ -76,15 +76,16 @@ def load_model(spec: ModelSpec) -> LoadedModel:
     except ModelLoadError:
         raise
     except Exception as exc:
-        raise ModelLoadError(f"model {spec.name!r}: cannot load {spec.path}: {_short(exc)}") from None
+        raise ModelLoadError(
+            f"model {spec.name!r}: cannot load {spec.path}: {_short(exc)}"
+        ) from None
     loaded = time.perf_counter()
     dummy = np.zeros((1, spec.input_size, spec.input_size, 3), np.float32)
     try:
         out = run(dummy)
     except Exception as exc:
-        raise ModelLoadError(
-            f"model {spec.name!r}: a {spec.input_size}x{spec.input_size}x3 input fails: {_short(exc)}"
-        ) from None
+        size = f"{spec.input_size}x{spec.input_size}x3"
+        raise ModelLoadError(f"model {spec.name!r}: a {size} input fails: {_short(exc)}") from None
     if out.shape != (1, len(spec.labels)):
         raise ModelLoadError(
             f"model {spec.name!r} outputs {out.shape[-1] if out.ndim else 0} classes "
@@ -174,10 +175,12 @@ def _check_input_shape(spec: ModelSpec, shape: list | tuple) -> None:
     """Refuse a manifest input_size that the model's declared input contradicts."""
     shape = list(shape)
     expected = [spec.input_size, spec.input_size, 3]
-    if len(shape) != 4 or any(dim not in (None, -1, want) for dim, want in zip(shape[1:], expected)):
+    if len(shape) != 4 or any(
+        dim not in (None, -1, want) for dim, want in zip(shape[1:], expected, strict=True)
+    ):
         raise ModelLoadError(
             f"model {spec.name!r} takes inputs of shape {shape}, but the manifest says "
-            f"input_size = {spec.input_size} (expected [None, {spec.input_size}, {spec.input_size}, 3])"
+            f"input_size = {spec.input_size} (expected {[None, *expected]})"
         )
 
 

@@ -6,12 +6,16 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .crop import Box, check_point, crop_box, crop_pixels
 from .images import DecodedImage, ImageLimits, ImageSource, decode_image
 from .manifest import ModelSpec, load_manifest
+
+if TYPE_CHECKING:  # importing models at run time would import TensorFlow
+    from .models import LoadedModel
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,14 @@ class LabelScore:
 
     label: str
     score: float
+
+
+@dataclass(frozen=True)
+class _ModelRun:
+    box: Box
+    probabilities: np.ndarray
+    crop_ms: float
+    model_ms: float
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,12 @@ class Prediction:
 class Predictor:
     """Serve every model of a manifest; safe to call from many threads once built."""
 
-    def __init__(self, models: list, limits: ImageLimits = ImageLimits(), parallel: bool = False):
+    def __init__(
+        self,
+        models: list[LoadedModel],
+        limits: ImageLimits = ImageLimits(),
+        parallel: bool = False,
+    ):
         self.models = list(models)
         self.limits = limits
         self.parallel = parallel
@@ -120,44 +137,43 @@ class Predictor:
         """
         started = time.perf_counter()
         fresh = not isinstance(source, DecodedImage)
-        decoded = self.decode(source) if fresh else source
-        decode_ms = decoded.decode_ms if (fresh if include_decode is None else include_decode) else 0.0
+        decoded = source if isinstance(source, DecodedImage) else self.decode(source)
+        counted = fresh if include_decode is None else include_decode
         point = check_point(x, y, decoded.size)
-        in_parallel = self.parallel if parallel is None else parallel
-        if in_parallel and len(self.models) > 1:
-            futures = [self._pool.submit(self._run_one, m, decoded, point) for m in self.models]
-            results = [f.result() for f in futures]
-        else:
-            results = [self._run_one(m, decoded, point) for m in self.models]
-        timings = {"decode": decode_ms, "crop": 0.0}
-        predictions, crops = {}, {}
-        for model, (box, probs, crop_ms, model_ms) in zip(self.models, results):
-            predictions[model.spec.name] = _top_k(probs, model.spec.labels, top_k)
-            crops[model.spec.name] = box
-            timings["crop"] += crop_ms
-            timings[f"model:{model.spec.name}"] = model_ms
-        timings["total"] = (time.perf_counter() - started) * 1e3 + (0.0 if fresh else decode_ms)
-        image = {"width": decoded.width, "height": decoded.height, "format": decoded.format,
-                 "sha256": decoded.sha256, "bytes": decoded.n_bytes}
-        models = {m.spec.name: {"version": m.spec.version, "format": m.spec.format}
-                  for m in self.models}
-        return Prediction(predictions, crops, timings, models, image, point)
+        runs = self._run_all(decoded, point, self.parallel if parallel is None else parallel)
+        timings = {"decode": decoded.decode_ms if counted else 0.0}
+        timings["crop"] = sum(run.crop_ms for run in runs)
+        timings.update(
+            {f"model:{m.spec.name}": r.model_ms for m, r in zip(self.models, runs, strict=True)}
+        )
+        elapsed = (time.perf_counter() - started) * 1e3
+        timings["total"] = elapsed + (timings["decode"] if not fresh else 0.0)
+        return Prediction(
+            predictions={
+                m.spec.name: _top_k(r.probabilities, m.spec.labels, top_k)
+                for m, r in zip(self.models, runs, strict=True)
+            },
+            crops={m.spec.name: r.box for m, r in zip(self.models, runs, strict=True)},
+            timings_ms=timings,
+            models={
+                m.spec.name: {"version": m.spec.version, "format": m.spec.format}
+                for m in self.models
+            },
+            image=_describe_image(decoded),
+            point=point,
+        )
 
     def close(self) -> None:
         """Stop the worker threads used for parallel runs."""
         self._pool.shutdown(wait=False)
 
-    @staticmethod
-    def _run_one(model, decoded: DecodedImage, point: tuple[float, float]):
-        spec = model.spec
-        t0 = time.perf_counter()
-        box = crop_box(decoded.size, point, spec.crop_fraction)
-        pixels = crop_pixels(decoded.image, box, decoded.scale, spec.input_size)
-        batch = pixels[None].astype(np.float32) * np.float32(spec.scale) + np.float32(spec.offset)
-        t1 = time.perf_counter()
-        probs = model.probabilities(batch)[0]
-        t2 = time.perf_counter()
-        return box, probs, (t1 - t0) * 1e3, (t2 - t1) * 1e3
+    def _run_all(
+        self, decoded: DecodedImage, point: tuple[float, float], parallel: bool
+    ) -> list[_ModelRun]:
+        if parallel and len(self.models) > 1:
+            futures = [self._pool.submit(_run_one, m, decoded, point) for m in self.models]
+            return [future.result() for future in futures]
+        return [_run_one(m, decoded, point) for m in self.models]
 
 
 def crop_needs(specs: list[ModelSpec]) -> list[tuple[float, int]]:
@@ -165,6 +181,28 @@ def crop_needs(specs: list[ModelSpec]) -> list[tuple[float, int]]:
     return [(spec.crop_fraction, spec.input_size) for spec in specs]
 
 
-def _top_k(probs: np.ndarray, labels: tuple[str, ...], k: int) -> list[LabelScore]:
-    order = np.argsort(-probs, kind="stable")[: max(1, min(k, len(labels)))]
-    return [LabelScore(labels[i], float(probs[i])) for i in order]
+def _run_one(model: LoadedModel, decoded: DecodedImage, point: tuple[float, float]) -> _ModelRun:
+    spec = model.spec
+    started = time.perf_counter()
+    box = crop_box(decoded.size, point, spec.crop_fraction)
+    pixels = crop_pixels(decoded.image, box, decoded.scale, spec.input_size)
+    batch = pixels[None].astype(np.float32) * np.float32(spec.scale) + np.float32(spec.offset)
+    cropped = time.perf_counter()
+    probabilities = model.probabilities(batch)[0]
+    done = time.perf_counter()
+    return _ModelRun(box, probabilities, (cropped - started) * 1e3, (done - cropped) * 1e3)
+
+
+def _describe_image(decoded: DecodedImage) -> dict[str, object]:
+    return {
+        "width": decoded.width,
+        "height": decoded.height,
+        "format": decoded.format,
+        "sha256": decoded.sha256,
+        "bytes": decoded.n_bytes,
+    }
+
+
+def _top_k(probabilities: np.ndarray, labels: tuple[str, ...], k: int) -> list[LabelScore]:
+    order = np.argsort(-probabilities, kind="stable")[: max(1, min(k, len(labels)))]
+    return [LabelScore(labels[i], float(probabilities[i])) for i in order]

@@ -27,16 +27,25 @@ def build_tiny_models(folder: Path) -> Path:
     (folder / "tiny.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
     (folder / "tiny.pb").write_bytes(frozen_graph(model).SerializeToString())
     (folder / "labels.txt").write_text("\n".join(LABELS) + "\n")
-    entries = [("keras", "tiny.keras"), ("savedmodel", "tiny_savedmodel"),
-               ("graphdef", "tiny.pb"), ("tflite", "tiny.tflite")]
+    entries = [
+        ("keras", "tiny.keras"),
+        ("savedmodel", "tiny_savedmodel"),
+        ("graphdef", "tiny.pb"),
+        ("tflite", "tiny.tflite"),
+    ]
     (folder / "manifest.toml").write_text("".join(manifest_entry(n, f) for n, f in entries))
     return folder
 
 
 def manifest_entry(name: str, file: str, **extra: object) -> str:
     fields: dict[str, object] = {
-        "name": name, "file": file, "labels": "labels.txt", "version": "0.1",
-        "input_size": INPUT_SIZE, "crop_fraction": 0.5, **extra,
+        "name": name,
+        "file": file,
+        "labels": "labels.txt",
+        "version": "0.1",
+        "input_size": INPUT_SIZE,
+        "crop_fraction": 0.5,
+        **extra,
     }
     lines = ["[[model]]"] + [f"{key} = {_toml(value)}" for key, value in fields.items()]
     return "\n".join(lines) + "\n\n"

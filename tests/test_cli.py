@@ -36,7 +36,15 @@ def images(tmp_path_factory) -> Path:
 
 
 def test_predict_prints_five_labels_per_model(tiny_models, images):
-    run = cli("predict", str(images / "photo.jpg"), "--x", "80", "--y", "60", manifest=tiny_models / "manifest.toml")
+    run = cli(
+        "predict",
+        str(images / "photo.jpg"),
+        "--x",
+        "80",
+        "--y",
+        "60",
+        manifest=tiny_models / "manifest.toml",
+    )
     assert run.returncode == 0, run.stderr
     for name in ("keras", "savedmodel", "graphdef", "tflite"):
         assert f"{name} (version 0.1, crop 50,30 to 110,90)" in run.stdout
@@ -44,10 +52,20 @@ def test_predict_prints_five_labels_per_model(tiny_models, images):
     assert run.stderr == ""
 
 
-@pytest.mark.parametrize(("name", "x", "y"), [("logo.png", "10", "10"), ("rotated.jpg", "20", "20")])
+@pytest.mark.parametrize(
+    ("name", "x", "y"), [("logo.png", "10", "10"), ("rotated.jpg", "20", "20")]
+)
 def test_predict_json_shape(tiny_models, images, name, x, y):
-    run = cli("predict", str(images / name), "--x", x, "--y", y, "--json",
-              manifest=tiny_models / "manifest.toml")
+    run = cli(
+        "predict",
+        str(images / name),
+        "--x",
+        x,
+        "--y",
+        y,
+        "--json",
+        manifest=tiny_models / "manifest.toml",
+    )
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     assert set(data["predictions"]) == {"keras", "savedmodel", "graphdef", "tflite"}
@@ -59,8 +77,16 @@ def test_predict_json_shape(tiny_models, images, name, x, y):
 
 
 def test_rotated_jpeg_reports_the_size_a_browser_shows(tiny_models, images):
-    run = cli("predict", str(images / "rotated.jpg"), "--x", "119", "--y", "79", "--json",
-              manifest=tiny_models / "manifest.toml")
+    run = cli(
+        "predict",
+        str(images / "rotated.jpg"),
+        "--x",
+        "119",
+        "--y",
+        "79",
+        "--json",
+        manifest=tiny_models / "manifest.toml",
+    )
     assert json.loads(run.stdout)["image"]["width"] == 120
 
 
@@ -92,8 +118,15 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(tiny_models, images, args, m
 
 
 def test_missing_manifest_is_a_clear_error(tmp_path, images):
-    run = cli("predict", str(images / "photo.jpg"), "--x", "1", "--y", "1",
-              manifest=tmp_path / "none.toml")
+    run = cli(
+        "predict",
+        str(images / "photo.jpg"),
+        "--x",
+        "1",
+        "--y",
+        "1",
+        manifest=tmp_path / "none.toml",
+    )
     assert run.returncode == 2 and run.stderr.startswith("error: no model manifest")
 
 
@@ -115,8 +148,14 @@ def test_batch_keeps_order_and_survives_bad_lines(tiny_models, images, tmp_path)
     assert len(out) == 7
     assert [o.get("id") for o in out] == [1, None, 3, 4, None, 6, 7]
     assert [("predictions" in o, "error" in o) for o in out] == [
-        (True, False), (False, True), (False, True), (False, True), (False, True),
-        (False, True), (True, False)]
+        (True, False),
+        (False, True),
+        (False, True),
+        (False, True),
+        (False, True),
+        (False, True),
+        (True, False),
+    ]
     assert len(out[0]["predictions"]["tflite"]) == 5
     assert "outside" in out[3]["error"] and "not a JPEG" in out[2]["error"]
 
@@ -127,6 +166,7 @@ def test_models_lists_each_model_with_load_times(tiny_models):
     rows = run.stdout.splitlines()
     assert rows[0].split()[:4] == ["name", "format", "version", "labels"]
     assert [row.split()[:4] for row in rows[1:]] == [
-        [fmt, fmt, "0.1", "6"] for fmt in ("keras", "savedmodel", "graphdef", "tflite")]
+        [fmt, fmt, "0.1", "6"] for fmt in ("keras", "savedmodel", "graphdef", "tflite")
+    ]
     listed = json.loads(cli("models", "--json", manifest=tiny_models / "manifest.toml").stdout)
     assert listed["tflite"]["load_ms"] > 0

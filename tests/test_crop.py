@@ -50,7 +50,7 @@ def test_any_valid_point_gives_a_square_inside_the_image(width, height, fx, fy, 
     point = check_point(fx * width, fy * height, (width, height))
     box = crop_box((width, height), point, fraction)
     assert box.right - box.left == box.bottom - box.top >= 1
-    assert 0 <= box.left and box.right <= width and 0 <= box.top and box.bottom <= height
+    assert box.left >= 0 and box.right <= width and box.top >= 0 and box.bottom <= height
     # The point is inside the box unless the box had to shift away from an edge.
     assert box.left - 1 <= point[0] <= box.right + 1 or box.side == min(width, height)
 

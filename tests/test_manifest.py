@@ -33,7 +33,11 @@ def test_formats_are_guessed_from_the_file(folder):
     for name in ("a.pb", "b.tflite"):
         (folder / name).write_bytes(b"x")
     text = "".join(manifest_entry(n, f) for n, f in [("a", "a.pb"), ("b", "b.tflite"), ("c", "sm")])
-    assert [s.format for s in load_manifest(write(folder, text))] == ["graphdef", "tflite", "savedmodel"]
+    assert [s.format for s in load_manifest(write(folder, text))] == [
+        "graphdef",
+        "tflite",
+        "savedmodel",
+    ]
 
 
 def test_environment_variable_chooses_the_manifest(folder, monkeypatch):

@@ -24,7 +24,9 @@ def test_every_format_gives_the_keras_top5(tiny_predictor, seed):
     for fmt in FORMATS[1:]:
         other = result.predictions[fmt]
         assert [s.label for s in other] == [s.label for s in reference]
-        np.testing.assert_allclose([s.score for s in other], [s.score for s in reference], atol=1e-5)
+        np.testing.assert_allclose(
+            [s.score for s in other], [s.score for s in reference], atol=1e-5
+        )
 
 
 def test_probabilities_match_a_direct_keras_call(tiny_models, tiny_predictor):
@@ -70,7 +72,7 @@ def test_corrupt_model_file_is_a_load_error(tiny_models):
 
 
 def inception_style_graph(path: Path) -> None:
-    """A TF1 graph like Inception retrain: raw pixels -> `Mul` (x-128)/128 -> ... -> final_result."""
+    """A TF1 graph shaped like Inception retrain: pixels -> `Mul` (x-128)/128 -> final_result."""
     import tensorflow as tf
 
     graph = tf.Graph()
@@ -98,8 +100,13 @@ def test_logits_outputs_get_a_softmax(tiny_models):
     import keras
 
     keras.utils.set_random_seed(1)
-    model = keras.Sequential([keras.Input((INPUT_SIZE, INPUT_SIZE, 3)),
-                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(len(LABELS))])
+    model = keras.Sequential(
+        [
+            keras.Input((INPUT_SIZE, INPUT_SIZE, 3)),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(len(LABELS)),
+        ]
+    )
     model.save(tiny_models / "logits.keras")
     predictor = one_model(tiny_models, manifest_entry("l", "logits.keras", outputs="logits"))
     batch = np.random.default_rng(1).random((1, INPUT_SIZE, INPUT_SIZE, 3), np.float32)

@@ -12,13 +12,18 @@ POINTS = [(5, 5), (60, 45), (119, 89), (30, 80)]
 
 
 def ranked(result) -> dict[str, list[tuple[str, float]]]:
-    return {name: [(s.label, s.score) for s in scores] for name, scores in result.predictions.items()}
+    return {
+        name: [(s.label, s.score) for s in scores] for name, scores in result.predictions.items()
+    }
 
 
 def test_one_predictor_called_from_8_threads_gives_the_single_threaded_answers(tiny_predictor):
     images = [tiny_predictor.decode(encode(noise_image(120, 90, seed=s), "PNG")) for s in range(4)]
-    expected = {(i, p): ranked(tiny_predictor.predict(images[i], *POINTS[p])) for i in range(4)
-                for p in range(4)}
+    expected = {
+        (i, p): ranked(tiny_predictor.predict(images[i], *POINTS[p]))
+        for i in range(4)
+        for p in range(4)
+    }
     mismatches, errors = [], []
     start = threading.Barrier(8)
 
@@ -27,8 +32,9 @@ def test_one_predictor_called_from_8_threads_gives_the_single_threaded_answers(t
         for call in range(50):
             key = ((n + call) % 4, call % 4)
             try:
-                got = ranked(tiny_predictor.predict(images[key[0]], *POINTS[key[1]],
-                                                    parallel=call % 2 == 0))
+                got = ranked(
+                    tiny_predictor.predict(images[key[0]], *POINTS[key[1]], parallel=call % 2 == 0)
+                )
             except Exception as exc:  # collected, so one failure does not hide others
                 errors.append(repr(exc))
                 continue

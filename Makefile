@@ -1,0 +1,44 @@
+# Pinpoint: two commands for a new user (`make run`, `make test`); the rest for developers.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SYSTEM_PACKAGES := chromium fonts-noto-color-emoji unicode-data
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint bench serve system-deps clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt requirements-train.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt -r requirements-train.txt
+	touch $@ $(VENV)/.runtime
+
+## run: install the pinned requirements and open the app on http://localhost:8501
+run: $(VENV)/.runtime
+	$(BIN)/streamlit run app.py --server.port 8501
+
+## test: install what the tests need (Python packages, Chromium, the emoji font) and run them
+test: $(VENV)/.dev system-deps
+	$(BIN)/python -m pytest
+
+## system-deps: the Debian packages the tests and `make models` use
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+## lint: ruff and mypy
+lint: $(VENV)/.dev
+	$(BIN)/ruff check predictor tests training app.py pages
+	$(BIN)/mypy predictor
+
+clean-venv:
+	rm -rf $(VENV)
