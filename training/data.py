@@ -1,0 +1,78 @@
+"""Build a model's training and validation arrays once, in fixed chunks over a few processes.
+
+Chunks and their seeds are fixed, so the arrays are the same whatever the number of workers.
+Run this before TensorFlow is imported: workers are forked.
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import sys
+
+import numpy as np
+
+CHUNKS = 8
+VAL_SHARE = 0.2  # share of each theme's emoji groups held out for validation
+
+
+@functools.lru_cache(maxsize=1)
+def _theme_split(seed: int, val_share: float, limit: int | None):
+    from . import themes
+
+    return themes.split(themes.render_emoji(limit), val_share, seed)
+
+
+def _chunk(job: tuple) -> tuple[np.ndarray, np.ndarray]:
+    model, part, n, seed, fraction, size, limit, split_seed = job
+    if model == "color":
+        from . import colors
+
+        return colors.dataset(n, seed, fraction, size)
+    from . import themes
+
+    train, val = _theme_split(split_seed, VAL_SHARE, limit)
+    return themes.dataset(train if part == "train" else val, n, seed, fraction, size)
+
+
+def build(model: str, n_train: int, n_val: int, seed: int, fraction: float, size: int,
+          workers: int = 2, limit: int | None = None) -> dict[str, np.ndarray]:
+    """Return x_train, y_train, x_val, y_val: n_train / n_val crops per class."""
+    jobs = []
+    for part, n, base in (("train", n_train, seed * 100), ("val", n_val, seed * 100 + 50)):
+        per = [n // CHUNKS + (i < n % CHUNKS) for i in range(CHUNKS)]
+        jobs += [(model, part, k, base + i, fraction, size, limit, seed) for i, k in enumerate(per) if k]
+    results = []
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(workers) if workers > 1 else _Serial() as pool:
+        for i, result in enumerate(pool.imap(_chunk, jobs)):
+            results.append(result)
+            _bar(f"{model} data", i + 1, len(jobs))
+    parts = {"train": [], "val": []}
+    for job, result in zip(jobs, results):
+        parts[job[1]].append(result)
+    out = {}
+    for part, chunks in parts.items():
+        out[f"x_{part}"] = np.concatenate([c[0] for c in chunks])
+        out[f"y_{part}"] = np.concatenate([c[1] for c in chunks])
+    return out
+
+
+class _Serial:
+    """A stand-in for a Pool that runs jobs in this process (smoke runs, tests)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def imap(self, fn, jobs):
+        return map(fn, jobs)
+
+
+def _bar(title: str, done: int, total: int, width: int = 30) -> None:
+    filled = round(width * done / total)
+    sys.stdout.write(f"\r{title} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    sys.stdout.write("\n" if done == total else "")
+    sys.stdout.flush()

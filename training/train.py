@@ -1,0 +1,155 @@
+"""Train, export, measure and document one default model; write the manifest for all of them."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import data
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = 7
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides a model: data sizes, input, crop, network and optimiser."""
+
+    name: str
+    labels_file: str
+    input_size: int
+    crop_fraction: float
+    n_train: int  # crops per class
+    n_val: int
+    epochs: int
+    batch: int = 64
+    lr: float = 3e-3
+    width: float = 1.0
+    head: str = "gap"
+    flip: bool = True
+    seed: int = SEED
+    version: str = "1.0.0"
+    emoji_limit: int | None = None  # emoji per theme, smoke runs only
+
+    @property
+    def labels_path(self) -> Path:
+        return ROOT / "labels" / self.labels_file
+
+
+RECIPES = {
+    "color": Recipe("color", "colors.txt", 64, 0.15, 1200, 200, 12, head="flatten"),
+    "theme": Recipe("theme", "themes.txt", 80, 0.5, 1100, 150, 16, width=1.25),
+}
+
+
+def smoke(recipe: Recipe) -> Recipe:
+    """The CI version: one short epoch on a few hundred crops."""
+    return replace(recipe, n_train=12, n_val=4, epochs=1, batch=32, emoji_limit=6)
+
+
+def build_data(recipe: Recipe, workers: int) -> dict:
+    """Generate the recipe's arrays (call before TensorFlow is imported when workers > 1)."""
+    started = time.perf_counter()
+    arrays = data.build(recipe.name, recipe.n_train, recipe.n_val, recipe.seed, recipe.crop_fraction,
+                        recipe.input_size, workers, recipe.emoji_limit)
+    arrays["seconds"] = time.perf_counter() - started
+    return arrays
+
+
+def fit(recipe: Recipe, arrays: dict, verbose: int = 1):
+    """Train the network deterministically on the arrays; return the Keras model."""
+    import keras
+    import tensorflow as tf
+
+    from .net import build
+
+    keras.utils.set_random_seed(recipe.seed)
+    tf.config.experimental.enable_op_determinism()
+    model = build(len(_labels(recipe)), recipe.input_size, recipe.width, recipe.head)
+    steps = math.ceil(len(arrays["y_train"]) / recipe.batch) * recipe.epochs
+    schedule = keras.optimizers.schedules.CosineDecay(recipe.lr, steps, alpha=0.02)
+    model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(_dataset(recipe, arrays["x_train"], arrays["y_train"], True), epochs=recipe.epochs,
+              validation_data=_dataset(recipe, arrays["x_val"], arrays["y_val"], False), verbose=verbose)
+    return model
+
+
+def _dataset(recipe: Recipe, x: np.ndarray, y: np.ndarray, train: bool):
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if train:
+        ds = ds.shuffle(len(y), seed=recipe.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(recipe.batch)
+
+    def prepare(images, labels):
+        images = tf.cast(images, tf.float32) / 255.0
+        if train and recipe.flip:
+            images = tf.image.random_flip_left_right(images, seed=recipe.seed)
+        return images, labels
+
+    return ds.map(prepare).prefetch(2)
+
+
+def train(recipe: Recipe, arrays: dict, out_root: Path, verbose: int = 1) -> dict:
+    """Fit, export, measure on validation through the core, write metrics.json and the card."""
+    from .export import export_tflite
+    from .report import measure, write_card
+
+    folder = out_root / recipe.name
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    model = fit(recipe, arrays, verbose)
+    train_seconds = time.perf_counter() - started
+    model.save(folder / "model.keras")
+    export_tflite(model, recipe.input_size, folder / "model.tflite")
+    metrics = measure(recipe, arrays, folder, out_root)
+    metrics.update(recipe=asdict(recipe), params=int(model.count_params()), seed=recipe.seed,
+                   data_seconds=round(arrays["seconds"], 1), training_seconds=round(train_seconds, 1),
+                   data=_data_facts(recipe, arrays))
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    write_card(recipe, metrics, folder / "MODEL_CARD.md")
+    write_manifest(out_root)
+    return metrics
+
+
+def _data_facts(recipe: Recipe, arrays: dict) -> dict:
+    facts = {"train_crops": int(len(arrays["y_train"])), "val_crops": int(len(arrays["y_val"])),
+             "train_per_class": recipe.n_train, "val_per_class": recipe.n_val}
+    if recipe.name == "theme":
+        train, val = data._theme_split(recipe.seed, data.VAL_SHARE, recipe.emoji_limit)
+        facts.update(train_emoji=len(train), val_emoji=len(val),
+                     train_groups=len({e.group for e in train}), val_groups=len({e.group for e in val}),
+                     val_emoji_names=sorted({e.group for e in val}))
+    return facts
+
+
+def _labels(recipe: Recipe) -> tuple[str, ...]:
+    from predictor import read_labels
+
+    return read_labels(recipe.labels_path)
+
+
+def write_manifest(out_root: Path) -> Path:
+    """Write out_root/manifest.toml with one entry per trained model found there."""
+    import os
+
+    lines = ["# Written by `python -m training`; each entry serves the format measured fastest.", ""]
+    for name, recipe in RECIPES.items():
+        metrics_path = out_root / name / "metrics.json"
+        if not metrics_path.exists():
+            continue
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+        served, used = metrics["served"], metrics["recipe"]
+        labels = os.path.relpath(recipe.labels_path, out_root.resolve())
+        lines += ["[[model]]", f'name = "{name}"', f'file = "{name}/{served["file"]}"',
+                  f'format = "{served["format"]}"', f'labels = "{labels}"', f'version = "{used["version"]}"',
+                  f"input_size = {used['input_size']}", f"crop_fraction = {used['crop_fraction']}", ""]
+    path = out_root / "manifest.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
