@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("labeled", help="CSV with columns image,x,y and one per model name")
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of a report")
     evaluate.set_defaults(handler=_evaluate)
+
+    bench = commands.add_parser("bench", help="measure where the time of a prediction goes")
+    bench.add_argument("--quick", action="store_true", help="a few runs only (for CI)")
+    bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    bench.set_defaults(handler=_bench)
     return parser
 
 
@@ -155,6 +160,14 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     result = evaluate_csv(Predictor.from_manifest(args.manifest), args.labeled)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import format_table, run_benchmark
+
+    result = run_benchmark(args.manifest, quick=args.quick)
+    print(json.dumps(result, indent=2) if args.json else format_table(result))
     return 0
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
-import threading
+import queue
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from .errors import ModelLoadError
 from .manifest import ModelSpec
 
 Runner = Callable[[np.ndarray], np.ndarray]
+DEFAULT_COPIES = min(4, os.cpu_count() or 1)
 
 
 @contextmanager
@@ -31,13 +33,23 @@ def _quiet_stderr() -> Iterator[None]:
 
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-with _quiet_stderr():
-    import tensorflow as tf
 
-try:  # TensorFlow's own tf.lite.Interpreter is deprecated in favour of LiteRT
-    from ai_edge_litert.interpreter import Interpreter as _Interpreter
-except ImportError:  # pragma: no cover - LiteRT is in requirements.txt
-    _Interpreter = tf.lite.Interpreter
+
+@functools.cache
+def _tf():  # noqa: ANN202 - the tensorflow module
+    """Import TensorFlow on first need: a TFLite-only manifest never pays its ~3 s and 500 MB."""
+    with _quiet_stderr():
+        import tensorflow
+
+    return tensorflow
+
+
+def _interpreter_class():  # noqa: ANN202
+    try:  # TensorFlow's own tf.lite.Interpreter is deprecated in favour of LiteRT
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # pragma: no cover - LiteRT is in requirements.txt
+        return _tf().lite.Interpreter
+    return Interpreter
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ class LoadedModel:
 
 def configure_threads(intra_op: int = 0, inter_op: int = 0) -> None:
     """Set TensorFlow's thread pools (0 = TF's default); only possible before TF first runs."""
+    tf = _tf()
     try:
         tf.config.threading.set_intra_op_parallelism_threads(intra_op)
         tf.config.threading.set_inter_op_parallelism_threads(inter_op)
@@ -67,12 +80,20 @@ def configure_threads(intra_op: int = 0, inter_op: int = 0) -> None:
         pass  # TF already initialised: its pools are fixed for this process
 
 
-def load_model(spec: ModelSpec) -> LoadedModel:
-    """Load, check against the labels, and warm up one model."""
+def load_model(spec: ModelSpec, copies: int | None = None) -> LoadedModel:
+    """Load, check against the labels, and warm up one model.
+
+    `copies` (TFLite only; default: one per CPU core, at most 4) lets that many threads
+    run the model at once; TensorFlow functions are re-entrant and need no copies.
+    """
     started = time.perf_counter()
+    copies = copies or DEFAULT_COPIES
     try:
         with _quiet_stderr():
-            run = _LOADERS[spec.format](spec)
+            if spec.format == "tflite":
+                run = _load_tflite(spec, copies)
+            else:
+                run = _LOADERS[spec.format](spec)
     except ModelLoadError:
         raise
     except Exception as exc:
@@ -95,11 +116,12 @@ def load_model(spec: ModelSpec) -> LoadedModel:
     return LoadedModel(spec, run, (loaded - started) * 1e3, (warmed - loaded) * 1e3)
 
 
-def _signature(spec: ModelSpec) -> tf.TensorSpec:
-    return tf.TensorSpec([None, spec.input_size, spec.input_size, 3], tf.float32)
+def _signature(spec: ModelSpec):  # noqa: ANN202 - a tf.TensorSpec
+    return _tf().TensorSpec([None, spec.input_size, spec.input_size, 3], "float32")
 
 
 def _load_keras(spec: ModelSpec) -> Runner:
+    tf = _tf()
     import keras
 
     model = keras.saving.load_model(spec.path, compile=False)
@@ -110,6 +132,7 @@ def _load_keras(spec: ModelSpec) -> Runner:
 
 
 def _load_savedmodel(spec: ModelSpec) -> Runner:
+    tf = _tf()
     loaded = tf.saved_model.load(str(spec.path))
     if "serving_default" not in loaded.signatures:
         raise ModelLoadError(f"model {spec.name!r}: SavedModel has no serving_default signature")
@@ -128,6 +151,7 @@ def _load_savedmodel(spec: ModelSpec) -> Runner:
 
 
 def _load_graphdef(spec: ModelSpec) -> Runner:
+    tf = _tf()
     graph_def = tf.compat.v1.GraphDef()
     graph_def.ParseFromString(spec.path.read_bytes())
 
@@ -148,27 +172,40 @@ def _load_graphdef(spec: ModelSpec) -> Runner:
     return lambda batch: pruned(tf.constant(batch)).numpy()
 
 
-def _load_tflite(spec: ModelSpec) -> Runner:
-    interpreter = _Interpreter(model_path=str(spec.path), num_threads=1)
+def _load_tflite(spec: ModelSpec, copies: int = 1) -> Runner:
+    """Load `copies` interpreters; each serves one thread at a time, so N copies run N calls."""
+    pool: queue.SimpleQueue = queue.SimpleQueue()
+    for _ in range(max(1, copies)):
+        pool.put(_tflite_interpreter(spec))
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        interpreter, input_details, output_details = pool.get()
+        try:
+            rows = []
+            for row in batch:
+                interpreter.set_tensor(input_details["index"], _quantize(row[None], input_details))
+                interpreter.invoke()
+                out = interpreter.get_tensor(output_details["index"])
+                rows.append(_dequantize(out, output_details))
+            return np.concatenate(rows).astype(np.float32)
+        finally:
+            pool.put((interpreter, input_details, output_details))
+
+    return run
+
+
+def _tflite_interpreter(spec: ModelSpec) -> tuple:
+    interpreter = _interpreter_class()(model_path=str(spec.path), num_threads=1)
     (details,) = interpreter.get_input_details()
     _check_input_shape(spec, [None, *(int(dim) for dim in details["shape"][1:])])
     wanted = [1, spec.input_size, spec.input_size, 3]
     if list(details["shape"]) != wanted:
         interpreter.resize_tensor_input(details["index"], wanted)
     interpreter.allocate_tensors()
-    output = interpreter.get_output_details()[0]
-    lock = threading.Lock()  # an interpreter serves one thread at a time
-
-    def run(batch: np.ndarray) -> np.ndarray:
-        rows = []
-        with lock:
-            for row in batch:
-                interpreter.set_tensor(details["index"], _quantize(row[None], details))
-                interpreter.invoke()
-                rows.append(_dequantize(interpreter.get_tensor(output["index"]), output))
-        return np.concatenate(rows).astype(np.float32)
-
-    return run
+    details = interpreter.get_input_details()[0]
+    interpreter.set_tensor(details["index"], np.zeros(wanted, details["dtype"]))
+    interpreter.invoke()  # the first call initialises the kernels: pay it at load
+    return interpreter, details, interpreter.get_output_details()[0]
 
 
 def _check_input_shape(spec: ModelSpec, shape: list | tuple) -> None:
@@ -198,11 +235,10 @@ def _dequantize(values: np.ndarray, details: dict) -> np.ndarray:
     return (values.astype(np.float32) - zero) * scale
 
 
-_LOADERS: dict[str, Callable[[ModelSpec], Runner]] = {
+_LOADERS: dict[str, Callable[[ModelSpec], Runner]] = {  # TFLite takes copies: see load_model
     "keras": _load_keras,
     "savedmodel": _load_savedmodel,
     "graphdef": _load_graphdef,
-    "tflite": _load_tflite,
 }
 
 

@@ -84,9 +84,11 @@ class Predictor:
         *,
         limits: ImageLimits = ImageLimits(),
         parallel: bool = False,
+        copies: int | None = None,
     ) -> Predictor:
         """Load and warm up every model the manifest names (see manifest.manifest_path)."""
-        return cls.from_specs(load_manifest(path), limits=limits, parallel=parallel)
+        specs = load_manifest(path)
+        return cls.from_specs(specs, limits=limits, parallel=parallel, copies=copies)
 
     @classmethod
     def from_specs(
@@ -95,11 +97,12 @@ class Predictor:
         *,
         limits: ImageLimits = ImageLimits(),
         parallel: bool = False,
+        copies: int | None = None,
     ) -> Predictor:
-        """Load and warm up the given models."""
+        """Load and warm up the given models (`copies`: see models.load_model)."""
         from .models import load_model  # TensorFlow is imported only when models are needed
 
-        return cls([load_model(spec) for spec in specs], limits, parallel)
+        return cls([load_model(spec, copies) for spec in specs], limits, parallel)
 
     @property
     def specs(self) -> list[ModelSpec]:

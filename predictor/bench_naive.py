@@ -1,0 +1,49 @@
+"""The naive first version the benchmark compares against. Never used by the product.
+
+Full Pillow decode, crop, resize, then Keras `model.predict` per model, in series.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .crop import crop_box
+from .manifest import ModelSpec
+
+
+class NaivePredictor:
+    """What a first version does, kept honest: same crops, same models, none of the fast path."""
+
+    def __init__(self, specs: list[ModelSpec], keras_models: list):
+        self.specs, self.keras_models = specs, keras_models
+
+    @classmethod
+    def for_specs(cls, specs: list[ModelSpec]) -> NaivePredictor | None:
+        """Load the Keras file beside each served model, or None when one is missing."""
+        import keras
+
+        paths = [
+            spec.path if spec.format == "keras" else spec.path.with_suffix(".keras")
+            for spec in specs
+        ]
+        if not all(path.is_file() for path in paths):
+            return None
+        return cls(specs, [keras.saving.load_model(path, compile=False) for path in paths])
+
+    def decode(self, data: bytes) -> Image.Image:
+        image = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+        return image.convert("RGB")
+
+    def predict(self, source: bytes | Image.Image, x: float, y: float) -> list[np.ndarray]:
+        image = self.decode(source) if isinstance(source, bytes) else source
+        outputs = []
+        for spec, model in zip(self.specs, self.keras_models, strict=True):
+            box = crop_box(image.size, (x, y), spec.crop_fraction)
+            crop = image.crop((box.left, box.top, box.right, box.bottom))
+            crop = crop.resize((spec.input_size, spec.input_size), Image.Resampling.BILINEAR)
+            batch = np.asarray(crop, np.float32)[None] * spec.scale + spec.offset
+            outputs.append(model.predict(batch, verbose=0)[0])
+        return outputs
