@@ -65,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="a few runs only (for CI)")
     bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
     bench.set_defaults(handler=_bench)
+
+    serve = commands.add_parser("serve", help="run the HTTP API (see docs/service.md)")
+    serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="processes, each loads the models")
+    serve.add_argument("--no-access-log", action="store_true", help="skip one log line a request")
+    serve.set_defaults(handler=_serve)
     return parser
 
 
@@ -169,6 +176,13 @@ def _bench(args: argparse.Namespace) -> int:
     result = run_benchmark(args.manifest, quick=args.quick)
     print(json.dumps(result, indent=2) if args.json else format_table(result))
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .service.server import serve  # FastAPI and uvicorn load only for this command
+
+    return serve(args.host, args.port, workers=args.workers, manifest=args.manifest,
+                 access_log=not args.no_access_log)
 
 
 def _table(result: Prediction) -> str:

@@ -1,0 +1,117 @@
+"""What stands before the models: API keys, a per-key token bucket and a request size cap."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from ..session import RateLimited
+
+Scope = dict
+Receive = Callable
+Send = Callable
+
+
+def find_key(keys: Mapping[str, str], offered: str | None) -> str | None:
+    """Return the name of the key `offered` matches, comparing every key in constant time."""
+    if not offered:
+        return None
+    given = offered.encode()
+    found = None
+    for name, secret in keys.items():  # no early exit: the time does not depend on which key
+        if hmac.compare_digest(given, secret.encode()):
+            found = name
+    return found
+
+
+class TokenBucket:
+    """Per key: `rate` requests per `per_s` seconds on average, bursts of up to `rate`."""
+
+    def __init__(self, rate: int, per_s: float, clock: Callable[[], float] = time.monotonic):
+        self.capacity, self.refill = float(rate), rate / per_s
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last time)
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> None:
+        """Spend one token of `key`, or raise RateLimited with the seconds until the next."""
+        now = self._clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.refill)
+            if tokens < 1:
+                self._buckets[key] = (tokens, now)
+                wait = (1 - tokens) / self.refill
+                raise RateLimited(f"rate limit reached for key {key!r}; retry in {wait:.1f} s",
+                                  retry_after=wait)
+            self._buckets[key] = (tokens - 1, now)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: answer 413 once a request body passes `max_bytes`, whatever the headers say.
+
+    A declared Content-Length over the cap is refused before reading anything; otherwise the
+    bytes are counted as the application reads them, so chunked uploads and a lying
+    Content-Length are cut off too, before any decoding.
+    """
+
+    def __init__(self, app: Callable, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _declared_length(scope) > self.max_bytes:
+            await self._refuse(send)
+            return
+        state = {"received": 0, "started": False, "over": False}
+
+        async def counting_receive() -> dict:
+            message = await receive()
+            state["received"] += len(message.get("body", b""))
+            if state["received"] > self.max_bytes:
+                state["over"] = True
+                raise _TooLarge
+            return message
+
+        async def guarded_send(message: dict) -> None:
+            if state["over"]:  # the application caught _TooLarge and answered anyway
+                return
+            state["started"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not state["over"]:  # whatever the application made of _TooLarge, answer 413
+                raise
+        if state["over"] and not state["started"]:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps({
+            "error": "RequestTooLarge",
+            "message": f"the request is larger than the {self.max_bytes} byte limit",
+        }).encode()
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0

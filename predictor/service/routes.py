@@ -1,0 +1,270 @@
+"""The endpoints: each one checks the caller, calls the core, and returns JSON."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, Field, StringConstraints
+from sqlalchemy import select
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
+
+from .. import store_schema
+from ..errors import ImageNotFound, PinpointError
+from ..paths import image_root, resolve_image
+from ..store import FeedbackStore, StoreError
+from .app import (
+    BadRequest,
+    ServiceState,
+    TooLarge,
+    Unauthorized,
+    UnknownPrediction,
+    UnsupportedMedia,
+)
+from .guards import find_key
+from .work import DeadlineExceeded, Outcome, Overloaded, predict_job
+
+router = APIRouter()
+_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False,
+                           description="An API key; `Authorization: Bearer KEY` works too.")
+
+
+def _state(request: Request) -> ServiceState:
+    return request.app.state.pinpoint
+
+
+def caller(request: Request, key: Annotated[str | None, Security(_KEY_HEADER)] = None) -> str:
+    """Return the name of the caller's API key, or raise Unauthorized."""
+    keys = _state(request).settings.api_keys
+    if not keys:
+        return "local"
+    bearer = request.headers.get("authorization", "")
+    offered = key or (bearer[7:].strip() if bearer[:7].lower() == "bearer " else None)
+    name = find_key(keys, offered)
+    if name is None:
+        raise Unauthorized("missing or unknown API key (send it in the X-API-Key header)")
+    return name
+
+
+def limited_caller(request: Request, name: Annotated[str, Depends(caller)]) -> str:
+    """Like `caller`, and spend one token of that key's rate limit."""
+    bucket = _state(request).bucket
+    if bucket is not None:
+        bucket.take(name)
+    return name
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text} for code, text in [
+        (401, "no or unknown API key"), (404, "no such image or prediction"),
+        (413, "request too large"), (415, "neither multipart nor JSON"),
+        (422, "bad image, point or field"), (429, "rate limit; see Retry-After"),
+        (503, "not ready, overloaded, or past the deadline; see Retry-After")]
+}
+_NUMBER = {"type": "number", "description": "pixels from the left / top edge"}
+_TOP_K = {"type": "integer", "minimum": 1, "maximum": 50, "default": 5}
+_PREDICT_BODY = {"requestBody": {"required": True, "content": {
+    "multipart/form-data": {"schema": {
+        "type": "object", "required": ["image", "x", "y"],
+        "properties": {"image": {"type": "string", "format": "binary"},
+                       "x": _NUMBER, "y": _NUMBER, "top_k": _TOP_K}}},
+    "application/json": {"schema": {
+        "type": "object", "required": ["path", "x", "y"],
+        "properties": {"path": {"type": "string", "description": "a file under the image root"},
+                       "x": _NUMBER, "y": _NUMBER, "top_k": _TOP_K}}},
+}}}
+
+
+@router.post("/v1/predict", openapi_extra=_PREDICT_BODY, responses=_ERRORS,
+             summary="Top labels of every model at a point of an uploaded or server image")
+async def predict(request: Request, key: Annotated[str, Depends(limited_caller)]) -> JSONResponse:
+    state = _state(request)
+    predictor, store = state.require_ready()
+    source, x, y, top_k = await _read_predict_request(request, state)
+    tester = f"api:{key}"
+    try:
+        outcome = await state.runner.run(predict_job, predictor, source, x, y, top_k)
+    except Overloaded:
+        _count_prediction(state, "overloaded")
+        raise
+    except DeadlineExceeded as exc:
+        _count_prediction(state, "timeout")
+        await _record_timeout(store, tester, str(exc))
+        raise
+    except PinpointError:
+        _count_prediction(state, "rejected")
+        raise
+    return await _recorded(state, store, outcome, tester)
+
+
+class Feedback(BaseModel):
+    """The right label per model for one prediction; null means "none of these"."""
+
+    prediction_id: int = Field(ge=1, le=2**62)
+    labels: dict[Annotated[str, StringConstraints(max_length=100)],
+                 Annotated[str, StringConstraints(max_length=200)] | None] = Field(
+        min_length=1, max_length=20, examples=[{"color": "red", "theme": None}])
+
+
+@router.post("/v1/feedback", responses=_ERRORS, summary="Record the right labels for a prediction")
+async def feedback(request: Request, body: Feedback,
+                   key: Annotated[str, Depends(limited_caller)]) -> dict[str, object]:
+    predictor, store = _state(request).require_ready()
+    answered = await run_in_threadpool(_models_of, store, body.prediction_id)
+    if not answered:
+        raise UnknownPrediction(f"no prediction {body.prediction_id}")
+    known = {spec.name: spec.labels for spec in predictor.specs}
+    for model, label in body.labels.items():
+        if model not in answered:
+            raise BadRequest(f"prediction {body.prediction_id} has no answer from model {model!r}")
+        if label is not None and model in known and label not in known[model]:
+            raise BadRequest(f"{label!r} is not one of model {model!r}'s labels")
+    await run_in_threadpool(store.record_labels, body.prediction_id, body.labels,
+                            tester=f"api:{key}")
+    return {"prediction_id": body.prediction_id, "recorded": body.labels}
+
+
+@router.get("/v1/models", responses=_ERRORS, summary="The models served, with their labels")
+def models(request: Request, _key: Annotated[str, Depends(limited_caller)]) -> dict[str, object]:
+    predictor, _store = _state(request).require_ready()
+    described = predictor.describe()
+    for spec in predictor.specs:
+        described[spec.name]["label_names"] = list(spec.labels)
+    return {"models": described}
+
+
+@router.get("/healthz", summary="Alive (no key needed)")
+def healthz() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+@router.get("/readyz", summary="Models loaded and warm (no key needed)",
+            responses={503: {"description": "still loading, or loading failed"}})
+def readyz(request: Request) -> JSONResponse:
+    state = _state(request)
+    if state.ready:
+        return JSONResponse({"ready": True, "models": [s.name for s in state.predictor.specs]})
+    reason = state.load_error or "loading models"
+    return JSONResponse({"ready": False, "reason": reason}, status_code=503,
+                        headers={"Retry-After": "5"})
+
+
+@router.get("/metrics", response_class=PlainTextResponse, responses=_ERRORS,
+            summary="Prometheus metrics")
+def metrics(request: Request, _key: Annotated[str, Depends(caller)]) -> PlainTextResponse:
+    state = _state(request)
+    state.metrics.set("pinpoint_predictions_in_flight", "predictions running now",
+                      state.runner.in_flight)
+    return PlainTextResponse(state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+async def _read_predict_request(request: Request, state: ServiceState
+                                ) -> tuple[bytes | Path, object, object, int]:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        return await _read_upload(request, state)
+    if kind == "application/json":
+        return await _read_server_path(request, state)
+    raise UnsupportedMedia(f"send multipart/form-data (image, x, y) or JSON (path, x, y), "
+                           f"not {kind or 'no content type'!r}")
+
+
+async def _read_upload(request: Request, state: ServiceState) -> tuple[bytes, object, object, int]:
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except (MultiPartException, ValueError, KeyError) as exc:
+        raise BadRequest(f"the multipart body cannot be read: {str(exc)[:100]}") from None
+    image = form.get("image")
+    if not isinstance(image, UploadFile):
+        raise BadRequest("send the image as a file field named 'image'")
+    limit = state.settings.limits.max_bytes
+    data = await image.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"the image is larger than the {limit} byte limit")
+    return data, _field(form, "x"), _field(form, "y"), _top_k(form.get("top_k"), state)
+
+
+async def _read_server_path(request: Request, state: ServiceState
+                            ) -> tuple[Path, object, object, int]:
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest('send a JSON object: {"path": ..., "x": ..., "y": ...}')
+    root = image_root(state.settings.image_root)
+    if root is None:
+        raise ImageNotFound("this service has no image folder (set PINPOINT_IMAGE_ROOT)")
+    path = await run_in_threadpool(resolve_image, root, body.get("path"))
+    return path, body.get("x"), body.get("y"), _top_k(body.get("top_k"), state)
+
+
+def _field(form: Any, name: str) -> object:
+    value = form.get(name)
+    if value is None or isinstance(value, UploadFile):
+        raise BadRequest(f"the form field {name!r} is missing")
+    return value
+
+
+def _top_k(value: object, state: ServiceState) -> int:
+    if value is None:
+        return 5
+    try:
+        number = int(value) if not isinstance(value, (bool, float)) else None  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not 1 <= number <= state.settings.max_top_k:
+        raise BadRequest(f"top_k must be a whole number from 1 to {state.settings.max_top_k}")
+    return number
+
+
+async def _recorded(state: ServiceState, store: FeedbackStore, outcome: Outcome,
+                    tester: str) -> JSONResponse:
+    if outcome.error is not None or outcome.prediction is None:
+        _count_prediction(state, "failed")
+        await run_in_threadpool(lambda: store.record_failure(
+            tester=tester, source="api", error=str(outcome.error), image=outcome.image,
+            point=outcome.point))
+        raise outcome.error or BadRequest("no prediction")
+    prediction = outcome.prediction
+    prediction_id = await run_in_threadpool(lambda: store.record_prediction(
+        prediction, tester=tester, source="api", crops_png=outcome.crops_png,
+        parallel=False))
+    _count_prediction(state, "ok")
+    _observe_stages(state, prediction.timings_ms)
+    return JSONResponse({**prediction.to_dict(), "prediction_id": prediction_id})
+
+
+async def _record_timeout(store: FeedbackStore, tester: str, error: str) -> None:
+    # The caller gets its 503 either way; a store failure here is not the news.
+    with contextlib.suppress(StoreError):
+        await run_in_threadpool(lambda: store.record_failure(
+            tester=tester, source="api", status="timeout", error=error))
+
+
+def _models_of(store: FeedbackStore, prediction_id: int) -> set[str]:
+    table = store_schema.prediction_models
+    with store.read() as conn:
+        query = select(table.c.model).where(table.c.prediction_id == prediction_id)
+        return set(conn.execute(query).scalars())
+
+
+def _count_prediction(state: ServiceState, status: str) -> None:
+    state.metrics.count("pinpoint_predictions_total", "predictions by outcome", status=status)
+
+
+def _observe_stages(state: ServiceState, timings_ms: dict[str, float]) -> None:
+    for stage, ms in timings_ms.items():
+        if stage.startswith("model:"):
+            state.metrics.observe("pinpoint_model_seconds", "model run time per model",
+                                  ms / 1e3, model=stage[6:])
+        else:
+            state.metrics.observe("pinpoint_stage_seconds", "prediction time per stage",
+                                  ms / 1e3, stage=stage)
