@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := chromium fonts-noto-color-emoji unicode-data postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench serve system-deps clean-venv
+.PHONY: run test lint bench serve system-deps clean-venv models
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,20 @@ system-deps:
 		echo "installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+
+## models: rebuild the default color and theme models from scratch (fixed seeds; ~15-25 min each on 2 cores)
+MODEL_PACKAGES := fonts-noto-color-emoji unicode-data
+$(VENV)/.train: requirements.txt requirements-train.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-train.txt
+	touch $@ $(VENV)/.runtime
+
+models: $(VENV)/.train
+	@missing=""; for p in $(MODEL_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	$(BIN)/python -m training all
 
 ## lint: ruff and mypy
 lint: $(VENV)/.dev

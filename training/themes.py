@@ -59,20 +59,22 @@ def list_emoji() -> list[tuple[str, str, str]]:
 
 
 def render_emoji(limit_per_theme: int | None = None) -> list[Emoji]:
-    """Render every mapped emoji once at size 109 with its embedded colors; drop broken glyphs."""
+    """Render every mapped emoji once (size 109, embedded colors); limit = groups per theme."""
     font = ImageFont.truetype(str(FONT), 109)
-    out, counts = [], {}
+    out: list[Emoji] = []
+    counts: dict[str, set[str]] = {}
     for text, name, theme in list_emoji():
-        if limit_per_theme and counts.get(theme, 0) >= limit_per_theme:
+        group = _GENDER.sub("", name.split(":")[0])
+        seen = counts.setdefault(theme, set())
+        if limit_per_theme and group not in seen and len(seen) >= limit_per_theme:
             continue
         canvas = Image.new("RGBA", (160, 160), (0, 0, 0, 0))
         ImageDraw.Draw(canvas).text((8, 8), text, font=font, embedded_color=True)
         bbox = canvas.getbbox()
         if bbox is None or (bbox[2] - bbox[0]) > 1.4 * (bbox[3] - bbox[1]):
             continue  # nothing drawn, or a ZWJ sequence the font draws as several glyphs
-        group = _GENDER.sub("", name.split(":")[0])
         out.append(Emoji(text, name, group, LABELS.index(theme), np.asarray(canvas.crop(bbox))))
-        counts[theme] = counts.get(theme, 0) + 1
+        seen.add(group)
     return out
 
 
