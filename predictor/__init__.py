@@ -25,10 +25,11 @@ from .session import RateLimited, RateLimiter, is_new_click, progress_text
 _LAZY = {
     "store": ("FeedbackStore", "StoreBusy", "StoreError", "database_url"),
     "store_queries": ("StoreFilter", "export_labeled", "filter_choices", "labeled_answers",
-                      "prediction_timings"),
+                      "model_loads", "prediction_timings"),
     "reports": ("NONE_LABEL", "accuracy_over_time", "accuracy_table", "confusion_table",
                 "latency_long", "latency_percentiles", "per_class_table", "stage_columns"),
     "feedback": ("RecordedPrediction", "predict_and_record"),
+    "cards": ("ModelCard", "card_figures", "read_card"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 

@@ -144,6 +144,16 @@ class FeedbackStore:
                     raise StoreError(f"prediction {prediction_id} has no answer from model {model!r}")
                 _upsert_label(conn, prediction_id, model, label, tester, when)
 
+    def record_model_loads(self, described: Mapping[str, Mapping[str, object]],
+                           at: datetime | None = None) -> None:
+        """Store each model's load and warm-up times (Predictor.describe()) for this start."""
+        when = at or _utcnow()
+        rows = [{"loaded_at": when, "model": name, "version": str(facts.get("version")),
+                 "format": facts.get("format"), "load_ms": facts.get("load_ms"),
+                 "warmup_ms": facts.get("warmup_ms")} for name, facts in described.items()]
+        with self._write() as conn:
+            conn.execute(insert(schema.model_loads), rows)
+
     def schema_version_stored(self) -> int:
         """Read the schema version back from the database."""
         with self.read() as conn:

@@ -78,6 +78,16 @@ def export_labeled(store: FeedbackStore, where: StoreFilter = StoreFilter()) -> 
     return frame
 
 
+def model_loads(store: FeedbackStore, where: StoreFilter = StoreFilter()) -> pd.DataFrame:
+    """Return every recorded model load: time, model, version, format, load and warm-up ms."""
+    loads = schema.model_loads
+    query = select(loads.c.loaded_at, loads.c.model, loads.c.version, loads.c.format,
+                   loads.c.load_ms, loads.c.warmup_ms).order_by(loads.c.loaded_at, loads.c.id)
+    query = query.where(*[loads.c[name] == getattr(where, name)
+                          for name in ("model", "version") if getattr(where, name)])
+    return _read(store, query)
+
+
 def filter_choices(store: FeedbackStore) -> dict[str, list[str]]:
     """Return the testers, models and versions present, for filter widgets."""
     with store.read() as conn:
@@ -117,7 +127,7 @@ def _read(store: FeedbackStore, query: Select) -> pd.DataFrame:
     with store.read() as conn:
         frame = pd.DataFrame(conn.execute(query).mappings().all(),
                              columns=[c.name for c in query.selected_columns])
-    for column in ("created_at", "labeled_at"):
+    for column in ("created_at", "labeled_at", "loaded_at"):
         if column in frame:
             frame[column] = pd.to_datetime(frame[column])
     return frame

@@ -85,6 +85,19 @@ labels = Table(
     UniqueConstraint("prediction_id", "model", name="uq_label_prediction_model"),
 )
 
+# How long each model took to load and warm up, each time a server process started.
+model_loads = Table(
+    "model_loads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("loaded_at", DateTime, nullable=False),
+    Column("model", String(100), nullable=False),
+    Column("version", String(100), nullable=False),
+    Column("format", String(20)),
+    Column("load_ms", Float),
+    Column("warmup_ms", Float),
+)
+
 
 def _v1_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=[predictions, prediction_models, labels])
@@ -101,8 +114,14 @@ def _v2_dashboard_indexes(conn: Connection) -> None:
         conn.execute(text(f"CREATE INDEX {name} ON {table} ({columns})"))
 
 
+def _v3_model_loads(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[model_loads])
+
+
 # Append new steps at the end; never edit or reorder a step that has shipped.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_tables, _v2_dashboard_indexes]
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _v1_tables, _v2_dashboard_indexes, _v3_model_loads,
+]
 LATEST = len(MIGRATIONS)
 
 

@@ -119,7 +119,7 @@ def test_read_transaction_does_not_block_writers(store, db_url):
 
 
 def test_new_database_is_at_latest_schema(store):
-    assert store.schema_version == store.schema_version_stored() == schema.LATEST == 2
+    assert store.schema_version == store.schema_version_stored() == schema.LATEST == 3
 
 
 def test_old_database_is_upgraded_and_keeps_its_rows(db_url):
@@ -134,7 +134,7 @@ def test_old_database_is_upgraded_and_keeps_its_rows(db_url):
     indexes = {i["name"] for i in inspect(store.engine).get_indexes("predictions")}
     with store.read() as conn:
         testers = conn.execute(text("SELECT tester FROM predictions")).scalars().all()
-    assert store.schema_version_stored() == 2
+    assert store.schema_version_stored() == 3
     assert "ix_predictions_tester" in indexes
     assert testers == ["old"]
 
@@ -315,3 +315,13 @@ def test_d4_lock_held_past_timeout_raises_retryable_store_busy(db_url):
     store.record_prediction(fake_prediction("while-locked"), tester="t")  # the retry
     counts, models, _, integrity = _count_by_key(db_url)
     assert counts == {"while-locked": 1} and models == {"while-locked": 2} and integrity == "ok"
+
+
+def test_model_loads_are_kept_per_start_and_filtered(store):
+    described = {"color": {"version": "v1", "format": "keras", "load_ms": 120.0, "warmup_ms": 8.0},
+                 "theme": {"version": "v2", "format": "tflite", "load_ms": 30.0, "warmup_ms": 2.0}}
+    store.record_model_loads(described, at=datetime(2026, 3, 1))
+    store.record_model_loads(described, at=datetime(2026, 3, 2))
+    loads = queries.model_loads(store)
+    assert loads["model"].tolist() == ["color", "theme", "color", "theme"]
+    assert queries.model_loads(store, queries.StoreFilter(version="v2"))["load_ms"].tolist() == [30.0, 30.0]

@@ -1,0 +1,53 @@
+"""Pinpoint · Accuracy: how often each model and version gets the testers' answers right."""
+
+import streamlit as st
+
+from predictor import (
+    accuracy_over_time,
+    accuracy_table,
+    confusion_table,
+    export_labeled,
+    labeled_answers,
+    per_class_table,
+)
+from ui.common import load_store, page_setup
+from ui.dashboard import confusion_heatmap, filters_ui, over_time, percent_bars
+
+page_setup("Accuracy")
+store = load_store()
+st.title("🎯 Accuracy")
+st.write("Every label a tester saved, scored against what the model said at the time. "
+         "Failed or timed-out predictions are never counted.")
+
+where = filters_ui("accuracy", store)
+labeled = labeled_answers(store, where)
+if labeled.empty:
+    st.info("No labeled predictions match these filters yet. Label some on the Predict page.")
+    st.stop()
+
+# The headline: one row of figures per model and version.
+for row in accuracy_table(labeled).itertuples():
+    st.subheader(f"{row.model} · version {row.version}")
+    n, top1, top5, outside = st.columns(4)
+    n.metric("Answers", row.n)
+    top1.metric("Top-1 accuracy", f"{row.top1:.0%}")
+    top5.metric("Top-5 accuracy", f"{row.top5:.0%}")
+    outside.metric("Outside the top 5 (overrides)", f"{row.outside_top5:.0%}")
+
+# Where each model goes wrong: per class, the confusion matrix, and the trend.
+for model, answers in labeled.groupby("model"):
+    st.header(f"{model.title()} in detail")
+    left, right = st.columns(2)
+    left.altair_chart(percent_bars(per_class_table(answers), "top1", "label",
+                                   "Top-1 accuracy per true label (weakest first)"),
+                      width="stretch")
+    right.altair_chart(confusion_heatmap(confusion_table(answers), "Confusion matrix"),
+                       width="stretch")
+    trend = accuracy_over_time(answers, "D")
+    trend["series"] = "version " + trend["version"]
+    st.altair_chart(over_time(trend, "top1", "series", "Top-1 accuracy per day", percent=True),
+                    width="stretch")
+
+st.download_button("Download labeled records (CSV, crops included)",
+                   export_labeled(store, where).to_csv(index=False).encode(),
+                   file_name="pinpoint-labels.csv", mime="text/csv", key="accuracy_csv")

@@ -1,0 +1,59 @@
+"""Pinpoint · Performance: how long models take to load and to answer, stage by stage."""
+
+import random
+
+import streamlit as st
+
+from predictor import latency_percentiles, model_loads, predict_and_record, prediction_timings
+from ui.common import load_predictor, load_store, page_setup
+from ui.dashboard import filters_ui, grouped_bars, over_time
+from ui.widgets import SAMPLES
+
+tester = page_setup("Performance")
+predictor = load_predictor()
+store = load_store()
+st.title("⏱️ Performance")
+where = filters_ui("performance", store)
+
+# Start-up: every server start records each model's load and warm-up time.
+loads = model_loads(store, where)
+if not loads.empty:
+    loads["model · version"] = loads["model"] + " · " + loads["version"]
+    cost = loads.melt(id_vars=["model · version"], value_vars=["load_ms", "warmup_ms"],
+                      var_name="step", value_name="ms")
+    cost = cost.groupby(["model · version", "step"], as_index=False)["ms"].median()
+    st.altair_chart(grouped_bars(cost, "model · version", "ms", "step",
+                                 "Model load and warm-up (median over server starts)"),
+                    width="stretch")
+
+# Answers: latency percentiles per stage, over time and series against parallel.
+timings = prediction_timings(store, where)
+if timings.empty or not (timings["status"] == "ok").any():
+    st.info("No predictions yet. Click a photo on the Predict page, or measure below.")
+else:
+    overall = latency_percentiles(timings)
+    st.altair_chart(grouped_bars(overall.melt(id_vars=["stage"], value_vars=["p50", "p95", "p99"],
+                                              var_name="percentile", value_name="ms"),
+                                 "stage", "ms", "percentile", "Latency per stage"),
+                    width="stretch")
+    hourly = latency_percentiles(timings, freq="h")
+    st.altair_chart(over_time(hourly[hourly["stage"] == "total"].melt(
+        id_vars=["period"], value_vars=["p50", "p95", "p99"], var_name="percentile",
+        value_name="ms"), "ms", "percentile", "Total latency per hour (ms)", percent=False),
+        width="stretch")
+    modes = latency_percentiles(timings, by=["mode"])
+    st.altair_chart(grouped_bars(modes, "stage", "p50", "mode",
+                                 "Median per stage: models in series vs in parallel"),
+                    width="stretch")
+
+# Measure: run both ways on a sample photo so the comparison has data.
+runs = st.number_input("Clicks per mode", 5, 100, 20, key="performance_runs")
+if st.button("Measure series vs parallel on a sample photo", key="performance_measure"):
+    decoded = predictor.decode(sorted(SAMPLES.glob("*.jpg"))[0])
+    rng = random.Random(0)
+    with st.spinner("Measuring…"):
+        for i in range(2 * runs):
+            point = (rng.uniform(0, decoded.width), rng.uniform(0, decoded.height))
+            predict_and_record(predictor, store, decoded, point, tester=tester,
+                               source="benchmark", parallel=bool(i % 2))
+    st.rerun()

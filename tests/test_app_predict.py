@@ -1,0 +1,139 @@
+import io
+import sqlite3
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from predictor import StoreBusy
+from tests.app_fixtures import ROOT, TIMEOUT, app_env, app_manifest, fake_click, png  # noqa: F401
+
+PAGE = str(ROOT / "pages" / "predict.py")
+
+
+def _page():
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.run()
+    return at
+
+
+def _upload(at, name, data, mime="image/png"):
+    at.file_uploader(key="predict_upload").set_value((name, data, mime))
+    at.run()
+    return at
+
+
+def _rows(env, sql):
+    with sqlite3.connect(env.db_url.removeprefix("sqlite:///")) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_landing_page_asks_for_a_photo(app_env):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.title[0].value == "📍 Pinpoint"
+    assert "Upload a photo or choose a sample" in at.info[0].value
+
+
+def test_click_predicts_once_shows_both_top5_and_saves_truth(app_env, fake_click):
+    at = _upload(_page(), "red.png", png())
+    fake_click(200, 300, unix_time=111)
+    at.run()
+    assert not at.exception and not at.error
+    assert [h.value for h in at.subheader] == ["Color · top 5", "Theme · top 5"]
+    assert len(at.get("progress")) == 10
+    at.run()  # the component repeats its last click on every rerun
+    at.run()
+    point = _rows(app_env, "SELECT point_x, point_y, status FROM predictions")
+    assert point == [(pytest.approx(300.75), pytest.approx(450.75), "ok")]
+    at.selectbox(key="predict_truth_color_1").set_value("silver")
+    at.selectbox(key="predict_truth_theme_1").set_value("none of these")
+    at.form_submit_button[0].click().run()
+    assert "Saved ✓ color = silver, theme = none of these" in at.success[0].value
+    assert sorted(_rows(app_env, "SELECT model, label FROM labels")) == [
+        ("color", "silver"), ("theme", None)]
+
+
+def test_truth_defaults_to_each_models_top1(app_env, fake_click):
+    at = _upload(_page(), "red.png", png())
+    fake_click(10, 10, unix_time=5)
+    at.run()
+    top1 = {model: label for model, label in _rows(app_env, "SELECT model, top1 FROM prediction_models")}
+    assert at.selectbox(key="predict_truth_color_1").value == top1["color"]
+    assert at.selectbox(key="predict_truth_theme_1").value == top1["theme"]
+
+
+def test_a_new_click_is_a_new_prediction(app_env, fake_click):
+    at = _upload(_page(), "red.png", png())
+    for unix_time in (1, 2, 3):
+        fake_click(100 * unix_time, 100, unix_time=unix_time)
+        at.run()
+    xs = [x for (x,) in _rows(app_env, "SELECT point_x FROM predictions ORDER BY id")]
+    assert xs == pytest.approx([150.75, 300.75, 450.75])
+
+
+def test_display_copy_is_small_for_a_12_megapixel_photo(app_env, fake_click):
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    at.radio(key="predict_source").set_value("Use a sample photo").run()
+    at.selectbox(key="predict_pick").select_index(
+        at.selectbox(key="predict_pick").options.index("phone_photo_12mp.jpg")).run()
+    assert fake_click.state["shown"] == (800, 600)  # 4032x3024 upright (EXIF 6), shown small
+    fake_click(799, 599, unix_time=9)
+    at.run()
+    (x, y, w, h), = _rows(app_env, "SELECT point_x, point_y, image_width, image_height FROM predictions")
+    assert (w, h) == (4032, 3024) and x == pytest.approx(4032 * 799.5 / 800)
+
+
+def _tiff():
+    buffer = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(buffer, format="TIFF")
+    return buffer.getvalue()
+
+
+def _gif_frames(n):
+    frames = [Image.new("P", (8, 8), i % 256) for i in range(n)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:])
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("row, name, data, reason", [
+    ("U1", "big.png", b"\x89PNG\r\n\x1a\n" + b"\0" * (20 * 1024 * 1024), "larger than"),
+    ("U2", "bomb.png", png(size=(20000, 20000), color=(0, 0, 0)), "MP"),
+    ("U3", "renamed.jpg", _tiff(), "TIFF images are not accepted"),
+    ("U3", "doc.png", b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\n", "PDF images are not accepted"),
+    ("U4", "cut.png", png()[:200], "corrupt or truncated"),
+    ("U4", "empty.png", b"", "empty"),
+    ("U5", "anim.png", _gif_frames(1000), "GIF"),
+])
+def test_bad_upload_gives_a_friendly_error_and_page_stays_usable(app_env, row, name, data, reason):
+    at = _upload(_page(), name, data)
+    assert not at.exception
+    assert at.error[0].value.startswith("This image cannot be used:") and reason in at.error[0].value
+    _upload(at, "good.png", png())  # the next upload works
+    assert not at.error and not at.exception
+
+
+def test_rate_limit_refuses_the_extra_click_with_a_message(app_env, fake_click, monkeypatch):
+    monkeypatch.setenv("PINPOINT_RATE_LIMIT", "1/3600")
+    at = _upload(_page(), "red.png", png())
+    fake_click(10, 10, unix_time=1)
+    at.run()
+    fake_click(20, 20, unix_time=2)
+    at.run()
+    assert "please wait" in at.warning[0].value
+    assert len(_rows(app_env, "SELECT id FROM predictions")) == 1
+
+
+def test_busy_database_on_save_says_not_saved(app_env, fake_click, monkeypatch):
+    at = _upload(_page(), "red.png", png())
+    fake_click(10, 10, unix_time=1)
+    at.run()
+
+    def busy(*_, **__):
+        raise StoreBusy("the feedback database is busy; please try again in a moment")
+
+    monkeypatch.setattr("predictor.store.FeedbackStore.record_labels", busy)
+    at.form_submit_button[0].click().run()
+    assert at.warning[0].value.startswith("Not saved: the feedback database is busy")
+    assert not at.success

@@ -1,0 +1,170 @@
+"""The tester's whole loop in a real browser: upload, click, read, label, see accuracy move."""
+
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from tests.app_models import build_app_models
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = ROOT / "artifacts" / "screenshots"
+COMPONENT = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
+pytestmark = pytest.mark.browser
+
+
+def _need_chromium():
+    if shutil.which(CHROMIUM) is None:
+        message = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)  # in CI a skipped browser test would hide a broken UI
+        pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_app(manifest: Path, db: Path, log: Path):
+    port = _free_port()
+    env = {**os.environ, "PINPOINT_MANIFEST": str(manifest), "PINPOINT_DB_URL": f"sqlite:///{db}",
+           "PINPOINT_RATE_LIMIT": "0", "PINPOINT_IMAGE_ROOT": ""}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health") as reply:
+                if reply.read() == b"ok":
+                    return server, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    pytest.fail(f"streamlit did not start:\n{log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _need_chromium()
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only when Chromium exists
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+def _two_tone_photo(path: Path) -> Path:
+    """A 1200x900 PNG: red left half, blue right half."""
+    image = Image.new("RGB", (1200, 900), (30, 60, 200))
+    image.paste((220, 30, 40), (0, 0, 600, 900))
+    image.save(path)
+    return path
+
+
+def _shoot(page, name: str, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(800)  # let charts finish drawing
+    page.screenshot(path=str(folder / f"{name}.png"))
+
+
+def _open_page(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+
+
+def _pick(page, label: str, option: str) -> None:
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label)
+    box.locator("input").click()
+    box.locator("input").fill(option)
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def run_loop(page, url: str, photo: Path, shots: Path) -> tuple[float, float]:
+    """Upload, click, read, label 'silver', open Accuracy; return the expected original point."""
+    page.goto(url)
+    name = page.get_by_role("textbox", name="Your name")
+    name.fill("browser-tester")
+    name.press("Enter")
+    page.locator('input[type="file"]').set_input_files(str(photo))
+    image = page.frame_locator(COMPONENT).locator("img")
+    image.wait_for(timeout=60_000)
+    box = image.bounding_box()
+    assert (round(box["width"]), round(box["height"])) == (800, 600)  # the display copy
+    image.click(position={"x": 200, "y": 300})  # inside the red half
+    page.get_by_text("Color · top 5").wait_for(timeout=60_000)
+    page.get_by_text("Theme · top 5").wait_for()
+    ranked = page.locator('[data-testid="stProgress"]').filter(has_text="%")
+    expect(ranked).to_have_count(10)  # five bars per model
+    _shoot(page, "1-predict", shots)
+    _pick(page, "Correct color", "silver")
+    page.get_by_role("button", name="Save the correct labels").click()
+    page.get_by_text("Saved ✓").wait_for(timeout=30_000)
+    _shoot(page, "2-predict-saved", shots)
+    _open_page(page, "Accuracy")
+    page.get_by_text("color · version").first.wait_for(timeout=60_000)
+    _shoot(page, "3-accuracy", shots)
+    return (200 + 0.5) * 1200 / 800, (300 + 0.5) * 900 / 600
+
+
+def visit_other_pages(page, shots: Path) -> None:
+    for number, title, marker in ((4, "Label session", "Add some photos"),
+                                  (5, "Performance", "Latency per stage"),
+                                  (6, "Models", "Labels:")):
+        _open_page(page, title)
+        page.get_by_text(marker).first.wait_for(timeout=60_000)
+        _shoot(page, f"{number}-{title.lower().replace(' ', '-')}", shots)
+
+
+def test_tester_loop_in_a_real_browser(browser, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("browser")
+    manifest = build_app_models(folder / "models")
+    db = folder / "pinpoint.db"
+    server, url = _start_app(manifest, db, folder / "streamlit.log")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 2000})
+        expected = run_loop(page, url, _two_tone_photo(folder / "two-tone.png"), SHOTS)
+        accuracy = page.locator('[data-testid="stMetric"]').filter(has_text="Answers")
+        expect(accuracy.first.locator('[data-testid="stMetricValue"]')).to_have_text("1")
+        visit_other_pages(page, SHOTS)
+        page.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    with sqlite3.connect(db) as conn:
+        point = conn.execute("SELECT point_x, point_y, tester FROM predictions").fetchall()
+        labels = dict(conn.execute("SELECT model, label FROM labels").fetchall())
+    assert len(point) == 1 and point[0][2] == "browser-tester"  # one click, stored once
+    assert point[0][:2] == pytest.approx(expected)
+    assert labels["color"] == "silver" and labels["theme"] is not None
+    assert "Traceback" not in (folder / "streamlit.log").read_text()
+
+
+def test_trained_models_for_the_readme(browser, tmp_path_factory):
+    manifest = ROOT / "models" / "manifest.toml"
+    if not manifest.is_file():
+        pytest.skip("no trained models yet (models/manifest.toml)")
+    folder = tmp_path_factory.mktemp("trained")
+    server, url = _start_app(manifest, folder / "pinpoint.db", folder / "streamlit.log")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 2000})
+        run_loop(page, url, ROOT / "samples" / "living_room.jpg", SHOTS / "trained")
+        page.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,0 +1,106 @@
+"""What every page shares: login gate, tester name, and the once-per-process resources."""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from predictor import (
+    FeedbackStore,
+    PinpointError,
+    Predictor,
+    RateLimiter,
+    database_url,
+    manifest_path,
+)
+
+
+def page_setup(title: str) -> str:
+    """Configure the page, require login when configured, and return the tester's name."""
+    st.set_page_config(page_title=f"Pinpoint · {title}", page_icon="📍", layout="wide")
+    require_login()
+    return tester_ui()
+
+
+def login_configured() -> bool:
+    """True when .streamlit/secrets.toml has an [auth] section for st.login (OIDC)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: the app runs open, for local use
+        return False
+
+
+def require_login() -> None:
+    """When login is configured, show only the login screen until the user has logged in."""
+    if login_configured() and not st.user.is_logged_in:
+        st.title("📍 Pinpoint")
+        st.write("Please log in to use Pinpoint.")
+        st.button("Log in", key="common_login", on_click=st.login, type="primary")
+        st.stop()
+
+
+def tester_ui() -> str:
+    """Return the logged-in user, or the name typed in the sidebar (kept for the session)."""
+    if login_configured() and st.user.is_logged_in:
+        name = str(st.user.get("email") or st.user.get("name") or "user")
+        st.sidebar.caption(f"Logged in as **{name}**")
+        st.sidebar.button("Log out", key="common_logout", on_click=st.logout)
+        return name
+    typed = st.sidebar.text_input(
+        "Your name", value=st.session_state.get("tester", ""), key="common_tester",
+        placeholder="e.g. Ana", help="Saved with every prediction and label you make.")
+    st.session_state["tester"] = typed.strip()
+    return typed.strip() or "anonymous"
+
+
+@st.cache_resource(show_spinner="Loading the models (once per server)…")
+def _predictor(path: str) -> Predictor:
+    # Shared by every session and thread: never mutate what this returns.
+    return Predictor.from_manifest(path)
+
+
+@st.cache_resource
+def _store(url: str) -> FeedbackStore:
+    return FeedbackStore(url)
+
+
+@st.cache_resource
+def _limiter(setting: str) -> RateLimiter | None:
+    return RateLimiter.from_env(setting or None)  # thread-safe; shared on purpose
+
+
+@st.cache_resource
+def _loads_recorded(path: str, url: str) -> bool:
+    # Once per process: keep the load and warm-up times for the Performance page.
+    _store(url).record_model_loads(_predictor(path).describe())
+    return True
+
+
+def load_predictor() -> Predictor:
+    """Return the process-wide Predictor, or show why it cannot load and stop the page."""
+    path = str(manifest_path())
+    try:
+        predictor = _predictor(path)
+    except PinpointError as exc:
+        st.error(f"The models could not be loaded: {exc}")
+        st.stop()
+    try:
+        _loads_recorded(path, database_url())
+    except PinpointError:
+        pass  # a busy database must not stop predictions; the next process records them
+    return predictor
+
+
+def load_store() -> FeedbackStore:
+    """Return the process-wide feedback store, or show why it cannot open and stop."""
+    try:
+        return _store(database_url())
+    except PinpointError as exc:
+        st.error(f"The feedback database could not be opened: {exc}")
+        st.stop()
+
+
+def load_limiter() -> RateLimiter | None:
+    """Return the process-wide per-tester rate limit ($PINPOINT_RATE_LIMIT, e.g. 60/60)."""
+    return _limiter(os.environ.get("PINPOINT_RATE_LIMIT", ""))

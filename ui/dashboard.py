@@ -1,0 +1,63 @@
+"""Dashboard pieces: the shared filters and the Altair charts of the Accuracy and Performance pages."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from predictor import FeedbackStore, StoreFilter, filter_choices
+
+ALL = "All"
+
+
+def filters_ui(prefix: str, store: FeedbackStore) -> StoreFilter:
+    """Sidebar filters: date range, tester, model, version. Returns a StoreFilter."""
+    choices = filter_choices(store)
+    st.sidebar.subheader("Filters")
+    today = date.today()
+    picked = st.sidebar.date_input("Dates", value=(today - timedelta(days=90), today),
+                                   key=f"{prefix}_dates", help="Prediction dates, inclusive.")
+    start, end = (tuple(picked) + (None, None))[:2] if isinstance(picked, (tuple, list)) \
+        else (picked, picked)
+    pick = {name: st.sidebar.selectbox(name.title(), [ALL, *values], key=f"{prefix}_{name}")
+            for name, values in choices.items()}
+    return StoreFilter(start=start, end=end or start,
+                       **{name: None if value == ALL else value for name, value in pick.items()})
+
+
+def percent_bars(frame: pd.DataFrame, x: str, y: str, title: str) -> alt.Chart:
+    """Horizontal bars of a 0-1 share per category, weakest first, with n in the tooltip."""
+    return alt.Chart(frame, title=title).mark_bar().encode(
+        x=alt.X(f"{x}:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y(f"{y}:N", sort="x", title=None),
+        color=alt.Color(f"{x}:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1]),
+                        legend=None),
+        tooltip=[y, alt.Tooltip(x, format=".0%"), "n"],
+    )
+
+
+def confusion_heatmap(frame: pd.DataFrame, title: str) -> alt.Chart:
+    """Truth (rows) against the model's top-1 (columns), coloured by count."""
+    base = alt.Chart(frame, title=title).encode(
+        x=alt.X("predicted:N", title="Model's top-1"), y=alt.Y("truth:N", title="Tester's answer"))
+    cells = base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(scheme="blues")),
+                                    tooltip=["truth", "predicted", "count"])
+    return cells + base.mark_text(baseline="middle").encode(text="count:Q")
+
+
+def over_time(frame: pd.DataFrame, y: str, color: str, title: str, percent: bool) -> alt.Chart:
+    """Lines with points over `period`, one per value of `color`."""
+    axis = alt.Axis(format="%") if percent else alt.Axis()
+    return alt.Chart(frame, title=title).mark_line(point=True).encode(
+        x=alt.X("period:T", title=None), y=alt.Y(f"{y}:Q", title=None, axis=axis),
+        color=alt.Color(f"{color}:N", title=None), tooltip=list(frame.columns))
+
+
+def grouped_bars(frame: pd.DataFrame, x: str, y: str, color: str, title: str) -> alt.Chart:
+    """Bars of `y` per `x`, side by side per `color` (e.g. series vs parallel per stage)."""
+    return alt.Chart(frame, title=title).mark_bar().encode(
+        x=alt.X(f"{x}:N", title=None), xOffset=f"{color}:N", y=alt.Y(f"{y}:Q", title="ms"),
+        color=alt.Color(f"{color}:N", title=None), tooltip=list(frame.columns))
