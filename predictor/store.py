@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, insert, select, update
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from . import store_schema as schema
 from .errors import PinpointError
@@ -44,6 +44,10 @@ def database_url(url: str | None = None) -> str:
 def make_engine(url: str | None = None, *, busy_timeout_ms: int = 5000) -> Engine:
     """Create an engine; for SQLite, create the folder and set WAL, busy timeout, IMMEDIATE."""
     parsed = make_url(database_url(url))
+    if parsed.get_backend_name() == "postgresql":
+        # Waiting on a row lock past the timeout raises 55P03, which becomes StoreBusy.
+        options = {"options": f"-c lock_timeout={int(busy_timeout_ms)}"}
+        return create_engine(parsed, pool_pre_ping=True, connect_args=options)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
@@ -220,13 +224,18 @@ def _model_row(prediction_id: int, name: str, ranked: list, data: dict, crops: M
 
 def _upsert_label(conn: Connection, prediction_id: int, model: str, label: str | None,
                   tester: str, when: datetime) -> None:
-    # UPDATE then INSERT is portable; the write lock (or the unique key) rules out doubles.
+    # UPDATE, else INSERT: portable SQL. SQLite's write lock rules out a race; elsewhere a
+    # concurrent first label trips the unique key, and the UPDATE is then done again.
     table = schema.labels
     values = {"label": label, "tester": tester or "anonymous", "labeled_at": when}
-    done = conn.execute(update(table).where(
-        table.c.prediction_id == prediction_id, table.c.model == model).values(values))
-    if done.rowcount == 0:
-        conn.execute(insert(table).values(prediction_id=prediction_id, model=model, **values))
+    same = update(table).where(table.c.prediction_id == prediction_id, table.c.model == model)
+    if conn.execute(same.values(values)).rowcount:
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(table).values(prediction_id=prediction_id, model=model, **values))
+    except IntegrityError:
+        conn.execute(same.values(values))
 
 
 def _utcnow() -> datetime:
