@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import os
-from collections import Counter
 from pathlib import Path
 
 from .errors import PinpointError
@@ -36,7 +35,9 @@ def evaluate_csv(predictor, csv_path: str | os.PathLike) -> dict[str, object]:
             unlabeled += 1
             continue
         try:
-            prediction = predictor.predict(_image_path(path, row["image"]), row["x"], row["y"], top_k=TOP_K)
+            prediction = predictor.predict(
+                _image_path(path, row["image"]), row["x"], row["y"], top_k=TOP_K
+            )
         except (PinpointError, OSError) as exc:
             errors.append({"row": line, "image": row["image"], "error": str(exc)})
             continue
@@ -71,8 +72,10 @@ class _ModelTally:
     def result(self, version: str) -> dict[str, object]:
         summary = summarize(self.answers, k=TOP_K)
         summary.pop("confusion", None)
-        unknown = [{"label": label, "count": len(lines), "rows": lines}
-                   for label, lines in sorted(self.unknown.items())]
+        unknown = [
+            {"label": label, "count": len(lines), "rows": lines}
+            for label, lines in sorted(self.unknown.items())
+        ]
         return {"version": version, **summary, "unknown_labels": unknown}
 
 
@@ -89,7 +92,9 @@ def _read(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
         raise LabeledFileError(f"cannot read {path}: {exc}") from None
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise LabeledFileError(f"{path} lacks column(s) {', '.join(missing)}; it has {', '.join(header) or 'none'}")
+        raise LabeledFileError(
+            f"{path} lacks column(s) {', '.join(missing)}; it has {', '.join(header) or 'none'}"
+        )
     return header, rows
 
 
@@ -123,8 +128,10 @@ def _pct(value: float | None) -> str:
 def format_report(result: dict) -> str:
     """Render evaluate_csv's result as a plain-text report."""
     errors = result["errors"]
-    lines = [f"{result['file']}: {result['rows']} rows, {len(errors)} errors, "
-             f"{result['unlabeled_rows']} without any label"]
+    lines = [
+        f"{result['file']}: {result['rows']} rows, {len(errors)} errors, "
+        f"{result['unlabeled_rows']} without any label"
+    ]
     for name, model in result["models"].items():
         lines += ["", *_model_lines(name, model)]
     if result["models_without_column"]:
@@ -138,18 +145,26 @@ def format_report(result: dict) -> str:
 
 
 def _model_lines(name: str, model: dict) -> list[str]:
-    lines = [f"{name} (version {model['version']}): {model['n']} labeled points, "
-             f"top-1 {_pct(model['top1']).strip()}, top-{TOP_K} {_pct(model[f'top{TOP_K}']).strip()}"]
+    lines = [
+        f"{name} (version {model['version']}): {model['n']} labeled points, "
+        f"top-1 {_pct(model['top1']).strip()}, top-{TOP_K} {_pct(model[f'top{TOP_K}']).strip()}"
+    ]
     if model["per_class"]:
         width = max(len(label) for label in model["per_class"])
         lines.append(f"  {'class':<{width}}  {'n':>4}  top-1  top-{TOP_K}")
         for label, c in model["per_class"].items():
-            lines.append(f"  {label:<{width}}  {c['n']:>4} {_pct(c['top1'])} {_pct(c[f'top{TOP_K}'])}")
-    pairs = [f"{p['truth']} -> {p['predicted']} ({p['count']})" for p in model["confused_pairs"][:5]]
+            lines.append(
+                f"  {label:<{width}}  {c['n']:>4} {_pct(c['top1'])} {_pct(c[f'top{TOP_K}'])}"
+            )
+    pairs = [
+        f"{p['truth']} -> {p['predicted']} ({p['count']})" for p in model["confused_pairs"][:5]
+    ]
     if pairs:
         lines.append(f"  most confused: {', '.join(pairs)}")
     for unknown in model["unknown_labels"]:
         rows = ", ".join(str(r) for r in unknown["rows"][:10])
-        lines.append(f"  NOT SCORED: label {unknown['label']!r} is not one of this model's labels "
-                     f"({unknown['count']} rows: {rows})")
+        lines.append(
+            f"  NOT SCORED: label {unknown['label']!r} is not one of this model's labels "
+            f"({unknown['count']} rows: {rows})"
+        )
     return lines

@@ -32,13 +32,21 @@ def write_csv(folder: Path, header: list[str], rows: list[list[object]]) -> Path
 def test_top1_and_top5_count_hits_misses_and_confusions(tiny_predictor, images, tmp_path):
     hit, near, miss = (ranked(tiny_predictor, image) for image in images)
     outside = next(label for label in LABELS if label not in miss)
-    path = write_csv(tmp_path, ["image", "x", "y", "keras"], [
-        [images[0].name, 20, 20, hit[0]],
-        [images[1].name, 20, 20, near[2]],
-        [images[2].name, 20, 20, outside],
-    ])
+    path = write_csv(
+        tmp_path,
+        ["image", "x", "y", "keras"],
+        [
+            [images[0].name, 20, 20, hit[0]],
+            [images[1].name, 20, 20, near[2]],
+            [images[2].name, 20, 20, outside],
+        ],
+    )
     result = evaluate_csv(tiny_predictor, path)["models"]["keras"]
-    assert (result["n"], result["top1"], result["top5"]) == (3, pytest.approx(1 / 3), pytest.approx(2 / 3))
+    assert (result["n"], result["top1"], result["top5"]) == (
+        3,
+        pytest.approx(1 / 3),
+        pytest.approx(2 / 3),
+    )
     assert result["per_class"][outside]["top5"] == 0.0
     pairs = {(p["truth"], p["predicted"]) for p in result["confused_pairs"]}
     assert (near[2], near[0]) in pairs and (outside, miss[0]) in pairs
@@ -47,12 +55,16 @@ def test_top1_and_top5_count_hits_misses_and_confusions(tiny_predictor, images, 
 def test_unusable_rows_are_errors_and_the_run_goes_on(tiny_predictor, images, tmp_path):
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     good = ranked(tiny_predictor, images[0])[0]
-    path = write_csv(tmp_path, ["image", "x", "y", "keras"], [
-        ["missing.png", 1, 1, "alpha"],
-        ["broken.jpg", 1, 1, "alpha"],
-        [images[0].name, 500, 1, "alpha"],
-        [images[0].name, 20, 20, good],
-    ])
+    path = write_csv(
+        tmp_path,
+        ["image", "x", "y", "keras"],
+        [
+            ["missing.png", 1, 1, "alpha"],
+            ["broken.jpg", 1, 1, "alpha"],
+            [images[0].name, 500, 1, "alpha"],
+            [images[0].name, 20, 20, good],
+        ],
+    )
     result = evaluate_csv(tiny_predictor, path)
     assert [e["row"] for e in result["errors"]] == [2, 3, 4]
     assert result["models"]["keras"]["n"] == 1 and result["models"]["keras"]["top1"] == 1.0
@@ -60,11 +72,15 @@ def test_unusable_rows_are_errors_and_the_run_goes_on(tiny_predictor, images, tm
 
 
 def test_labels_outside_the_label_set_are_reported_not_scored(tiny_predictor, images, tmp_path):
-    path = write_csv(tmp_path, ["image", "x", "y", "keras"], [
-        [images[0].name, 20, 20, "zulu"],
-        [images[1].name, 20, 20, "zulu"],
-        [images[2].name, 20, 20, "ALPHA"],
-    ])
+    path = write_csv(
+        tmp_path,
+        ["image", "x", "y", "keras"],
+        [
+            [images[0].name, 20, 20, "zulu"],
+            [images[1].name, 20, 20, "zulu"],
+            [images[2].name, 20, 20, "ALPHA"],
+        ],
+    )
     result = evaluate_csv(tiny_predictor, path)
     keras = result["models"]["keras"]
     assert keras["unknown_labels"] == [{"label": "zulu", "count": 2, "rows": [2, 3]}]
@@ -73,11 +89,15 @@ def test_labels_outside_the_label_set_are_reported_not_scored(tiny_predictor, im
 
 
 def test_empty_cells_mean_not_labeled(tiny_predictor, images, tmp_path):
-    path = write_csv(tmp_path, ["image", "x", "y", "keras", "tflite", "notes"], [
-        [images[0].name, 20, 20, "alpha", "", "x"],
-        [images[1].name, 20, 20, "", "bravo", ""],
-        [images[2].name, 20, 20, "", "", "only a note"],
-    ])
+    path = write_csv(
+        tmp_path,
+        ["image", "x", "y", "keras", "tflite", "notes"],
+        [
+            [images[0].name, 20, 20, "alpha", "", "x"],
+            [images[1].name, 20, 20, "", "bravo", ""],
+            [images[2].name, 20, 20, "", "", "only a note"],
+        ],
+    )
     result = evaluate_csv(tiny_predictor, path)
     assert result["models"]["keras"]["n"] == 1 and result["models"]["tflite"]["n"] == 1
     assert result["unlabeled_rows"] == 1

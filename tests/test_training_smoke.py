@@ -10,7 +10,9 @@ from training import themes
 @pytest.fixture(scope="module")
 def smoke_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for path in (themes.FONT, themes.EMOJI_TEST):
-        assert path.exists(), f"{path} is missing: apt-get install -y fonts-noto-color-emoji unicode-data"
+        assert path.exists(), (
+            f"{path} is missing: apt-get install -y fonts-noto-color-emoji unicode-data"
+        )
     from training.__main__ import main
 
     out = tmp_path_factory.mktemp("smoke_models")
@@ -28,7 +30,9 @@ def test_smoke_run_writes_artifacts_and_metrics(smoke_models, name, n_labels):
     assert val["n"] == metrics["data"]["val_crops"] == 4 * n_labels
     assert 0.0 <= val["top1"] <= val["top5"] <= 1.0
     assert set(metrics["latency_ms_median"]) == {"keras", "tflite"}
-    assert metrics["served"]["format"] == min(metrics["latency_ms_median"], key=metrics["latency_ms_median"].get)
+    assert metrics["served"]["format"] == min(
+        metrics["latency_ms_median"], key=metrics["latency_ms_median"].get
+    )
     assert "Known weaknesses" in (folder / "MODEL_CARD.md").read_text()
 
 
@@ -59,9 +63,15 @@ def test_other_export_formats_load_and_agree_with_keras(smoke_models, tmp_path, 
     recipe = RECIPES["color"]
     export_all(smoke_models / "color" / "model.keras", recipe.input_size, tmp_path)
     keras_spec = spec_for(recipe, smoke_models / "color", "keras")
-    other = load_model(keras_spec.__class__(**{**keras_spec.__dict__, "path": tmp_path / file, "format": fmt}))
-    batch = np.random.default_rng(0).random((2, recipe.input_size, recipe.input_size, 3), dtype=np.float32)
-    np.testing.assert_allclose(other.probabilities(batch), load_model(keras_spec).probabilities(batch), atol=1e-5)
+    other = load_model(
+        keras_spec.__class__(**{**keras_spec.__dict__, "path": tmp_path / file, "format": fmt})
+    )
+    batch = np.random.default_rng(0).random(
+        (2, recipe.input_size, recipe.input_size, 3), dtype=np.float32
+    )
+    np.testing.assert_allclose(
+        other.probabilities(batch), load_model(keras_spec).probabilities(batch), atol=1e-5
+    )
 
 
 def image_bytes(pixels: np.ndarray) -> bytes:

@@ -13,15 +13,19 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
 warnings.filterwarnings("ignore", message=".*shuffle=True.*")
 
-from .train import RECIPES, ROOT, build_data, smoke, train
+from .train import RECIPES, ROOT, build_data, smoke, train  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     """Generate data for every model first (forked workers), then train them one by one."""
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     parser.add_argument("model", choices=[*RECIPES, "all"])
-    parser.add_argument("--smoke", action="store_true", help="one short epoch on a few hundred crops")
-    parser.add_argument("--out", type=Path, default=ROOT / "models", help="models folder (default: models/)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="one short epoch on a few hundred crops"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "models", help="models folder (default: models/)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="processes for data generation")
     args = parser.parse_args(argv)
     names = list(RECIPES) if args.model == "all" else [args.model]
@@ -29,11 +33,22 @@ def main(argv: list[str] | None = None) -> int:
     arrays = {r.name: build_data(r, args.workers) for r in recipes}  # before TensorFlow loads
     for recipe in recipes:
         started = time.perf_counter()
-        metrics = train(recipe, arrays.pop(recipe.name), args.out, verbose=1 if sys.stdout.isatty() else 2)
+        metrics = train(
+            recipe, arrays.pop(recipe.name), args.out, verbose=1 if sys.stdout.isatty() else 2
+        )
         val = metrics["validation"]
-        print(json.dumps({"model": recipe.name, "top1": round(val["top1"], 4), "top5": round(val["top5"], 4),
-                          "served": metrics["served"], "latency_ms_median": metrics["latency_ms_median"],
-                          "seconds": round(time.perf_counter() - started, 1)}))
+        print(
+            json.dumps(
+                {
+                    "model": recipe.name,
+                    "top1": round(val["top1"], 4),
+                    "top5": round(val["top5"], 4),
+                    "served": metrics["served"],
+                    "latency_ms_median": metrics["latency_ms_median"],
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
+            )
+        )
     return 0
 
 

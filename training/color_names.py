@@ -1,7 +1,8 @@
+# ruff: noqa: E501  (a reviewed data table / card prose: one entry per line reads better)
 """Reviewed table: which XKCD color-survey names count as each of our color labels.
 
-Names come from the XKCD color survey as shipped in matplotlib (`matplotlib._color_data.XKCD_COLORS`),
-so every label is anchored in how people actually named colors. Names that sit between two labels
+Names come from the XKCD color survey as shipped in matplotlib
+(`matplotlib._color_data.XKCD_COLORS`), so every label is anchored in how people actually named colors. Names that sit between two labels
 (e.g. "blue green", "greyish purple", "mauve") are left out on purpose. Metallic labels use base
 tones that the generator turns into gradients with highlights; "multi-colored" and
 "black & white" are patterns built from the other labels' names, so they list none here.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+# fmt: off
 LABEL_XKCD: dict[str, tuple[str, ...]] = {
     "black": ("black", "almost black", "very dark brown", "dark", "charcoal"),
     "white": ("white", "off white", "egg shell", "eggshell", "ivory", "creme"),
@@ -71,17 +73,31 @@ LABEL_XKCD: dict[str, tuple[str, ...]] = {
              "neon pink", "magenta", "fuchsia", "salmon pink", "carnation pink", "soft pink",
              "medium pink", "strong pink", "pinky", "shocking pink", "cerise"),
 }
+# fmt: on
 
 # The families the pattern generator mixes: a multi-colored patch uses >= 3 distinct ones.
-CHROMATIC = ("red", "orange", "yellow", "green", "teal", "blue", "navy", "purple", "pink", "brown",
-             "burgundy", "olive", "beige")
+CHROMATIC = (
+    "red",
+    "orange",
+    "yellow",
+    "green",
+    "teal",
+    "blue",
+    "navy",
+    "purple",
+    "pink",
+    "brown",
+    "burgundy",
+    "olive",
+    "beige",
+)
 
 
 def xkcd_rgb() -> dict[str, tuple[int, int, int]]:
     """Return every XKCD survey name (without the 'xkcd:' prefix) as an RGB triple."""
     from matplotlib._color_data import XKCD_COLORS
 
-    return {k[5:]: tuple(int(v[i:i + 2], 16) for i in (1, 3, 5)) for k, v in XKCD_COLORS.items()}
+    return {k[5:]: tuple(int(v[i : i + 2], 16) for i in (1, 3, 5)) for k, v in XKCD_COLORS.items()}
 
 
 def label_palettes() -> dict[str, np.ndarray]:
@@ -90,4 +106,6 @@ def label_palettes() -> dict[str, np.ndarray]:
     missing = [n for names in LABEL_XKCD.values() for n in names if n not in table]
     if missing:
         raise KeyError(f"names not in the XKCD table: {missing}")
-    return {label: np.array([table[n] for n in names], np.uint8) for label, names in LABEL_XKCD.items()}
+    return {
+        label: np.array([table[n] for n in names], np.uint8) for label, names in LABEL_XKCD.items()
+    }

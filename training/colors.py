@@ -49,7 +49,7 @@ def _object_mask(rng: np.random.Generator, window: Window, side: int) -> np.ndar
     iy, ix = min(int(py), window.height - 1), min(int(px), window.width - 1)
     if mask[iy, ix] < 0.5:  # the click must land on the object: fall back to a centred one
         mask = shape_mask(rng, window.height, window.width, (px, py), radius)
-        mask[max(0, iy - 2):iy + 3, max(0, ix - 2):ix + 3] = 1.0
+        mask[max(0, iy - 2) : iy + 3, max(0, ix - 2) : ix + 3] = 1.0
     return mask
 
 
@@ -77,7 +77,9 @@ def _matte(rng: np.random.Generator, base: np.ndarray, h: int, w: int, side: int
         value = 1 + 0.05 * noise(rng, h, w, side * 0.5)
     elif kind == 1:  # fabric weave
         p = rng.uniform(2, 6)
-        value = 1 + 0.08 * np.sin(grid(h, w, 0) * 2 * np.pi / p) * np.sin(grid(h, w, np.pi / 2) * 2 * np.pi / p)
+        value = 1 + 0.08 * np.sin(grid(h, w, 0) * 2 * np.pi / p) * np.sin(
+            grid(h, w, np.pi / 2) * 2 * np.pi / p
+        )
     elif kind == 2:  # wood-like grain
         t = grid(h, w, rng.uniform(0, np.pi)) + 6 * noise(rng, h, w, side * 0.3)
         value = 1 + 0.1 * np.sin(t * 2 * np.pi / rng.uniform(4, 12))
@@ -88,7 +90,11 @@ def _matte(rng: np.random.Generator, base: np.ndarray, h: int, w: int, side: int
 
 def _metal(rng: np.random.Generator, base: np.ndarray, h: int, w: int, side: int) -> np.ndarray:
     t = grid(h, w, rng.uniform(0, np.pi)) / (side * rng.uniform(0.3, 1.2))
-    value = 0.75 + 0.35 * np.sin(2 * np.pi * t + rng.uniform(0, 6.3)) + 0.1 * noise(rng, h, w, side * 0.2)
+    value = (
+        0.75
+        + 0.35 * np.sin(2 * np.pi * t + rng.uniform(0, 6.3))
+        + 0.1 * noise(rng, h, w, side * 0.2)
+    )
     glint = np.exp(-(((t - rng.uniform(t.min(), t.max())) / rng.uniform(0.03, 0.15)) ** 2))
     rgb = base[None, None, :] * value[..., None]
     return rgb + rng.uniform(0.4, 0.9) * glint[..., None] * (255 - rgb)
@@ -101,7 +107,9 @@ def _pattern(rng: np.random.Generator, colors: list, h: int, w: int, side: int) 
         index = np.floor(grid(h, w, rng.uniform(0, np.pi)) / period).astype(int) % n
     elif kind == 1:  # checks
         a = rng.uniform(0, np.pi / 2)
-        index = (np.floor(grid(h, w, a) / period) + np.floor(grid(h, w, a + np.pi / 2) / period)).astype(int) % n
+        index = (
+            np.floor(grid(h, w, a) / period) + np.floor(grid(h, w, a + np.pi / 2) / period)
+        ).astype(int) % n
     elif kind == 2:  # dots on a ground
         u, v = grid(h, w, 0) / period % 1 - 0.5, grid(h, w, np.pi / 2) / period % 1 - 0.5
         dots = (u * u + v * v < rng.uniform(0.05, 0.15)).astype(int)
@@ -111,7 +119,9 @@ def _pattern(rng: np.random.Generator, colors: list, h: int, w: int, side: int) 
     return np.stack(colors)[np.clip(index, 0, n - 1)]
 
 
-def dataset(n_per_class: int, seed: int, fraction: float, input_size: int) -> tuple[np.ndarray, np.ndarray]:
+def dataset(
+    n_per_class: int, seed: int, fraction: float, input_size: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (crops uint8 (n, s, s, 3), label indices) with n_per_class crops of every label."""
     rng = np.random.default_rng(seed)
     ys = np.repeat(np.arange(len(LABELS)), n_per_class)

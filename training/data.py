@@ -35,13 +35,23 @@ def _chunk(job: tuple) -> tuple[np.ndarray, np.ndarray]:
     return themes.dataset(train if part == "train" else val, n, seed, fraction, size)
 
 
-def build(model: str, n_train: int, n_val: int, seed: int, fraction: float, size: int,
-          workers: int = 2, limit: int | None = None) -> dict[str, np.ndarray]:
+def build(
+    model: str,
+    n_train: int,
+    n_val: int,
+    seed: int,
+    fraction: float,
+    size: int,
+    workers: int = 2,
+    limit: int | None = None,
+) -> dict[str, np.ndarray]:
     """Return x_train, y_train, x_val, y_val: n_train / n_val crops per class."""
     jobs = []
     for part, n, base in (("train", n_train, seed * 100), ("val", n_val, seed * 100 + 50)):
         per = [n // CHUNKS + (i < n % CHUNKS) for i in range(CHUNKS)]
-        jobs += [(model, part, k, base + i, fraction, size, limit, seed) for i, k in enumerate(per) if k]
+        jobs += [
+            (model, part, k, base + i, fraction, size, limit, seed) for i, k in enumerate(per) if k
+        ]
     results = []
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(workers) if workers > 1 else _Serial() as pool:
@@ -49,7 +59,7 @@ def build(model: str, n_train: int, n_val: int, seed: int, fraction: float, size
             results.append(result)
             _bar(f"{model} data", i + 1, len(jobs))
     parts = {"train": [], "val": []}
-    for job, result in zip(jobs, results):
+    for job, result in zip(jobs, results, strict=True):
         parts[job[1]].append(result)
     out = {}
     for part, chunks in parts.items():

@@ -11,7 +11,9 @@ INPUT_NAME = "input"
 OUTPUT_NAME = "final_result"  # the classic retrain.py names, the manifest's defaults for .pb
 
 
-def _serving_fn(model: keras.Model, input_size: int, batch: int | None) -> tf.types.experimental.ConcreteFunction:
+def _serving_fn(
+    model: keras.Model, input_size: int, batch: int | None
+) -> tf.types.experimental.ConcreteFunction:
     spec = tf.TensorSpec([batch, input_size, input_size, 3], tf.float32, name=INPUT_NAME)
 
     @tf.function(input_signature=[spec])
@@ -23,7 +25,9 @@ def _serving_fn(model: keras.Model, input_size: int, batch: int | None) -> tf.ty
 
 def export_tflite(model: keras.Model, input_size: int, path: Path) -> Path:
     """Write a float32 TFLite model with a fixed batch of one (what the product sends)."""
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([_serving_fn(model, input_size, 1)], model)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [_serving_fn(model, input_size, 1)], model
+    )
     path.write_bytes(converter.convert())
     return path
 
@@ -32,7 +36,9 @@ def export_savedmodel(model: keras.Model, input_size: int, path: Path) -> Path:
     """Write a SavedModel folder whose serving_default signature returns probabilities."""
     module = tf.Module()
     module.model = model
-    tf.saved_model.save(module, str(path), signatures={"serving_default": _serving_fn(model, input_size, None)})
+    tf.saved_model.save(
+        module, str(path), signatures={"serving_default": _serving_fn(model, input_size, None)}
+    )
     return path
 
 

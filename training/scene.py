@@ -48,8 +48,12 @@ def pick_window(rng: np.random.Generator, short_side: tuple[int, int], fraction:
 
 def crop_window(window: Window, pixels: np.ndarray, input_size: int) -> np.ndarray:
     """Crop rendered window pixels exactly as the product crops the full scene."""
-    local = Box(window.box.left - window.left, window.box.top - window.top,
-                window.box.right - window.left, window.box.bottom - window.top)
+    local = Box(
+        window.box.left - window.left,
+        window.box.top - window.top,
+        window.box.right - window.left,
+        window.box.bottom - window.top,
+    )
     return crop_pixels(Image.fromarray(pixels), local, 1.0, input_size)
 
 
@@ -66,8 +70,9 @@ def grid(height: int, width: int, angle: float) -> np.ndarray:
     return xx * np.cos(angle) + yy * np.sin(angle)
 
 
-def shape_mask(rng: np.random.Generator, height: int, width: int,
-               centre: tuple[float, float], radius: float) -> np.ndarray:
+def shape_mask(
+    rng: np.random.Generator, height: int, width: int, centre: tuple[float, float], radius: float
+) -> np.ndarray:
     """A random filled shape (ellipse, rectangle, polygon or band) as a float mask in [0, 1]."""
     mask = Image.new("L", (width, height), 0)
     draw = ImageDraw.Draw(mask)
@@ -82,7 +87,10 @@ def shape_mask(rng: np.random.Generator, height: int, width: int,
         n = int(rng.integers(5, 10))
         angles = np.sort(rng.uniform(0, 2 * np.pi, n))
         radii = radius * rng.uniform(0.7, 1.3, n)
-        draw.polygon([(cx + r * np.cos(a), cy + r * np.sin(a)) for a, r in zip(angles, radii)], fill=255)
+        draw.polygon(
+            [(cx + r * np.cos(a), cy + r * np.sin(a)) for a, r in zip(angles, radii, strict=True)],
+            fill=255,
+        )
     else:
         a = rng.uniform(0, np.pi)
         dx, dy, w = np.cos(a) * 4 * radius, np.sin(a) * 4 * radius, max(2.0, ry)
@@ -90,7 +98,9 @@ def shape_mask(rng: np.random.Generator, height: int, width: int,
     return np.asarray(mask, np.float32) / 255.0
 
 
-def light(rng: np.random.Generator, rgb: np.ndarray, window: Window, strength: float = 1.0) -> np.ndarray:
+def light(
+    rng: np.random.Generator, rgb: np.ndarray, window: Window, strength: float = 1.0
+) -> np.ndarray:
     """Apply brightness, white balance and a soft shading gradient across the scene."""
     h, w = rgb.shape[:2]
     gain = rng.uniform(0.8, 1.15) * rng.uniform(0.93, 1.07, 3).astype(np.float32)

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a reviewed data table / card prose: one entry per line reads better)
 """Reviewed table: which Unicode emoji subgroups and emoji names belong to each theme.
 
 Subgroups come from `emoji-test.txt` (Debian's unicode-data). A name in NAMES overrides its
@@ -7,6 +8,7 @@ symbols, time, ...) are left out because they belong to no theme.
 
 from __future__ import annotations
 
+# fmt: off
 SUBGROUPS: dict[str, str] = {
     "animal-mammal": "Animals & Pets", "animal-bird": "Animals & Pets",
     "animal-amphibian": "Animals & Pets", "animal-reptile": "Animals & Pets",
@@ -88,6 +90,7 @@ NAMES: dict[str, str | None] = {
     **_OTHER,
     **{n: None for n in _DROP},
 }
+# fmt: on
 
 
 def theme_of(subgroup: str, name: str) -> str | None:

@@ -27,7 +27,7 @@ _GENDER = re.compile(r"^(man|woman|person|men|women|people) ")
 
 
 class MissingEmojiData(RuntimeError):
-    """The emoji font or emoji-test.txt is not installed (apt-get install fonts-noto-color-emoji unicode-data)."""
+    """The emoji font or emoji-test.txt is missing (fonts-noto-color-emoji, unicode-data)."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,9 @@ def list_emoji() -> list[tuple[str, str, str]]:
     """Return (text, name, theme) for every fully-qualified emoji the theme table maps."""
     for path in (FONT, EMOJI_TEST):
         if not path.exists():
-            raise MissingEmojiData(f"{path} is missing: apt-get install -y fonts-noto-color-emoji unicode-data")
+            raise MissingEmojiData(
+                f"{path} is missing: apt-get install -y fonts-noto-color-emoji unicode-data"
+            )
     found, subgroup = [], ""
     for line in EMOJI_TEST.read_text(encoding="utf-8").splitlines():
         if line.startswith("# subgroup:"):
@@ -100,26 +102,38 @@ def render(rng: np.random.Generator, emoji: Emoji, fraction: float, input_size: 
     art = _jitter(rng, Image.fromarray(emoji.rgba))
     size = max(8, int(side * rng.uniform(0.35, 0.9)))
     art = art.resize((size, size), Image.Resampling.BILINEAR).rotate(
-        rng.uniform(-30, 30), Image.Resampling.BILINEAR, expand=True)
+        rng.uniform(-30, 30), Image.Resampling.BILINEAR, expand=True
+    )
     px, py = window.local_point
     off = rng.uniform(-0.15, 0.15, 2) * size
     scene = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
     scene.paste(art, (int(px + off[0] - art.width / 2), int(py + off[1] - art.height / 2)), art)
     rgb = np.asarray(scene, np.float32)
     if rng.random() < 0.3:  # partial occlusion by something in front
-        m = shape_mask(rng, h, w, (px + rng.choice([-1, 1]) * size * 0.5, py + rng.uniform(-0.5, 0.5) * size),
-                       size * rng.uniform(0.1, 0.3))[..., None]
+        m = shape_mask(
+            rng,
+            h,
+            w,
+            (px + rng.choice([-1, 1]) * size * 0.5, py + rng.uniform(-0.5, 0.5) * size),
+            size * rng.uniform(0.1, 0.3),
+        )[..., None]
         rgb = rgb * (1 - m) + rng.uniform(0, 255, 3).astype(np.float32) * m
     return crop_window(window, camera(rng, light(rng, rgb, window)), input_size)
 
 
 def _background(rng: np.random.Generator, h: int, w: int, side: int) -> np.ndarray:
-    from .colors import LABELS as COLOR_LABELS, _surface
+    from .colors import LABELS as COLOR_LABELS
+    from .colors import _surface
 
     rgb = _surface(rng, rng.choice(COLOR_LABELS), h, w, side)
     for _ in range(int(rng.integers(0, 3))):
-        m = shape_mask(rng, h, w, (rng.uniform(0, w), rng.uniform(0, h)), side * rng.uniform(0.1, 0.4))
-        rgb = rgb * (1 - m[..., None]) + _surface(rng, rng.choice(COLOR_LABELS), h, w, side) * m[..., None]
+        m = shape_mask(
+            rng, h, w, (rng.uniform(0, w), rng.uniform(0, h)), side * rng.uniform(0.1, 0.4)
+        )
+        rgb = (
+            rgb * (1 - m[..., None])
+            + _surface(rng, rng.choice(COLOR_LABELS), h, w, side) * m[..., None]
+        )
     return rgb
 
 
@@ -131,9 +145,10 @@ def _jitter(rng: np.random.Generator, art: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGBA")
 
 
-def dataset(emoji: list[Emoji], n_per_class: int, seed: int, fraction: float,
-            input_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return n_per_class crops per theme, cycling through its emoji groups (skin tones share one)."""
+def dataset(
+    emoji: list[Emoji], n_per_class: int, seed: int, fraction: float, input_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return n_per_class crops per theme, cycling through its emoji groups."""
     rng = np.random.default_rng(seed)
     xs, ys = [], []
     for theme in range(len(LABELS)):

@@ -55,8 +55,16 @@ def smoke(recipe: Recipe) -> Recipe:
 def build_data(recipe: Recipe, workers: int) -> dict:
     """Generate the recipe's arrays (call before TensorFlow is imported when workers > 1)."""
     started = time.perf_counter()
-    arrays = data.build(recipe.name, recipe.n_train, recipe.n_val, recipe.seed, recipe.crop_fraction,
-                        recipe.input_size, workers, recipe.emoji_limit)
+    arrays = data.build(
+        recipe.name,
+        recipe.n_train,
+        recipe.n_val,
+        recipe.seed,
+        recipe.crop_fraction,
+        recipe.input_size,
+        workers,
+        recipe.emoji_limit,
+    )
     arrays["seconds"] = time.perf_counter() - started
     return arrays
 
@@ -73,9 +81,15 @@ def fit(recipe: Recipe, arrays: dict, verbose: int = 1):
     model = build(len(_labels(recipe)), recipe.input_size, recipe.width, recipe.head)
     steps = math.ceil(len(arrays["y_train"]) / recipe.batch) * recipe.epochs
     schedule = keras.optimizers.schedules.CosineDecay(recipe.lr, steps, alpha=0.02)
-    model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(_dataset(recipe, arrays["x_train"], arrays["y_train"], True), epochs=recipe.epochs,
-              validation_data=_dataset(recipe, arrays["x_val"], arrays["y_val"], False), verbose=verbose)
+    model.compile(
+        keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    model.fit(
+        _dataset(recipe, arrays["x_train"], arrays["y_train"], True),
+        epochs=recipe.epochs,
+        validation_data=_dataset(recipe, arrays["x_val"], arrays["y_val"], False),
+        verbose=verbose,
+    )
     return model
 
 
@@ -109,9 +123,14 @@ def train(recipe: Recipe, arrays: dict, out_root: Path, verbose: int = 1) -> dic
     model.save(folder / "model.keras")
     export_tflite(model, recipe.input_size, folder / "model.tflite")
     metrics = measure(recipe, arrays, folder, out_root)
-    metrics.update(recipe=asdict(recipe), params=int(model.count_params()), seed=recipe.seed,
-                   data_seconds=round(arrays["seconds"], 1), training_seconds=round(train_seconds, 1),
-                   data=_data_facts(recipe, arrays))
+    metrics.update(
+        recipe=asdict(recipe),
+        params=int(model.count_params()),
+        seed=recipe.seed,
+        data_seconds=round(arrays["seconds"], 1),
+        training_seconds=round(train_seconds, 1),
+        data=_data_facts(recipe, arrays),
+    )
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     write_card(recipe, metrics, folder / "MODEL_CARD.md")
     write_manifest(out_root)
@@ -119,13 +138,21 @@ def train(recipe: Recipe, arrays: dict, out_root: Path, verbose: int = 1) -> dic
 
 
 def _data_facts(recipe: Recipe, arrays: dict) -> dict:
-    facts = {"train_crops": int(len(arrays["y_train"])), "val_crops": int(len(arrays["y_val"])),
-             "train_per_class": recipe.n_train, "val_per_class": recipe.n_val}
+    facts = {
+        "train_crops": int(len(arrays["y_train"])),
+        "val_crops": int(len(arrays["y_val"])),
+        "train_per_class": recipe.n_train,
+        "val_per_class": recipe.n_val,
+    }
     if recipe.name == "theme":
         train, val = data._theme_split(recipe.seed, data.VAL_SHARE, recipe.emoji_limit)
-        facts.update(train_emoji=len(train), val_emoji=len(val),
-                     train_groups=len({e.group for e in train}), val_groups=len({e.group for e in val}),
-                     val_emoji_names=sorted({e.group for e in val}))
+        facts.update(
+            train_emoji=len(train),
+            val_emoji=len(val),
+            train_groups=len({e.group for e in train}),
+            val_groups=len({e.group for e in val}),
+            val_emoji_names=sorted({e.group for e in val}),
+        )
     return facts
 
 
@@ -139,7 +166,10 @@ def write_manifest(out_root: Path) -> Path:
     """Write out_root/manifest.toml with one entry per trained model found there."""
     import os
 
-    lines = ["# Written by `python -m training`; each entry serves the format measured fastest.", ""]
+    lines = [
+        "# Written by `python -m training`; each entry serves the format measured fastest.",
+        "",
+    ]
     for name, recipe in RECIPES.items():
         metrics_path = out_root / name / "metrics.json"
         if not metrics_path.exists():
@@ -147,9 +177,17 @@ def write_manifest(out_root: Path) -> Path:
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
         served, used = metrics["served"], metrics["recipe"]
         labels = os.path.relpath(recipe.labels_path, out_root.resolve())
-        lines += ["[[model]]", f'name = "{name}"', f'file = "{name}/{served["file"]}"',
-                  f'format = "{served["format"]}"', f'labels = "{labels}"', f'version = "{used["version"]}"',
-                  f"input_size = {used['input_size']}", f"crop_fraction = {used['crop_fraction']}", ""]
+        lines += [
+            "[[model]]",
+            f'name = "{name}"',
+            f'file = "{name}/{served["file"]}"',
+            f'format = "{served["format"]}"',
+            f'labels = "{labels}"',
+            f'version = "{used["version"]}"',
+            f"input_size = {used['input_size']}",
+            f"crop_fraction = {used['crop_fraction']}",
+            "",
+        ]
     path = out_root / "manifest.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
