@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from PIL import Image
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from ..errors import ImageNotFound, ImageRejected, InvalidPoint, PinpointError
 from ..predict import Predictor
@@ -183,6 +184,11 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
         body = {"error": "HTTPError", "message": str(exc.detail)}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_request: Request, _exc: ClientDisconnect) -> JSONResponse:
+        # Nobody reads this answer; it only keeps a dropped upload out of the error log.
+        return JSONResponse({"error": "ClientDisconnect", "message": "client went away"}, 400)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
