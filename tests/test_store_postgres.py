@@ -22,8 +22,6 @@ from tests.test_store import (  # noqa: F401 - collected again here with the Pos
     test_unknown_status_is_refused,
 )
 
-pytestmark = pytest.mark.postgres
-
 @pytest.fixture(scope="module")
 def pg_server():
     if postgres_bin() is None:

@@ -33,16 +33,21 @@ def login_configured() -> bool:
 
 def require_login() -> None:
     """When login is configured, show only the login screen until the user has logged in."""
-    if login_configured() and not st.user.is_logged_in:
+    if login_configured() and not _logged_in():
         st.title("📍 Pinpoint")
         st.write("Please log in to use Pinpoint.")
         st.button("Log in", key="common_login", on_click=st.login, type="primary")
         st.stop()
 
 
+def _logged_in() -> bool:
+    # st.user has no is_logged_in at all until an identity provider has answered.
+    return bool(getattr(st.user, "is_logged_in", False))
+
+
 def tester_ui() -> str:
     """Return the logged-in user, or the name typed in the sidebar (kept for the session)."""
-    if login_configured() and st.user.is_logged_in:
+    if login_configured() and _logged_in():
         name = str(st.user.get("email") or st.user.get("name") or "user")
         st.sidebar.caption(f"Logged in as **{name}**")
         st.sidebar.button("Log out", key="common_logout", on_click=st.logout)

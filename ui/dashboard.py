@@ -41,18 +41,20 @@ def percent_bars(frame: pd.DataFrame, x: str, y: str, title: str) -> alt.Chart:
 
 def confusion_heatmap(frame: pd.DataFrame, title: str) -> alt.Chart:
     """Truth (rows) against the model's top-1 (columns), coloured by count."""
-    base = alt.Chart(frame, title=title).encode(
+    base = alt.Chart(frame).encode(
         x=alt.X("predicted:N", title="Model's top-1"), y=alt.Y("truth:N", title="Tester's answer"))
-    cells = base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(scheme="blues")),
-                                    tooltip=["truth", "predicted", "count"])
-    return cells + base.mark_text(baseline="middle").encode(text="count:Q")
+    cells = base.mark_rect().encode(
+        color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"), legend=alt.Legend(format="d")),
+        tooltip=["truth", "predicted", "count"])
+    return alt.layer(cells, base.mark_text(baseline="middle").encode(text="count:Q"), title=title)
 
 
 def over_time(frame: pd.DataFrame, y: str, color: str, title: str, percent: bool) -> alt.Chart:
     """Lines with points over `period`, one per value of `color`."""
     axis = alt.Axis(format="%") if percent else alt.Axis()
+    scale = alt.Scale(domain=[0, 1]) if percent else alt.Scale(zero=True)
     return alt.Chart(frame, title=title).mark_line(point=True).encode(
-        x=alt.X("period:T", title=None), y=alt.Y(f"{y}:Q", title=None, axis=axis),
+        x=alt.X("period:T", title=None), y=alt.Y(f"{y}:Q", title=None, axis=axis, scale=scale),
         color=alt.Color(f"{color}:N", title=None), tooltip=list(frame.columns))
 
 
