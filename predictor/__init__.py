@@ -4,6 +4,7 @@ Nothing here imports Streamlit or a web framework; TensorFlow loads only with th
 """
 
 from .crop import Box, check_point, crop_box, crop_pixels
+from .display import crop_image, display_copy, display_size, draw_overlay, png_bytes, to_original
 from .errors import (
     ImageNotFound,
     ImageRejected,
@@ -15,9 +16,8 @@ from .errors import (
 )
 from .images import ACCEPTED_FORMATS, DecodedImage, ImageLimits, decode_image
 from .manifest import ModelSpec, load_manifest, manifest_path, read_labels
-from .predict import LabelScore, Prediction, Predictor
-from .display import crop_image, display_copy, display_size, draw_overlay, png_bytes, to_original
 from .paths import image_root, list_images, resolve_image
+from .predict import LabelScore, Prediction, Predictor
 from .session import RateLimited, RateLimiter, is_new_click, progress_text
 
 # The feedback store and its reports need SQLAlchemy and pandas: loaded on first use only,

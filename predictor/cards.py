@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from dataclasses import dataclass
 
 from .manifest import ModelSpec
@@ -20,14 +21,10 @@ def read_card(spec: ModelSpec) -> ModelCard:
     """Return the card found next to the model file (nothing found gives an empty card)."""
     folder = spec.path.parent
     metrics = markdown = None
-    try:
+    with suppress(OSError, ValueError):
         metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        pass
-    try:
+    with suppress(OSError):
         markdown = (folder / "MODEL_CARD.md").read_text(encoding="utf-8")
-    except OSError:
-        pass
     return ModelCard(metrics if isinstance(metrics, dict) else None, markdown)
 
 

@@ -49,7 +49,7 @@ def draw_overlay(shown: Image.Image, size: tuple[int, int], point: tuple[float, 
     out = shown.copy()
     draw = ImageDraw.Draw(out)
     line = max(2, round(max(out.size) / 250))
-    for color, (_, box) in zip(BOX_COLORS * 4, boxes.items()):
+    for color, (_, box) in zip(BOX_COLORS * 4, boxes.items(), strict=False):
         left, top = to_display((box.left, box.top), size, out.size)
         right, bottom = to_display((box.right, box.bottom), size, out.size)
         draw.rectangle((left, top, right - 1, bottom - 1), outline=color, width=line)
@@ -62,7 +62,8 @@ def draw_overlay(shown: Image.Image, size: tuple[int, int], point: tuple[float, 
 
 def crop_image(decoded: DecodedImage, box: Box, side: int = 128) -> Image.Image:
     """Return the crop box of an image as a `side` x `side` RGB image, for showing or storing."""
-    scaled = tuple(v * decoded.scale for v in (box.left, box.top, box.right, box.bottom))
+    s = decoded.scale
+    scaled = (box.left * s, box.top * s, box.right * s, box.bottom * s)
     return decoded.image.resize((side, side), Image.Resampling.BILINEAR, box=scaled)
 
 

@@ -47,7 +47,7 @@ def resolve_image(root: str | os.PathLike, name: object) -> Path:
 
 
 def list_images(root: str | os.PathLike, limit: int = 1000) -> list[str]:
-    """Return up to `limit` image names under `root` (relative, sorted) that resolve_image accepts."""
+    """Return up to `limit` names of images under `root` (sorted) that resolve_image allows."""
     base = Path(root)
     names = []
     for folder, dirs, files in os.walk(base, followlinks=False):

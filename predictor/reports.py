@@ -13,7 +13,7 @@ PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 def answers(labeled: pd.DataFrame) -> list[Answer]:
     """Turn labeled rows into metrics Answers; "none of these" is a truth no model can hit."""
     return [Answer(truth if isinstance(truth, str) else NONE_LABEL, list(ranked))
-            for truth, ranked in zip(labeled["truth"], labeled["ranked"])]
+            for truth, ranked in zip(labeled["truth"], labeled["ranked"], strict=True)]
 
 
 def accuracy_table(labeled: pd.DataFrame, k: int = 5) -> pd.DataFrame:
@@ -31,7 +31,8 @@ def accuracy_table(labeled: pd.DataFrame, k: int = 5) -> pd.DataFrame:
 def per_class_table(labeled: pd.DataFrame, k: int = 5) -> pd.DataFrame:
     """Return per true label: n, top-1 and top-k accuracy, weakest top-1 first."""
     summary = summarize(answers(labeled), k=k)
-    rows = [{"label": label, **figures} for label, figures in summary["per_class"].items()]
+    per_class: dict[str, dict] = summary["per_class"]  # type: ignore[assignment]
+    rows = [{"label": label, **figures} for label, figures in per_class.items()]
     frame = pd.DataFrame(rows, columns=["label", "n", "top1", f"top{k}"])
     return frame.sort_values(["top1", "n"], ascending=[True, False], ignore_index=True)
 

@@ -25,7 +25,9 @@ def is_new_click(click: Mapping[str, object] | None, last_seen: object) -> bool:
 
     The image component repeats its last click on every rerun; its unix_time tells them apart.
     """
-    return bool(click) and click.get("unix_time") is not None and click["unix_time"] != last_seen
+    if not click or click.get("unix_time") is None:
+        return False
+    return click["unix_time"] != last_seen
 
 
 class RateLimiter:

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event, insert, select, update
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from . import store_schema as schema
 from .errors import PinpointError
+from .predict import Prediction
 
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "pinpoint.db"
 STATUSES = ("ok", "degraded", "failed", "timeout")
@@ -90,7 +92,7 @@ class FeedbackStore:
 
     def record_prediction(
         self,
-        prediction: object,
+        prediction: Prediction | Mapping[str, Any],
         *,
         tester: str,
         source: str = "app",
@@ -100,7 +102,8 @@ class FeedbackStore:
         at: datetime | None = None,
     ) -> int:
         """Store a Prediction (or its to_dict()) with each model's top-k and crop; return its id."""
-        data = prediction.to_dict() if hasattr(prediction, "to_dict") else dict(prediction)
+        data: dict[str, Any] = dict(
+            prediction.to_dict() if isinstance(prediction, Prediction) else prediction)
         timings = data.get("timings_ms", {})
         row = {
             **_head(tester, source, status, None, data.get("image"), data.get("point"), at),
@@ -109,11 +112,12 @@ class FeedbackStore:
             "timings": timings,
         }
         with self._write() as conn:
-            prediction_id = conn.execute(insert(schema.predictions).values(row)).inserted_primary_key[0]
+            inserted = conn.execute(insert(schema.predictions).values(row))
+            prediction_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
             for name, ranked in data.get("predictions", {}).items():
                 conn.execute(insert(schema.prediction_models).values(
                     _model_row(prediction_id, name, ranked, data, crops_png or {})))
-        return int(prediction_id)
+        return prediction_id
 
     def record_failure(
         self,
@@ -131,7 +135,8 @@ class FeedbackStore:
             raise StoreError(f"a failure's status must be 'failed' or 'timeout', not {status!r}")
         row = _head(tester, source, status, error[:2000], image, point, at)
         with self._write() as conn:
-            return int(conn.execute(insert(schema.predictions).values(row)).inserted_primary_key[0])
+            inserted = conn.execute(insert(schema.predictions).values(row))
+            return int(inserted.inserted_primary_key[0])  # type: ignore[index]
 
     def record_labels(
         self, prediction_id: int, chosen: Mapping[str, str | None], *, tester: str,
@@ -145,7 +150,8 @@ class FeedbackStore:
                 select(models.c.model).where(models.c.prediction_id == prediction_id)).scalars())
             for model, label in chosen.items():
                 if model not in known:
-                    raise StoreError(f"prediction {prediction_id} has no answer from model {model!r}")
+                    raise StoreError(
+                        f"prediction {prediction_id} has no answer from model {model!r}")
                 _upsert_label(conn, prediction_id, model, label, tester, when)
 
     def record_model_loads(self, described: Mapping[str, Mapping[str, object]],
@@ -166,15 +172,14 @@ class FeedbackStore:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """Yield a connection in a read transaction that never waits for writers."""
-        with self.engine.connect().execution_options(pinpoint_readonly=True) as conn:
-            with _mapped_errors():
-                yield conn
+        readonly = {"pinpoint_readonly": True}
+        with _mapped_errors(), self.engine.connect().execution_options(**readonly) as conn:
+            yield conn
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with _mapped_errors():
-            with self.engine.begin() as conn:
-                yield conn
+        with _mapped_errors(), self.engine.begin() as conn:
+            yield conn
 
 
 @contextmanager

@@ -91,10 +91,11 @@ def model_loads(store: FeedbackStore, where: StoreFilter = StoreFilter()) -> pd.
 def filter_choices(store: FeedbackStore) -> dict[str, list[str]]:
     """Return the testers, models and versions present, for filter widgets."""
     with store.read() as conn:
-        testers = conn.execute(select(P.c.tester).distinct().order_by(P.c.tester)).scalars()
-        testers = sorted(set(testers) | set(conn.execute(select(L.c.tester).distinct()).scalars()))
+        testers = sorted({*conn.execute(select(P.c.tester).distinct()).scalars(),
+                          *conn.execute(select(L.c.tester).distinct()).scalars()})
         models = list(conn.execute(select(M.c.model).distinct().order_by(M.c.model)).scalars())
-        versions = list(conn.execute(select(M.c.version).distinct().order_by(M.c.version)).scalars())
+        versions = list(
+            conn.execute(select(M.c.version).distinct().order_by(M.c.version)).scalars())
     return {"tester": testers, "model": models, "version": versions}
 
 

@@ -5,17 +5,12 @@ Import the fixtures you use into a test module (pytest then finds them).
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-from tests.app_models import build_app_models
-
-ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 120  # the first run in a process loads TensorFlow and the models
+from tests.app_models import ROOT, build_app_models
 
 
 @dataclass
@@ -65,8 +60,3 @@ def fake_click(monkeypatch):
     click.state = state
     return click
 
-
-def png(size=(1200, 900), color=(220, 30, 40)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, format="PNG")
-    return buffer.getvalue()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
+from PIL import Image
+
 ROOT = Path(__file__).resolve().parent.parent
 INPUT_SIZE = 32
+TIMEOUT = 120  # AppTest: the first run in a process loads TensorFlow and the models
 
 
 def build_app_models(folder: Path) -> Path:
@@ -33,6 +37,13 @@ def build_app_models(folder: Path) -> Path:
     manifest = folder / "manifest.toml"
     manifest.write_text("\n".join(entries))
     return manifest
+
+
+def png(size=(1200, 900), color=(220, 30, 40)) -> bytes:
+    """A one-colour PNG photo, as bytes."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 if __name__ == "__main__":

@@ -4,12 +4,12 @@ from datetime import datetime, timedelta
 from streamlit.testing.v1 import AppTest
 
 from tests import store_writer
-from tests.app_fixtures import ROOT, TIMEOUT, app_env, app_manifest  # noqa: F401
+from tests.app_models import ROOT, TIMEOUT
 
 ACCURACY = str(ROOT / "pages" / "accuracy.py")
 PERFORMANCE = str(ROOT / "pages" / "performance.py")
 
-
+pytest_plugins = ["tests.app_fixtures"]
 def _seed(env):
     """Four labeled color answers (ann: 2 right, 1 in top-5 only; bob: 1 outside), one failure."""
     store = env.store()

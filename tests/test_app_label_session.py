@@ -2,15 +2,16 @@ import sqlite3
 
 from streamlit.testing.v1 import AppTest
 
-from tests.app_fixtures import ROOT, TIMEOUT, app_env, app_manifest, fake_click, png  # noqa: F401
+from tests.app_models import ROOT, TIMEOUT, png
 
 PAGE = str(ROOT / "pages" / "label_session.py")
 
-
+pytest_plugins = ["tests.app_fixtures"]
 def _labels(env):
     with sqlite3.connect(env.db_url.removeprefix("sqlite:///")) as conn:
-        return conn.execute("SELECT p.tester, l.model, l.label FROM labels l "
-                            "JOIN predictions p ON p.id = l.prediction_id ORDER BY l.model").fetchall()
+        return conn.execute(
+            "SELECT p.tester, l.model, l.label FROM labels l "
+            "JOIN predictions p ON p.id = l.prediction_id ORDER BY l.model").fetchall()
 
 
 def _batch(at, n=3):

@@ -2,11 +2,11 @@ import shutil
 
 from streamlit.testing.v1 import AppTest
 
-from tests.app_fixtures import ROOT, TIMEOUT, app_env, app_manifest  # noqa: F401
+from tests.app_models import ROOT, TIMEOUT
 
 PAGE = str(ROOT / "pages" / "models.py")
 
-
+pytest_plugins = ["tests.app_fixtures"]
 def test_models_page_lists_what_is_loaded(app_env):
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
     assert not at.exception

@@ -6,11 +6,11 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from predictor import StoreBusy
-from tests.app_fixtures import ROOT, TIMEOUT, app_env, app_manifest, fake_click, png  # noqa: F401
+from tests.app_models import ROOT, TIMEOUT, png
 
 PAGE = str(ROOT / "pages" / "predict.py")
 
-
+pytest_plugins = ["tests.app_fixtures"]
 def _page():
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
     at.run()
@@ -58,7 +58,7 @@ def test_truth_defaults_to_each_models_top1(app_env, fake_click):
     at = _upload(_page(), "red.png", png())
     fake_click(10, 10, unix_time=5)
     at.run()
-    top1 = {model: label for model, label in _rows(app_env, "SELECT model, top1 FROM prediction_models")}
+    top1 = dict(_rows(app_env, "SELECT model, top1 FROM prediction_models"))
     assert at.selectbox(key="predict_truth_color_1").value == top1["color"]
     assert at.selectbox(key="predict_truth_theme_1").value == top1["theme"]
 
@@ -80,7 +80,7 @@ def test_display_copy_is_small_for_a_12_megapixel_photo(app_env, fake_click):
     assert fake_click.state["shown"] == (800, 600)  # 4032x3024 upright (EXIF 6), shown small
     fake_click(799, 599, unix_time=9)
     at.run()
-    (x, y, w, h), = _rows(app_env, "SELECT point_x, point_y, image_width, image_height FROM predictions")
+    ((x, w, h),) = _rows(app_env, "SELECT point_x, image_width, image_height FROM predictions")
     assert (w, h) == (4032, 3024) and x == pytest.approx(4032 * 799.5 / 800)
 
 
@@ -109,7 +109,8 @@ def _gif_frames(n):
 def test_bad_upload_gives_a_friendly_error_and_page_stays_usable(app_env, row, name, data, reason):
     at = _upload(_page(), name, data)
     assert not at.exception
-    assert at.error[0].value.startswith("This image cannot be used:") and reason in at.error[0].value
+    message = at.error[0].value
+    assert message.startswith("This image cannot be used:") and reason in message
     _upload(at, "good.png", png())  # the next upload works
     assert not at.error and not at.exception
 

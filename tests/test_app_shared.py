@@ -6,9 +6,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from predictor import Predictor
-from tests.app_fixtures import ROOT, TIMEOUT, app_env, app_manifest  # noqa: F401
+from tests.app_models import ROOT, TIMEOUT
 
-
+pytest_plugins = ["tests.app_fixtures"]
 def test_models_load_once_across_sessions_and_pages(app_env, monkeypatch):
     loads = []
     real = Predictor.from_manifest.__func__

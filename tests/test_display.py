@@ -5,7 +5,13 @@ from PIL import Image
 
 from predictor import Box, decode_image
 from predictor.display import (
-    crop_image, display_copy, display_size, draw_overlay, png_bytes, to_display, to_original,
+    crop_image,
+    display_copy,
+    display_size,
+    draw_overlay,
+    png_bytes,
+    to_display,
+    to_original,
 )
 
 

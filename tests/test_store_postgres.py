@@ -22,6 +22,7 @@ from tests.test_store import (  # noqa: F401 - collected again here with the Pos
     test_unknown_status_is_refused,
 )
 
+
 @pytest.fixture(scope="module")
 def pg_server():
     if postgres_bin() is None:

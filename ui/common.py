@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 
 import streamlit as st
 
@@ -90,10 +91,8 @@ def load_predictor() -> Predictor:
     except PinpointError as exc:
         st.error(f"The models could not be loaded: {exc}")
         st.stop()
-    try:
+    with suppress(PinpointError):  # a busy database must not stop predictions
         _loads_recorded(path, database_url())
-    except PinpointError:
-        pass  # a busy database must not stop predictions; the next process records them
     return predictor
 
 

@@ -1,4 +1,4 @@
-"""Dashboard pieces: the shared filters and the Altair charts of the Accuracy and Performance pages."""
+"""Dashboard pieces: shared filters and the Altair charts of the Accuracy and Performance pages."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Predict and Label session building blocks: pick an image, click it, read, record the truth."""
+"""Predict and Label session building blocks: pick an image, click it, read, record the truth."""
 
 from __future__ import annotations
 
@@ -122,13 +122,14 @@ def click_ui(prefix: str, decoded: DecodedImage, shown: Image.Image,
 def result_ui(result: RecordedPrediction) -> None:
     """Show each model's crop and top-5 as bars, then how long each stage took."""
     prediction = result.prediction
-    for column, (name, scores) in zip(st.columns(len(prediction.predictions)),
-                                      prediction.predictions.items()):
+    columns = st.columns(len(prediction.predictions))
+    for column, (name, scores) in zip(columns, prediction.predictions.items(), strict=True):
         with column:
             st.subheader(f"{name.title()} · top {len(scores)}")
             st.image(result.crops[name], width=128, caption=f"What the {name} model saw")
             for rank, score in enumerate(scores, 1):
-                st.progress(min(1.0, score.score), text=f"{rank}. {score.label} — {score.score:.1%}")
+                text = f"{rank}. {score.label} — {score.score:.1%}"
+                st.progress(min(1.0, score.score), text=text)
     timings = prediction.timings_ms
     stages = " · ".join(f"{_stage_name(stage)} {ms:.0f} ms"
                         for stage, ms in timings.items() if stage != "total")
@@ -148,7 +149,7 @@ def truth_ui(prefix: str, specs: list[ModelSpec], result: RecordedPrediction,
     with st.form(key=f"{prefix}_truth_{result.prediction_id}"):
         st.markdown("**What is actually there?** Pick the right answer for each model.")
         chosen = {}
-        for column, spec in zip(st.columns(len(specs)), specs):
+        for column, spec in zip(st.columns(len(specs)), specs, strict=True):
             options = [*spec.labels, NONE_LABEL]
             top1 = result.prediction.predictions[spec.name][0].label
             chosen[spec.name] = column.selectbox(
