@@ -23,6 +23,10 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt requirements-train.txt | $(B
 run: $(VENV)/.runtime
 	$(BIN)/streamlit run app.py --server.port 8501
 
+## serve: the REST API on http://127.0.0.1:8000 (docs at /docs; keys and limits: docs/service.md)
+serve: $(VENV)/.runtime
+	$(BIN)/python -m predictor serve
+
 ## test: install what the tests need (Python packages, Chromium, the emoji font) and run them
 test: $(VENV)/.dev system-deps
 	$(BIN)/python -m pytest

@@ -1,0 +1,175 @@
+"""A bounded load test of the service on loopback: fixed duration, a few client counts.
+
+    python -m predictor.loadtest [--manifest M] [--duration 20] [--clients 1,8,32]
+
+Starts `python -m predictor serve` on a free 127.0.0.1 port (its own temporary database and
+key), uploads one JPEG at a fixed point from N client threads for `duration` seconds per
+level, and prints throughput, latency percentiles, status counts and the server's RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    image = Path(args.image).read_bytes() if args.image else _test_jpeg()
+    levels = [int(n) for n in args.clients.split(",")]
+    with tempfile.TemporaryDirectory(prefix="pinpoint-load-") as folder:
+        key = secrets.token_urlsafe(24)
+        server, url = _start_server(args, Path(folder), key)
+        try:
+            report = _run(url, key, server.pid, image, levels, args.duration)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(30)
+    report["setup"] = {"duration_s": args.duration, "image_bytes": len(image),
+                       "max_in_flight": args.max_in_flight, "cpus": os.cpu_count(),
+                       "manifest": args.manifest or "models/manifest.toml"}
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m predictor.loadtest", description=__doc__)
+    parser.add_argument("--manifest", help="models to serve (default models/manifest.toml)")
+    parser.add_argument("--duration", type=float, default=20, help="seconds per level")
+    parser.add_argument("--clients", default="1,8,32", help="client counts, comma-separated")
+    parser.add_argument("--max-in-flight", type=int, default=4, help="the service's bound")
+    parser.add_argument("--image", help="image to upload (default: a generated 1024x768 JPEG)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _test_jpeg() -> bytes:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (96, 128, 3), np.uint8).repeat(8, 0).repeat(8, 1)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def _start_server(args: argparse.Namespace, folder: Path, key: str
+                  ) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PINPOINT_API_KEYS": f"load:{key}", "PINPOINT_API_RATE": "0",
+           "PINPOINT_DB_URL": f"sqlite:///{folder / 'load.db'}",
+           "PINPOINT_MAX_IN_FLIGHT": str(args.max_in_flight)}
+    command = [sys.executable, "-m", "predictor"]
+    command += ["--manifest", args.manifest] if args.manifest else []
+    command += ["serve", "--port", str(port), "--no-access-log"]
+    log = (folder / "server.log").open("w")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return server, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.kill()
+    raise SystemExit(f"the service did not become ready:\n{(folder / 'server.log').read_text()}")
+
+
+def _run(url: str, key: str, pid: int, image: bytes, levels: list[int],
+         duration: float) -> dict:
+    rss = {"after_warm_up_mb": _rss_mb(pid)}
+    results = []
+    for clients in levels:
+        results.append(_level(url, key, image, clients, duration))
+        rss[f"after_{clients}_clients_mb"] = _rss_mb(pid)
+    return {"levels": results, "rss": rss}
+
+
+def _level(url: str, key: str, image: bytes, clients: int, duration: float) -> dict:
+    samples: list[tuple[float, str]] = []
+    lock = threading.Lock()
+    start = threading.Barrier(clients)
+    end = [0.0]
+
+    def client() -> None:
+        mine = []
+        with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30) as http:
+            start.wait()
+            end[0] = end[0] or time.monotonic() + duration
+            while time.monotonic() < end[0]:
+                began = time.perf_counter()
+                try:
+                    answer = http.post("/v1/predict", files={"image": ("load.jpg", image)},
+                                       data={"x": "512", "y": "384"})
+                    outcome = str(answer.status_code)
+                except httpx.HTTPError as exc:
+                    outcome = type(exc).__name__
+                mine.append((time.perf_counter() - began, outcome))
+        with lock:
+            samples.extend(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return _summary(clients, samples, time.monotonic() - began)
+
+
+def _summary(clients: int, samples: list[tuple[float, str]], elapsed: float) -> dict:
+    ok = np.array([s for s, outcome in samples if outcome == "200"]) * 1e3
+    shed_ms = np.array([s for s, outcome in samples if outcome == "503"]) * 1e3
+    counts = Counter(outcome for _, outcome in samples)
+    shed = counts.get("503", 0)
+
+    def pct(q: float) -> float | None:
+        return round(float(np.percentile(ok, q)), 1) if len(ok) else None
+
+    return {"clients": clients, "requests": len(samples), "ok": int(len(ok)),
+            "ok_per_s": round(len(ok) / elapsed, 1), "p50_ms": pct(50), "p95_ms": pct(95),
+            "p99_ms": pct(99), "shed_503": shed,
+            "shed_p50_ms": round(float(np.median(shed_ms)), 1) if shed else None,
+            "errors": len(samples) - len(ok) - shed, "statuses": dict(counts)}
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def format_report(report: dict) -> str:
+    """Return the levels as a Markdown table, then RSS."""
+    lines = ["| clients | requests | ok/s | p50 ms | p95 ms | p99 ms | 503 shed (p50 ms) "
+             "| errors |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in report["levels"]:
+        lines.append("| {clients} | {requests} | {ok_per_s} | {p50_ms} | {p95_ms} | {p99_ms} "
+                     "| {shed_503} ({shed_p50_ms}) | {errors} |".format(**row))
+    lines.append("")
+    lines.append("server RSS (MB): " + ", ".join(f"{k} {v}" for k, v in report["rss"].items()))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
