@@ -4,7 +4,13 @@ import random
 
 import streamlit as st
 
-from predictor import latency_percentiles, model_loads, predict_and_record, prediction_timings
+from predictor import (
+    latency_percentiles,
+    model_loads,
+    predict_and_record,
+    prediction_timings,
+    stage_columns,
+)
 from ui.common import load_predictor, load_store, page_setup
 from ui.dashboard import filters_ui, grouped_bars, over_time
 from ui.widgets import SAMPLES
@@ -13,6 +19,8 @@ tester = page_setup("Performance")
 predictor = load_predictor()
 store = load_store()
 st.title("⏱️ Performance")
+st.write("Where the time goes. The photo is decoded once per upload, so a click's `decode` "
+         "stage is near zero; `total` is what the tester waits for.")
 where = filters_ui("performance", store)
 
 # Start-up: every server start records each model's load and warm-up time.
@@ -31,10 +39,11 @@ timings = prediction_timings(store, where)
 if timings.empty or not (timings["status"] == "ok").any():
     st.info("No predictions yet. Click a photo on the Predict page, or measure below.")
 else:
+    order = stage_columns(timings)
     overall = latency_percentiles(timings)
     st.altair_chart(grouped_bars(overall.melt(id_vars=["stage"], value_vars=["p50", "p95", "p99"],
                                               var_name="percentile", value_name="ms"),
-                                 "stage", "ms", "percentile", "Latency per stage"),
+                                 "stage", "ms", "percentile", "Latency per stage", order),
                     width="stretch")
     hourly = latency_percentiles(timings, freq="h")
     st.altair_chart(over_time(hourly[hourly["stage"] == "total"].melt(
@@ -43,7 +52,7 @@ else:
         width="stretch")
     modes = latency_percentiles(timings, by=["mode"])
     st.altair_chart(grouped_bars(modes, "stage", "p50", "mode",
-                                 "Median per stage: models in series vs in parallel"),
+                                 "Median per stage: models in series vs in parallel", order),
                     width="stretch")
 
 # Measure: run both ways on a sample photo so the comparison has data.

@@ -123,12 +123,17 @@ def run_loop(page, url: str, photo: Path, shots: Path) -> tuple[float, float]:
 
 
 def visit_other_pages(page, shots: Path) -> None:
-    for number, title, marker in ((4, "Label session", "Add some photos"),
-                                  (5, "Performance", "Latency per stage"),
+    _open_page(page, "Label session")
+    page.get_by_text("Sample photos").click()
+    page.get_by_text("Photo 1 of 5").wait_for(timeout=60_000)
+    page.frame_locator(COMPONENT).locator("img").click(position={"x": 400, "y": 450})
+    page.get_by_role("button", name="Save & next ➜").wait_for(timeout=60_000)
+    _shoot(page, "4-label-session", shots)
+    for number, title, marker in ((5, "Performance", "Latency per stage"),
                                   (6, "Models", "Labels:")):
         _open_page(page, title)
         page.get_by_text(marker).first.wait_for(timeout=60_000)
-        _shoot(page, f"{number}-{title.lower().replace(' ', '-')}", shots)
+        _shoot(page, f"{number}-{title.lower()}", shots)
 
 
 def test_tester_loop_in_a_real_browser(browser, tmp_path_factory):
@@ -147,10 +152,10 @@ def test_tester_loop_in_a_real_browser(browser, tmp_path_factory):
         server.terminate()
         server.wait(timeout=30)
     with sqlite3.connect(db) as conn:
-        point = conn.execute("SELECT point_x, point_y, tester FROM predictions").fetchall()
+        points = conn.execute("SELECT point_x, point_y, tester FROM predictions ORDER BY id").fetchall()
         labels = dict(conn.execute("SELECT model, label FROM labels").fetchall())
-    assert len(point) == 1 and point[0][2] == "browser-tester"  # one click, stored once
-    assert point[0][:2] == pytest.approx(expected)
+    assert len(points) == 2  # one click on Predict, one on Label session: each stored once
+    assert points[0][:2] == pytest.approx(expected) and points[0][2] == "browser-tester"
     assert labels["color"] == "silver" and labels["theme"] is not None
     assert "Traceback" not in (folder / "streamlit.log").read_text()
 

@@ -58,8 +58,10 @@ def over_time(frame: pd.DataFrame, y: str, color: str, title: str, percent: bool
         color=alt.Color(f"{color}:N", title=None), tooltip=list(frame.columns))
 
 
-def grouped_bars(frame: pd.DataFrame, x: str, y: str, color: str, title: str) -> alt.Chart:
-    """Bars of `y` per `x`, side by side per `color` (e.g. series vs parallel per stage)."""
+def grouped_bars(frame: pd.DataFrame, x: str, y: str, color: str, title: str,
+                 order: list[str] | None = None) -> alt.Chart:
+    """Bars of `y` per `x` (in `order`), side by side per `color` (e.g. series vs parallel)."""
     return alt.Chart(frame, title=title).mark_bar().encode(
-        x=alt.X(f"{x}:N", title=None), xOffset=f"{color}:N", y=alt.Y(f"{y}:Q", title="ms"),
+        x=alt.X(f"{x}:N", title=None, sort=order, axis=alt.Axis(labelAngle=0)),
+        xOffset=f"{color}:N", y=alt.Y(f"{y}:Q", title="ms"),
         color=alt.Color(f"{color}:N", title=None), tooltip=list(frame.columns))
