@@ -152,7 +152,8 @@ def test_tester_loop_in_a_real_browser(browser, tmp_path_factory):
         server.terminate()
         server.wait(timeout=30)
     with sqlite3.connect(db) as conn:
-        points = conn.execute("SELECT point_x, point_y, tester FROM predictions ORDER BY id").fetchall()
+        points = conn.execute(
+            "SELECT point_x, point_y, tester FROM predictions ORDER BY id").fetchall()
         labels = dict(conn.execute("SELECT model, label FROM labels").fetchall())
     assert len(points) == 2  # one click on Predict, one on Label session: each stored once
     assert points[0][:2] == pytest.approx(expected) and points[0][2] == "browser-tester"
