@@ -1,0 +1,62 @@
+import sqlite3
+
+import pytest
+
+from predictor import ImageLimits
+from predictor.client import PinpointClient
+from predictor.remote import ServiceDegraded, label_remote, predict_remote, prediction_from_json
+from predictor.service import Settings, create_app
+from predictor.store import FeedbackStore
+from tests.conftest import encode, noise_image
+from tests.live_server import KEYS, LiveServer, free_port, sharing, wait_ready
+
+PHOTO = encode(noise_image(100, 70, seed=6), "JPEG")
+
+
+@pytest.fixture(scope="module")
+def shared_db(tmp_path_factory):
+    return tmp_path_factory.mktemp("remote") / "shared.db"
+
+
+@pytest.fixture(scope="module")
+def service(tiny_predictor, shared_db):
+    settings = Settings(api_keys=KEYS, db_url=f"sqlite:///{shared_db}",
+                        limits=ImageLimits(200_000, 1_000_000))
+    with LiveServer(create_app(settings, load_predictor=lambda: sharing(tiny_predictor))) as s:
+        wait_ready(s.url)
+        yield s
+
+
+def test_remote_prediction_equals_in_process_and_labels_reach_the_shared_store(
+        service, tiny_predictor, shared_db):
+    decoded = tiny_predictor.decode(PHOTO)
+    client = PinpointClient(service.url, KEYS["alice"])
+    remote = predict_remote(client, PHOTO, decoded, (50.0, 35.0), tester="ann")
+    local = tiny_predictor.predict(decoded, 50.0, 35.0)
+    assert remote.prediction.to_dict()["predictions"] == local.to_dict()["predictions"]
+    assert remote.prediction.crops == local.crops and remote.prediction.point == (50.0, 35.0)
+    assert {name: crop.size for name, crop in remote.crops.items()} == {
+        name: (box.side, box.side) for name, box in local.crops.items()}
+    label_remote(client, remote.prediction_id, {"graphdef": "echo"})
+    with sqlite3.connect(shared_db) as conn:
+        assert conn.execute("SELECT label FROM labels WHERE prediction_id = ?",
+                            (remote.prediction_id,)).fetchall() == [("echo",)]
+
+
+def test_no_service_raises_degraded_and_stores_an_unscored_row(tiny_predictor, tmp_path):
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'app.db'}")
+    client = PinpointClient(f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(ServiceDegraded, match="did not answer .cannot reach"):
+        predict_remote(client, PHOTO, tiny_predictor.decode(PHOTO), (1.0, 1.0), tester="ann",
+                       store=store)
+    with pytest.raises(ServiceDegraded, match="not saved"):
+        label_remote(client, 1, {"keras": "alpha"})
+    store.close()
+    with sqlite3.connect(tmp_path / "app.db") as conn:
+        assert conn.execute("SELECT status, tester FROM predictions").fetchall() == [
+            ("degraded", "ann")]
+
+
+def test_prediction_from_json_round_trips_the_cli_shape(tiny_predictor):
+    original = tiny_predictor.predict(PHOTO, 10, 60, top_k=3)
+    assert prediction_from_json(original.to_dict()).to_dict() == original.to_dict()
