@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from predictor import ImageLimits
+from predictor import ImageLimits, crop_image
 from predictor.client import PinpointClient
 from predictor.remote import ServiceDegraded, label_remote, predict_remote, prediction_from_json
 from predictor.service import Settings, create_app
@@ -35,8 +35,8 @@ def test_remote_prediction_equals_in_process_and_labels_reach_the_shared_store(
     local = tiny_predictor.predict(decoded, 50.0, 35.0)
     assert remote.prediction.to_dict()["predictions"] == local.to_dict()["predictions"]
     assert remote.prediction.crops == local.crops and remote.prediction.point == (50.0, 35.0)
-    assert {name: crop.size for name, crop in remote.crops.items()} == {
-        name: (box.side, box.side) for name, box in local.crops.items()}
+    assert {name: crop.tobytes() for name, crop in remote.crops.items()} == {
+        name: crop_image(decoded, box).tobytes() for name, box in local.crops.items()}
     label_remote(client, remote.prediction_id, {"graphdef": "echo"})
     with sqlite3.connect(shared_db) as conn:
         assert conn.execute("SELECT label FROM labels WHERE prediction_id = ?",
