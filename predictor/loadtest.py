@@ -1,6 +1,6 @@
 """A bounded load test of the service on loopback: fixed duration, a few client counts.
 
-    python -m predictor.loadtest [--manifest M] [--duration 20] [--clients 1,8,32]
+    python -m predictor.loadtest [--manifest M | --stand-in] [--duration 20] [--clients 1,8,32]
 
 Starts `python -m predictor serve` on a free 127.0.0.1 port (its own temporary database and
 key), uploads one JPEG at a fixed point from N client threads for `duration` seconds per
@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     image = Path(args.image).read_bytes() if args.image else _test_jpeg()
     levels = [int(n) for n in args.clients.split(",")]
     with tempfile.TemporaryDirectory(prefix="pinpoint-load-") as folder:
+        if args.stand_in:
+            args.manifest = str(stand_in_manifest(Path(folder)))
         key = secrets.token_urlsafe(24)
         server, url = _start_server(args, Path(folder), key)
         try:
@@ -42,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
             server.wait(30)
     report["setup"] = {"duration_s": args.duration, "image_bytes": len(image),
                        "max_in_flight": args.max_in_flight, "cpus": os.cpu_count(),
-                       "manifest": args.manifest or "models/manifest.toml"}
+                       "manifest": "stand-in" if args.stand_in else args.manifest or
+                       "models/manifest.toml"}
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
 
@@ -50,12 +53,38 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m predictor.loadtest", description=__doc__)
     parser.add_argument("--manifest", help="models to serve (default models/manifest.toml)")
+    parser.add_argument("--stand-in", action="store_true",
+                        help="serve untrained models of the default architecture and sizes")
     parser.add_argument("--duration", type=float, default=20, help="seconds per level")
     parser.add_argument("--clients", default="1,8,32", help="client counts, comma-separated")
     parser.add_argument("--max-in-flight", type=int, default=4, help="the service's bound")
     parser.add_argument("--image", help="image to upload (default: a generated 1024x768 JPEG)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     return parser
+
+
+def stand_in_manifest(folder: Path) -> Path:
+    """Write untrained color and theme models shaped like training's recipes, and a manifest.
+
+    Their cost per call is that of the trained defaults (same layers and input sizes); their
+    answers mean nothing, which a load test does not need.
+    """
+    from predictor.manifest import read_labels
+    from training.net import build
+    from training.train import RECIPES
+
+    entries = []
+    for name, recipe in RECIPES.items():
+        labels = read_labels(recipe.labels_path)
+        model = build(len(labels), recipe.input_size, recipe.width, recipe.head)
+        model.save(folder / f"{name}.keras")
+        entries.append(f'[[model]]\nname = "{name}"\nfile = "{name}.keras"\n'
+                       f'labels = "{recipe.labels_path}"\nversion = "stand-in"\n'
+                       f"input_size = {recipe.input_size}\n"
+                       f"crop_fraction = {recipe.crop_fraction}\n")
+    manifest = folder / "manifest.toml"
+    manifest.write_text("\n".join(entries), encoding="utf-8")
+    return manifest
 
 
 def _test_jpeg() -> bytes:
