@@ -4,7 +4,15 @@ Nothing here imports Streamlit or a web framework; TensorFlow loads only with th
 """
 
 from .crop import Box, check_point, crop_box, crop_pixels
-from .display import crop_image, display_copy, display_size, draw_overlay, png_bytes, to_original
+from .display import (
+    crop_image,
+    decode_for_display,
+    display_copy,
+    display_size,
+    draw_overlay,
+    png_bytes,
+    to_original,
+)
 from .errors import (
     ImageNotFound,
     ImageRejected,
@@ -68,6 +76,7 @@ __all__ = [
     "RateLimited",
     "RateLimiter",
     "crop_image",
+    "decode_for_display",
     "display_copy",
     "display_size",
     "draw_overlay",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from PIL import Image, ImageDraw
 
 from .crop import Box
-from .images import DecodedImage
+from .images import DecodedImage, ImageLimits, ImageSource, decode_image
+from .manifest import ModelSpec
 
 # One outline colour per model, in manifest order; the point is drawn in white and black.
 BOX_COLORS = ("#ff2d55", "#00c7be", "#ffcc00", "#af52de", "#34c759")
@@ -21,9 +22,20 @@ def display_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
     return max(1, round(width * factor)), max(1, round(height * factor))
 
 
+def decode_for_display(source: ImageSource, specs: Sequence[ModelSpec], limits: ImageLimits,
+                       max_side: int = 800) -> DecodedImage:
+    """Decode once for both uses: every model's crop at full input size, and a sharp display copy.
+
+    A big JPEG is still decoded at a reduced scale, but never below `max_side` pixels.
+    """
+    needs = [(spec.crop_fraction, spec.input_size) for spec in specs] + [(1.0, max_side)]
+    return decode_image(source, limits, needs)
+
+
 def display_copy(decoded: DecodedImage, max_side: int = 800) -> Image.Image:
     """Return a small RGB copy of the image as the browser should show it."""
-    return decoded.image.resize(display_size(decoded.size, max_side), Image.Resampling.LANCZOS)
+    return decoded.image.resize(display_size(decoded.size, max_side), Image.Resampling.LANCZOS,
+                                reducing_gap=2.0)
 
 
 def to_original(click: Mapping[str, float], size: tuple[int, int]) -> tuple[float, float]:

@@ -6,6 +6,7 @@ from PIL import Image
 from predictor import Box, decode_image
 from predictor.display import (
     crop_image,
+    decode_for_display,
     display_copy,
     display_size,
     draw_overlay,
@@ -34,6 +35,15 @@ def test_display_size(size, max_side, expected):
 def test_display_copy_of_big_photo_is_small():
     decoded = decode_image(_jpeg((4000, 3000)))
     assert display_copy(decoded, 800).size == (800, 600)
+
+
+def test_decode_for_display_keeps_a_big_jpeg_sharp_enough_to_show(tiny_predictor):
+    data = _jpeg((4000, 3000))
+    for_models = tiny_predictor.decode(data)
+    for_both = decode_for_display(data, tiny_predictor.specs, tiny_predictor.limits, 800)
+    assert for_models.image.width < 800  # the models alone would accept a tiny decode
+    assert for_both.scale < 1 and min(for_both.image.size) >= 800  # reduced, but not below 800
+    assert display_copy(for_both, 800).size == (800, 600)
 
 
 @pytest.mark.parametrize("click, expected", [

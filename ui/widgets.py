@@ -20,6 +20,7 @@ from predictor import (
     RateLimited,
     RecordedPrediction,
     StoreBusy,
+    decode_for_display,
     display_copy,
     draw_overlay,
     image_root,
@@ -89,7 +90,8 @@ def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice):
     if cached and cached[0] == choice.key:
         return cached[1], cached[2]
     try:
-        decoded = predictor.decode(choice.read())
+        decoded = decode_for_display(choice.read(), predictor.specs, predictor.limits,
+                                     DISPLAY_SIDE)
     except PinpointError as exc:
         st.error(f"This image cannot be used: {exc}")
         return None
