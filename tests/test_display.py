@@ -86,3 +86,31 @@ def test_crop_image_takes_the_box_from_a_downscaled_decode():
 def test_png_bytes_round_trip():
     data = png_bytes(Image.new("RGB", (8, 8), (1, 2, 3)))
     assert Image.open(io.BytesIO(data)).getpixel((0, 0)) == (1, 2, 3)
+
+
+# What a camera stores for each EXIF orientation, given the upright picture (inverse transforms).
+_STORED = {1: None, 2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+           4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+           6: Image.Transpose.ROTATE_90, 7: Image.Transpose.TRANSVERSE,
+           8: Image.Transpose.ROTATE_270}
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_click_on_the_displayed_image_finds_the_spot_for_every_exif_orientation(
+        orientation, tiny_predictor):
+    upright = Image.new("RGB", (1600, 1200), (0, 0, 255))
+    upright.paste((255, 0, 0), (1100, 200, 1300, 400))  # a red square, centre (1200, 300)
+    stored = upright if _STORED[orientation] is None else upright.transpose(_STORED[orientation])
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    stored.save(buffer, format="JPEG", quality=95, exif=exif)
+    decoded = decode_for_display(buffer.getvalue(), tiny_predictor.specs, tiny_predictor.limits)
+    shown = display_copy(decoded, 800)
+    assert shown.size == (800, 600)
+    assert shown.getpixel((600, 150))[0] > 200  # the square is where a browser shows it
+    point = to_original({"x": 600, "y": 150, "width": 800, "height": 600}, decoded.size)
+    x, y = round(point[0]), round(point[1])
+    box = Box(x - 50, y - 50, x + 50, y + 50)
+    red, _, blue = crop_image(decoded, box, side=16).getpixel((8, 8))
+    assert point == pytest.approx((1201.0, 301.0)) and red > 200 and blue < 60
