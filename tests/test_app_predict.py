@@ -138,3 +138,19 @@ def test_busy_database_on_save_says_not_saved(app_env, fake_click, monkeypatch):
     at.form_submit_button[0].click().run()
     assert at.warning[0].value.startswith("Not saved: the feedback database is busy")
     assert not at.success
+
+
+def test_server_folder_offers_only_safe_images_and_predicts_on_one(app_env, fake_click,
+                                                                    tmp_path, monkeypatch):
+    root = tmp_path / "images"
+    (root / "shop").mkdir(parents=True)
+    (root / "shop" / "shirt.png").write_bytes(png(color=(10, 20, 200)))
+    (tmp_path / "secret.png").write_bytes(png())
+    (root / "escape.png").symlink_to(tmp_path / "secret.png")
+    monkeypatch.setenv("PINPOINT_IMAGE_ROOT", str(root))
+    at = _page()
+    at.radio(key="predict_source").set_value("Pick from the server folder").run()
+    assert at.selectbox(key="predict_pick").options == ["shop/shirt.png"]
+    fake_click(10, 10, unix_time=1)
+    at.run()
+    assert not at.error and [h.value for h in at.subheader] == ["Color · top 5", "Theme · top 5"]
