@@ -21,7 +21,8 @@ predictor = load_predictor()
 store = load_store()
 st.title("🏷️ Label session")
 st.write("For each photo: **click a spot**, check the two answers, correct them if needed, "
-         "then **Save & next**. Tip: in a list, type the first letters of a label to jump to it.")
+         "then **Save & next**. Keys: **Ctrl+Enter** saves and moves on, **Ctrl+→** skips; in a "
+         "list, type the first letters of a label to jump to it.")
 
 # Ask: which batch? Uploads, the server folder, or the samples.
 sources = {"Upload photos": None, "Sample photos": sample_choices}
@@ -61,7 +62,8 @@ def next_photo(saved: bool) -> None:
 
 choice = batch[index]
 st.subheader(f"Photo {index + 1} of {len(batch)}: {choice.name}")
-st.button("Skip this photo", key="label_skip", on_click=next_photo, args=(False,))
+st.button("Skip this photo", key="label_skip", on_click=next_photo, args=(False,),
+          shortcut="Ctrl+Right")
 loaded = decoded_ui("label", predictor, choice)
 if loaded is None:
     st.stop()

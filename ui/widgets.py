@@ -146,7 +146,8 @@ def _stage_name(stage: str) -> str:
 
 
 def truth_ui(prefix: str, specs: list[ModelSpec], result: RecordedPrediction,
-             submit: str = "Save the correct labels") -> dict[str, str | None] | None:
+             submit: str = "Save the correct labels",
+             shortcut: str | None = "Ctrl+Enter") -> dict[str, str | None] | None:
     """Ask for the right label per model (default: top-1); return them once submitted."""
     with st.form(key=f"{prefix}_truth_{result.prediction_id}"):
         st.markdown("**What is actually there?** Pick the right answer for each model.")
@@ -157,7 +158,7 @@ def truth_ui(prefix: str, specs: list[ModelSpec], result: RecordedPrediction,
             chosen[spec.name] = column.selectbox(
                 f"Correct {spec.name}", options, index=options.index(top1),
                 key=f"{prefix}_truth_{spec.name}_{result.prediction_id}")
-        if not st.form_submit_button(submit, type="primary"):
+        if not st.form_submit_button(submit, type="primary", shortcut=shortcut):
             return None
     return {name: None if label == NONE_LABEL else label for name, label in chosen.items()}
 
