@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := chromium fonts-noto-color-emoji unicode-data postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench serve system-deps clean-venv models
+.PHONY: run test lint bench serve models system-deps clean-venv models
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ serve: $(VENV)/.runtime
 ## test: install what the tests need (Python packages, Chromium, the emoji font) and run them
 test: $(VENV)/.dev system-deps
 	$(BIN)/python -m pytest
+
+## bench: where the time of a prediction goes, on this machine (prints a table)
+bench: $(VENV)/.runtime
+	$(BIN)/python -m predictor bench
 
 ## system-deps: the Debian packages the tests and `make models` use
 system-deps:
