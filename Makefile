@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := chromium fonts-noto-color-emoji unicode-data postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench serve models system-deps clean-venv models
+.PHONY: run test lint bench serve models system-deps clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
