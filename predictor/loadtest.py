@@ -27,6 +27,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+SHED = "503 Overloaded"  # refused at once because every prediction slot was busy
+
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
@@ -127,9 +129,9 @@ def _run(url: str, key: str, pid: int, image: bytes, levels: list[int],
          duration: float) -> dict:
     rss = {"after_warm_up_mb": _rss_mb(pid)}
     results = []
-    for clients in levels:
+    for number, clients in enumerate(levels, 1):
         results.append(_level(url, key, image, clients, duration))
-        rss[f"after_{clients}_clients_mb"] = _rss_mb(pid)
+        rss[f"after_level_{number}_{clients}_clients_mb"] = _rss_mb(pid)
     return {"levels": results, "rss": rss}
 
 
@@ -149,7 +151,7 @@ def _level(url: str, key: str, image: bytes, clients: int, duration: float) -> d
                 try:
                     answer = http.post("/v1/predict", files={"image": ("load.jpg", image)},
                                        data={"x": "512", "y": "384"})
-                    outcome = str(answer.status_code)
+                    outcome = _outcome(answer)
                 except httpx.HTTPError as exc:
                     outcome = type(exc).__name__
                 mine.append((time.perf_counter() - began, outcome))
@@ -167,9 +169,9 @@ def _level(url: str, key: str, image: bytes, clients: int, duration: float) -> d
 
 def _summary(clients: int, samples: list[tuple[float, str]], elapsed: float) -> dict:
     ok = np.array([s for s, outcome in samples if outcome == "200"]) * 1e3
-    shed_ms = np.array([s for s, outcome in samples if outcome == "503"]) * 1e3
+    shed_ms = np.array([s for s, outcome in samples if outcome == SHED]) * 1e3
     counts = Counter(outcome for _, outcome in samples)
-    shed = counts.get("503", 0)
+    shed = counts.get(SHED, 0)
 
     def pct(q: float) -> float | None:
         return round(float(np.percentile(ok, q)), 1) if len(ok) else None
@@ -179,6 +181,16 @@ def _summary(clients: int, samples: list[tuple[float, str]], elapsed: float) -> 
             "p99_ms": pct(99), "shed_503": shed,
             "shed_p50_ms": round(float(np.median(shed_ms)), 1) if shed else None,
             "errors": len(samples) - len(ok) - shed, "statuses": dict(counts)}
+
+
+def _outcome(answer: httpx.Response) -> str:
+    """"200", or the status and the service's error name, e.g. "503 Overloaded"."""
+    if answer.status_code == 200:
+        return "200"
+    try:
+        return f"{answer.status_code} {answer.json()['error']}"
+    except (ValueError, KeyError, TypeError):
+        return str(answer.status_code)
 
 
 def _rss_mb(pid: int) -> float:
@@ -191,10 +203,11 @@ def _rss_mb(pid: int) -> float:
 def format_report(report: dict) -> str:
     """Return the levels as a Markdown table, then RSS."""
     lines = ["| clients | requests | ok/s | p50 ms | p95 ms | p99 ms | 503 shed (p50 ms) "
-             "| errors |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| other | statuses |", "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for row in report["levels"]:
+        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(row["statuses"].items()))
         lines.append("| {clients} | {requests} | {ok_per_s} | {p50_ms} | {p95_ms} | {p99_ms} "
-                     "| {shed_503} ({shed_p50_ms}) | {errors} |".format(**row))
+                     "| {shed_503} ({shed_p50_ms}) | {errors} | ".format(**row) + statuses + " |")
     lines.append("")
     lines.append("server RSS (MB): " + ", ".join(f"{k} {v}" for k, v in report["rss"].items()))
     return "\n".join(lines)

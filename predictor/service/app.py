@@ -160,7 +160,7 @@ def error_response(exc: Exception) -> JSONResponse:
     """Map a typed error to its status and a one-line JSON body."""
     status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
     headers = {}
-    retry = getattr(exc, "retry_after", None)
+    retry = getattr(exc, "retry_after", 1 if isinstance(exc, StoreBusy) else None)
     if retry is not None:
         headers["Retry-After"] = str(max(1, math.ceil(retry)))
     if status == 401:

@@ -64,9 +64,9 @@ class Metrics:
             for name, series in sorted(self._counters.items()):
                 lines += [f"# HELP {name} {self._help[name]}", f"# TYPE {name} counter"]
                 lines += [f"{name}{_labels(k)} {_number(v)}" for k, v in sorted(series.items())]
-            for name, series in sorted(self._histograms.items()):
+            for name, histograms in sorted(self._histograms.items()):
                 lines += [f"# HELP {name} {self._help[name]}", f"# TYPE {name} histogram"]
-                for key, hist in sorted(series.items()):
+                for key, hist in sorted(histograms.items()):
                     lines += _histogram_lines(name, key, hist)
         return "\n".join(lines) + "\n"
 

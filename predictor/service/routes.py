@@ -87,6 +87,9 @@ _PREDICT_BODY = {"requestBody": {"required": True, "content": {
 async def predict(request: Request, key: Annotated[str, Depends(limited_caller)]) -> JSONResponse:
     state = _state(request)
     predictor, store = state.require_ready()
+    if state.runner.full:  # refuse before reading an upload that could not be served
+        _count_prediction(state, "overloaded")
+        raise Overloaded(f"all {state.runner.slots} prediction slots are busy; retry in a second")
     source, x, y, top_k = await _read_predict_request(request, state)
     tester = f"api:{key}"
     try:
@@ -149,7 +152,7 @@ def healthz() -> dict[str, str]:
             responses={503: {"description": "still loading, or loading failed"}})
 def readyz(request: Request) -> JSONResponse:
     state = _state(request)
-    if state.ready:
+    if state.ready and state.predictor is not None:
         return JSONResponse({"ready": True, "models": [s.name for s in state.predictor.specs]})
     reason = state.load_error or "loading models"
     return JSONResponse({"ready": False, "reason": reason}, status_code=503,
@@ -216,10 +219,10 @@ def _field(form: Any, name: str) -> object:
 def _top_k(value: object, state: ServiceState) -> int:
     if value is None:
         return 5
-    try:
-        number = int(value) if not isinstance(value, (bool, float)) else None  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        number = None
+    number = None
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        with contextlib.suppress(ValueError):
+            number = int(value)
     if number is None or not 1 <= number <= state.settings.max_top_k:
         raise BadRequest(f"top_k must be a whole number from 1 to {state.settings.max_top_k}")
     return number

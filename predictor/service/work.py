@@ -55,6 +55,10 @@ class BoundedRunner:
     def in_flight(self) -> int:
         return self._busy
 
+    @property
+    def full(self) -> bool:
+        return self._busy >= self.slots
+
     async def run(self, job: Callable[..., T], *args: object) -> T:
         """Return job(*args), or raise Overloaded / DeadlineExceeded."""
         if not self._free.acquire(blocking=False):
@@ -98,7 +102,7 @@ class Outcome:
     """What one prediction job produced: the answer and crop PNGs, or the error after decoding."""
 
     image: dict[str, object]
-    point: dict[str, object]
+    point: dict[str, float]
     prediction: Prediction | None = None
     crops_png: dict[str, bytes] | None = None
     error: PinpointError | None = None
@@ -110,7 +114,8 @@ def predict_job(predictor: Predictor, source: ImageSource, x: object, y: object,
     decoded = predictor.decode(source)
     image = {"sha256": decoded.sha256, "width": decoded.width, "height": decoded.height,
              "format": decoded.format, "bytes": decoded.n_bytes}
-    point = {"x": _maybe_float(x), "y": _maybe_float(y)}
+    given = {"x": _maybe_float(x), "y": _maybe_float(y)}
+    point = {axis: value for axis, value in given.items() if value is not None}
     try:
         prediction = predictor.predict(decoded, x, y, top_k=top_k, include_decode=True)
     except PinpointError as exc:
