@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from PIL import Image
@@ -21,6 +22,12 @@ class RecordedPrediction:
     prediction_id: int
     prediction: Prediction
     crops: dict[str, Image.Image]
+    faulty: tuple[str, ...] = ()  # models whose scores were not finite numbers
+
+    @property
+    def status(self) -> str:
+        """"ok", or "degraded" when a model gave unusable scores (never counted in accuracy)."""
+        return "degraded" if self.faulty else "ok"
 
 
 def predict_and_record(
@@ -37,6 +44,8 @@ def predict_and_record(
     """Predict at `point` (original pixels) and store it; a failure is stored, then re-raised.
 
     Raises RateLimited before any work when the tester is over the limit (nothing stored).
+    A model returning NaN or infinite scores makes the prediction "degraded": stored, shown,
+    never counted in accuracy.
     """
     if limiter is not None:
         limiter.check(tester)
@@ -49,9 +58,11 @@ def predict_and_record(
                              point={"x": point[0], "y": point[1]})
         raise
     crops = {name: crop_image(decoded, box) for name, box in prediction.crops.items()}
+    faulty = tuple(name for name, scores in prediction.predictions.items()
+                   if not all(math.isfinite(s.score) for s in scores))
     used_parallel = predictor.parallel if parallel is None else parallel
     prediction_id = store.record_prediction(
-        prediction, tester=tester, source=source,
+        prediction, tester=tester, source=source, status="degraded" if faulty else "ok",
         crops_png={name: png_bytes(crop) for name, crop in crops.items()},
         parallel=used_parallel and len(prediction.crops) > 1)
-    return RecordedPrediction(prediction_id, prediction, crops)
+    return RecordedPrediction(prediction_id, prediction, crops, faulty)

@@ -154,3 +154,18 @@ def test_server_folder_offers_only_safe_images_and_predicts_on_one(app_env, fake
     fake_click(10, 10, unix_time=1)
     at.run()
     assert not at.error and [h.value for h in at.subheader] == ["Color · top 5", "Theme · top 5"]
+
+
+def test_nan_scores_show_a_warning_and_no_percentages(app_env, fake_click, monkeypatch):
+    import numpy as np
+
+    from predictor.models import LoadedModel
+
+    monkeypatch.setattr(LoadedModel, "probabilities",
+                        lambda self, batch: np.full((len(batch), len(self.spec.labels)), np.nan))
+    at = _upload(_page(), "red.png", png())
+    fake_click(10, 10, unix_time=1)
+    at.run()
+    assert "gave unusable scores" in at.warning[0].value
+    assert at.get("progress")[0].proto.text == "1. black — no score"
+    assert _rows(app_env, "SELECT status FROM predictions") == [("degraded",)]

@@ -1,6 +1,7 @@
 import io
 import math
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -65,3 +66,15 @@ def test_parallel_flag_is_stored(tiny_predictor, store, decoded):
     for parallel in (False, True):
         predict_and_record(tiny_predictor, store, decoded, (5, 5), tester="t", parallel=parallel)
     assert prediction_timings(store)["parallel"].tolist() == [0, 1]
+
+
+def test_nan_scores_make_a_degraded_prediction_that_is_never_scored(tiny_predictor, store,
+                                                                     decoded, monkeypatch):
+    model = tiny_predictor.models[0]
+    monkeypatch.setattr(type(model), "probabilities",
+                        lambda self, batch: np.full((len(batch), len(self.spec.labels)), np.nan))
+    recorded = predict_and_record(tiny_predictor, store, decoded, (5, 5), tester="t")
+    assert recorded.status == "degraded" and recorded.faulty[0] == model.spec.name
+    store.record_labels(recorded.prediction_id, {model.spec.name: "alpha"}, tester="t")
+    assert prediction_timings(store)["status"].tolist() == ["degraded"]
+    assert labeled_answers(store).empty

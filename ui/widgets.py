@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,14 +125,19 @@ def click_ui(prefix: str, decoded: DecodedImage, shown: Image.Image,
 def result_ui(result: RecordedPrediction) -> None:
     """Show each model's crop and top-5 as bars, then how long each stage took."""
     prediction = result.prediction
+    if result.faulty:
+        st.warning(f"The {', '.join(result.faulty)} model gave unusable scores (not numbers). "
+                   "This answer is kept but never counted in accuracy; please tell the team.")
     columns = st.columns(len(prediction.predictions))
     for column, (name, scores) in zip(columns, prediction.predictions.items(), strict=True):
         with column:
             st.subheader(f"{name.title()} · top {len(scores)}")
             st.image(result.crops[name], width=128, caption=f"What the {name} model saw")
             for rank, score in enumerate(scores, 1):
-                text = f"{rank}. {score.label} — {score.score:.1%}"
-                st.progress(min(1.0, score.score), text=text)
+                usable = math.isfinite(score.score)
+                text = f"{rank}. {score.label} — {score.score:.1%}" if usable \
+                    else f"{rank}. {score.label} — no score"
+                st.progress(min(1.0, max(0.0, score.score)) if usable else 0.0, text=text)
     timings = prediction.timings_ms
     stages = " · ".join(f"{_stage_name(stage)} {ms:.0f} ms"
                         for stage, ms in timings.items() if stage != "total")
