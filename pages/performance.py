@@ -45,10 +45,11 @@ else:
                                               var_name="percentile", value_name="ms"),
                                  "stage", "ms", "percentile", "Latency per stage", order),
                     width="stretch")
+    stage = st.selectbox("Stage over time", order, index=len(order) - 1, key="performance_stage")
     hourly = latency_percentiles(timings, freq="h")
-    st.altair_chart(over_time(hourly[hourly["stage"] == "total"].melt(
+    st.altair_chart(over_time(hourly[hourly["stage"] == stage].melt(
         id_vars=["period"], value_vars=["p50", "p95", "p99"], var_name="percentile",
-        value_name="ms"), "ms", "percentile", "Total latency per hour (ms)", percent=False),
+        value_name="ms"), "ms", "percentile", f"{stage} latency per hour (ms)", percent=False),
         width="stretch")
     modes = latency_percentiles(timings, by=["mode"])
     st.altair_chart(grouped_bars(modes, "stage", "p50", "mode",

@@ -68,7 +68,9 @@ def test_performance_page_charts_and_measures_both_modes(app_env):
     assert not at.exception
     assert _chart_titles(at) == [
         "Model load and warm-up (median over server starts)", "Latency per stage",
-        "Total latency per hour (ms)", "Median per stage: models in series vs in parallel"]
+        "total latency per hour (ms)", "Median per stage: models in series vs in parallel"]
+    at.selectbox(key="performance_stage").set_value("model:color").run()
+    assert _chart_titles(at)[2] == "model:color latency per hour (ms)"
     at.number_input(key="performance_runs").set_value(5)
     at.button(key="performance_measure").click().run()
     store = app_env.store()
