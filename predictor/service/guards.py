@@ -98,9 +98,9 @@ class BodyLimit:
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps({
-            "error": "RequestTooLarge",
+            "error": "TooLarge",
             "message": f"the request is larger than the {self.max_bytes} byte limit",
-        }).encode()
+        }, separators=(",", ":")).encode()
         await send({"type": "http.response.start", "status": 413, "headers": [
             (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
             (b"connection", b"close")]})
