@@ -15,6 +15,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.app_models import build_app_models
+from tests.sample_truths import seed_store
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -80,7 +81,11 @@ def _two_tone_photo(path: Path) -> Path:
 
 def _shoot(page, name: str, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    page.wait_for_timeout(800)  # let charts finish drawing
+    expect(page.locator('[data-testid="stSkeleton"]')).to_have_count(0, timeout=60_000)
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    for i in range(charts.count()):  # every chart has drawn its canvas
+        charts.nth(i).locator("canvas, svg").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(500)
     page.screenshot(path=str(folder / f"{name}.png"))
 
 
@@ -110,8 +115,10 @@ def run_loop(page, url: str, photo: Path, shots: Path,
     image.click(position={"x": 200, "y": 300})  # inside the red half
     for model in models:
         page.get_by_text(f"{model.title()} · top 5").wait_for(timeout=60_000)
-    ranked = page.locator('[data-testid="stProgress"]').filter(has_text="%")
+    ranked = page.locator('[data-testid="stProgress"]').filter(has_text=" — ")
     expect(ranked).to_have_count(5 * len(models))  # five bars per model
+    expect(page.get_by_text("gave unusable scores")).to_have_count(0)  # no NaN scores
+    expect(ranked.filter(has_text="%")).to_have_count(5 * len(models))
     _shoot(page, "1-predict", shots)
     _pick(page, "Correct color", "silver")
     page.get_by_role("button", name="Save the correct labels").click()
@@ -137,27 +144,41 @@ def visit_other_pages(page, shots: Path) -> None:
         _shoot(page, f"{number}-{title.lower()}", shots)
 
 
+def _seeded(manifest: Path, db: Path) -> int:
+    from predictor import FeedbackStore, Predictor
+
+    predictor, store = Predictor.from_manifest(manifest), FeedbackStore(f"sqlite:///{db}")
+    seeded = seed_store(predictor, store)  # known answers on the sample photos
+    store.close()
+    predictor.close()
+    return seeded
+
+
 def test_tester_loop_in_a_real_browser(browser, tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
     manifest = build_app_models(folder / "models")
     db = folder / "pinpoint.db"
+    seeded = _seeded(manifest, db)
     server, url = _start_app(manifest, db, folder / "streamlit.log")
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 2000})
         expected = run_loop(page, url, _two_tone_photo(folder / "two-tone.png"), SHOTS)
         accuracy = page.locator('[data-testid="stMetric"]').filter(has_text="Answers")
-        expect(accuracy.first.locator('[data-testid="stMetricValue"]')).to_have_text("1")
+        # the tester's label is counted on top of the seeded ones
+        expect(accuracy.first.locator('[data-testid="stMetricValue"]')).to_have_text(
+            str(seeded + 1))
         visit_other_pages(page, SHOTS)
         page.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
     with sqlite3.connect(db) as conn:
-        points = conn.execute(
-            "SELECT point_x, point_y, tester FROM predictions ORDER BY id").fetchall()
-        labels = dict(conn.execute("SELECT model, label FROM labels").fetchall())
+        points = conn.execute("SELECT point_x, point_y FROM predictions "
+                              "WHERE tester = 'browser-tester' ORDER BY id").fetchall()
+        labels = dict(conn.execute("SELECT l.model, l.label FROM labels l JOIN predictions p "
+                                   "ON p.id = l.prediction_id WHERE p.tester = 'browser-tester'"))
     assert len(points) == 2  # one click on Predict, one on Label session: each stored once
-    assert points[0][:2] == pytest.approx(expected) and points[0][2] == "browser-tester"
+    assert points[0] == pytest.approx(expected)
     assert labels["color"] == "silver" and labels["theme"] is not None
     assert "Traceback" not in (folder / "streamlit.log").read_text()
 
@@ -169,8 +190,9 @@ def test_default_models_in_a_real_browser(browser, tmp_path_factory):
         pytest.skip("no trained models yet (models/manifest.toml)")
     from predictor import load_manifest
 
-    models = tuple(spec.name for spec in load_manifest(manifest))
     folder = tmp_path_factory.mktemp("trained")
+    _seeded(manifest, folder / "pinpoint.db")
+    models = tuple(spec.name for spec in load_manifest(manifest))
     server, url = _start_app(manifest, folder / "pinpoint.db", folder / "streamlit.log")
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 2000})

@@ -44,7 +44,8 @@ def confusion_heatmap(frame: pd.DataFrame, title: str) -> alt.Chart:
     base = alt.Chart(frame).encode(
         x=alt.X("predicted:N", title="Model's top-1"), y=alt.Y("truth:N", title="Tester's answer"))
     cells = base.mark_rect().encode(
-        color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"), legend=alt.Legend(format="d")),
+        color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"),
+                        legend=alt.Legend(format="d", tickMinStep=1)),
         tooltip=["truth", "predicted", "count"])
     return alt.layer(cells, base.mark_text(baseline="middle").encode(text="count:Q"), title=title)
 
