@@ -472,3 +472,13 @@ def test_a_model_that_fails_to_load_shows_in_readyz(tmp_path):
                 break
             threading.Event().wait(0.05)
     assert ready.status_code == 503 and "ManifestError" in ready.json()["reason"]
+
+
+def test_other_endpoints_take_only_small_bodies_even_chunked(api):
+    big = b'{"prediction_id": 1, "labels": {"keras": "' + b"a" * 100_000 + b'"}}'
+    declared = httpx.post(f"{api.url}/v1/feedback", headers={**ALICE, "content-type":
+                          "application/json"}, content=big)
+    streamed = httpx.post(f"{api.url}/v1/feedback", headers={**ALICE, "content-type":
+                          "application/json"}, content=iter([big[:50_000], big[50_000:]]))
+    assert declared.status_code == streamed.status_code == 413
+    assert streamed.json()["message"] == "the request is larger than the 65536 byte limit"

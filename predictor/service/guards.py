@@ -55,29 +55,33 @@ class _TooLarge(Exception):
 
 
 class BodyLimit:
-    """ASGI middleware: answer 413 once a request body passes `max_bytes`, whatever the headers say.
+    """ASGI middleware: answer 413 once a request body passes its cap, whatever the headers say.
 
-    A declared Content-Length over the cap is refused before reading anything; otherwise the
-    bytes are counted as the application reads them, so chunked uploads and a lying
-    Content-Length are cut off too, before any decoding.
+    The cap is `max_bytes` for the paths in `upload_paths` and `small_bytes` elsewhere. A
+    declared Content-Length over it is refused before reading anything; otherwise the bytes
+    are counted as the application reads them, so chunked uploads and a lying Content-Length
+    are cut off too, before any decoding.
     """
 
-    def __init__(self, app: Callable, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: Callable, max_bytes: int, small_bytes: int = 64 * 1024,
+                 upload_paths: frozenset[str] = frozenset({"/v1/predict"})):
+        self.app, self.max_bytes, self.small_bytes = app, max_bytes, small_bytes
+        self.upload_paths = upload_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if _declared_length(scope) > self.max_bytes:
-            await self._refuse(send)
+        cap = self.max_bytes if scope["path"] in self.upload_paths else self.small_bytes
+        if _declared_length(scope) > cap:
+            await _refuse(send, cap)
             return
         state = {"received": 0, "started": False, "over": False}
 
         async def counting_receive() -> dict:
             message = await receive()
             state["received"] += len(message.get("body", b""))
-            if state["received"] > self.max_bytes:
+            if state["received"] > cap:
                 state["over"] = True
                 raise _TooLarge
             return message
@@ -94,17 +98,16 @@ class BodyLimit:
             if not state["over"]:  # whatever the application made of _TooLarge, answer 413
                 raise
         if state["over"] and not state["started"]:
-            await self._refuse(send)
+            await _refuse(send, cap)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({
-            "error": "TooLarge",
-            "message": f"the request is larger than the {self.max_bytes} byte limit",
-        }, separators=(",", ":")).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+
+async def _refuse(send: Send, cap: int) -> None:
+    message = f"the request is larger than the {cap} byte limit"
+    body = json.dumps({"error": "TooLarge", "message": message}, separators=(",", ":")).encode()
+    await send({"type": "http.response.start", "status": 413, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _declared_length(scope: Scope) -> int:
