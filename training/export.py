@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 
 import keras
@@ -23,12 +25,12 @@ def _serving_fn(
     return serve.get_concrete_function()
 
 
-def export_tflite(model: keras.Model, input_size: int, path: Path) -> Path:
-    """Write a float32 TFLite model with a fixed batch of one (what the product sends)."""
-    converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [_serving_fn(model, input_size, 1)], model
-    )
-    path.write_bytes(converter.convert())
+def export_tflite(model: keras.Model, path: Path) -> Path:
+    """Write a float32 TFLite model (the core resizes its input to a batch of one)."""
+    # from_concrete_functions on a Keras 3 model loses the captured weights (NaN outputs);
+    # from_keras_model keeps them.
+    with contextlib.redirect_stdout(io.StringIO()):  # Keras prints every captured variable
+        path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
     return path
 
 

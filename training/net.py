@@ -9,7 +9,9 @@ from keras import layers
 BLOCKS = ((32, 1), (64, 2), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1))
 
 
-def build(n_classes: int, input_size: int, width: float = 1.0, head: str = "gap") -> keras.Model:
+def build(
+    n_classes: int, input_size: int, width: float = 1.0, head: str = "gap", dropout: float = 0.2
+) -> keras.Model:
     """Return an uncompiled classifier: float [0, 1] RGB in, softmax probabilities out.
 
     head="flatten" keeps where features are (the colour under the centre matters);
@@ -24,7 +26,7 @@ def build(n_classes: int, input_size: int, width: float = 1.0, head: str = "gap"
         x = layers.Flatten()(x)
     else:
         x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(0.2)(x)
+    x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs)
 

@@ -31,6 +31,8 @@ class Recipe:
     lr: float = 3e-3
     width: float = 1.0
     head: str = "gap"
+    dropout: float = 0.2
+    weight_decay: float = 0.0  # AdamW's decoupled decay; 0 = plain Adam
     flip: bool = True
     seed: int = SEED
     version: str = "1.0.0"
@@ -78,11 +80,15 @@ def fit(recipe: Recipe, arrays: dict, verbose: int = 1):
 
     keras.utils.set_random_seed(recipe.seed)
     tf.config.experimental.enable_op_determinism()
-    model = build(len(_labels(recipe)), recipe.input_size, recipe.width, recipe.head)
+    model = build(
+        len(_labels(recipe)), recipe.input_size, recipe.width, recipe.head, recipe.dropout
+    )
     steps = math.ceil(len(arrays["y_train"]) / recipe.batch) * recipe.epochs
     schedule = keras.optimizers.schedules.CosineDecay(recipe.lr, steps, alpha=0.02)
     model.compile(
-        keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy", metrics=["accuracy"]
+        keras.optimizers.AdamW(schedule, weight_decay=recipe.weight_decay),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
     )
     model.fit(
         _dataset(recipe, arrays["x_train"], arrays["y_train"], True),
@@ -121,7 +127,7 @@ def train(recipe: Recipe, arrays: dict, out_root: Path, verbose: int = 1) -> dic
     model = fit(recipe, arrays, verbose)
     train_seconds = time.perf_counter() - started
     model.save(folder / "model.keras")
-    export_tflite(model, recipe.input_size, folder / "model.tflite")
+    export_tflite(model, folder / "model.tflite")
     metrics = measure(recipe, arrays, folder, out_root)
     metrics.update(
         recipe=asdict(recipe),
