@@ -38,6 +38,8 @@ _LAZY = {
                 "latency_long", "latency_percentiles", "per_class_table", "stage_columns"),
     "feedback": ("RecordedPrediction", "predict_and_record"),
     "cards": ("ModelCard", "card_figures", "read_card"),
+    "client": ("PinpointClient",),
+    "remote": ("ServiceDegraded", "label_remote", "predict_remote"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 

@@ -169,3 +169,43 @@ def test_nan_scores_show_a_warning_and_no_percentages(app_env, fake_click, monke
     assert "gave unusable scores" in at.warning[0].value
     assert at.get("progress")[0].proto.text == "1. black — no score"
     assert _rows(app_env, "SELECT status FROM predictions") == [("degraded",)]
+
+
+def test_unreachable_prediction_service_gives_an_error_and_a_degraded_row(app_env, fake_click,
+                                                                          monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("PINPOINT_SERVICE_URL", f"http://127.0.0.1:{port}")
+    at = _upload(_page(), "red.png", png())
+    fake_click(10, 10, unix_time=1)
+    at.run()
+    assert not at.exception
+    assert "the prediction service did not answer" in at.error[0].value
+    assert _rows(app_env, "SELECT status FROM predictions") == [("degraded",)]
+
+
+def test_predict_and_label_through_the_service_into_the_shared_store(app_env, fake_click,
+                                                                     monkeypatch):
+    from predictor import Predictor
+    from predictor.service import Settings, create_app
+    from tests.live_server import KEYS, LiveServer, wait_ready
+
+    settings = Settings(api_keys=KEYS, db_url=app_env.db_url)
+    app = create_app(settings, load_predictor=lambda: Predictor.from_manifest(app_env.manifest))
+    with LiveServer(app) as service:
+        wait_ready(service.url)
+        monkeypatch.setenv("PINPOINT_SERVICE_URL", service.url)
+        monkeypatch.setenv("PINPOINT_API_KEY", KEYS["alice"])
+        at = _upload(_page(), "red.png", png())
+        fake_click(200, 300, unix_time=1)
+        at.run()
+        assert [h.value for h in at.subheader] == ["Color · top 5", "Theme · top 5"]
+        at.selectbox(key="predict_truth_color_1").set_value("rose gold")
+        at.form_submit_button[0].click().run()
+        assert at.success[0].value.startswith("Saved ✓ color = rose gold")
+    point = _rows(app_env, "SELECT point_x, point_y, source FROM predictions")
+    assert point == [(pytest.approx(300.75), pytest.approx(450.75), "api")]
+    assert ("color", "rose gold") in _rows(app_env, "SELECT model, label FROM labels")

@@ -9,6 +9,7 @@ import streamlit as st
 
 from predictor import (
     FeedbackStore,
+    PinpointClient,
     PinpointError,
     Predictor,
     RateLimiter,
@@ -103,6 +104,18 @@ def load_store() -> FeedbackStore:
     except PinpointError as exc:
         st.error(f"The feedback database could not be opened: {exc}")
         st.stop()
+
+
+@st.cache_resource
+def _client(url: str, key: str | None) -> PinpointClient:
+    return PinpointClient(url, key)  # httpx.Client: thread-safe, with connect/read timeouts
+
+
+def load_client() -> PinpointClient | None:
+    """Return the service client when $PINPOINT_SERVICE_URL is set (predict through the REST
+    service, with its deadlines), else None (predict in this process)."""
+    url = os.environ.get("PINPOINT_SERVICE_URL")
+    return _client(url, os.environ.get("PINPOINT_API_KEY")) if url else None
 
 
 def load_limiter() -> RateLimiter | None:

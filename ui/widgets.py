@@ -26,12 +26,14 @@ from predictor import (
     draw_overlay,
     image_root,
     is_new_click,
+    label_remote,
     list_images,
     predict_and_record,
+    predict_remote,
     resolve_image,
     to_original,
 )
-from ui.common import load_limiter
+from ui.common import load_client, load_limiter
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp"]
@@ -91,8 +93,8 @@ def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice):
     if cached and cached[0] == choice.key:
         return cached[1], cached[2]
     try:
-        decoded = decode_for_display(choice.read(), predictor.specs, predictor.limits,
-                                     DISPLAY_SIDE)
+        source = choice.read()
+        decoded = decode_for_display(source, predictor.specs, predictor.limits, DISPLAY_SIDE)
     except PinpointError as exc:
         st.error(f"This image cannot be used: {exc}")
         return None
@@ -101,6 +103,7 @@ def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice):
         return None
     shown = display_copy(decoded, DISPLAY_SIDE)
     st.session_state[slot] = (choice.key, decoded, shown)
+    st.session_state[f"{prefix}_original"] = source  # the original, for the remote service
     return decoded, shown
 
 
@@ -172,8 +175,12 @@ def truth_ui(prefix: str, specs: list[ModelSpec], result: RecordedPrediction,
 def save_truth(store: FeedbackStore, result: RecordedPrediction,
                chosen: dict[str, str | None], tester: str) -> bool:
     """Store the labels with their prediction and say so; on failure say what to do."""
+    client = load_client()
     try:
-        store.record_labels(result.prediction_id, chosen, tester=tester)
+        if client is None:
+            store.record_labels(result.prediction_id, chosen, tester=tester)
+        else:  # the service stored the prediction: the labels go to it too
+            label_remote(client, result.prediction_id, chosen)
     except StoreBusy as exc:
         st.warning(f"Not saved: {exc}")
         return False
@@ -183,6 +190,18 @@ def save_truth(store: FeedbackStore, result: RecordedPrediction,
     said = ", ".join(f"{name} = {label or NONE_LABEL}" for name, label in chosen.items())
     st.success(f"Saved ✓ {said} (prediction #{result.prediction_id}).")
     return True
+
+
+def _predict(prefix: str, predictor: Predictor, store: FeedbackStore, decoded: DecodedImage,
+             point: tuple[float, float], tester: str) -> RecordedPrediction:
+    limiter, client = load_limiter(), load_client()
+    if client is None:
+        return predict_and_record(predictor, store, decoded, point, tester=tester,
+                                  source="app", limiter=limiter)
+    if limiter is not None:
+        limiter.check(tester)
+    return predict_remote(client, st.session_state[f"{prefix}_original"], decoded, point,
+                          tester=tester, store=store)
 
 
 def point_and_predict_ui(prefix: str, predictor: Predictor, store: FeedbackStore,
@@ -197,9 +216,7 @@ def point_and_predict_ui(prefix: str, predictor: Predictor, store: FeedbackStore
     if point is None:
         return result
     try:
-        st.session_state[slot] = predict_and_record(
-            predictor, store, decoded, point, tester=tester, source="app",
-            limiter=load_limiter())
+        st.session_state[slot] = _predict(prefix, predictor, store, decoded, point, tester)
     except RateLimited as exc:
         st.warning(str(exc))
         return result
