@@ -40,13 +40,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_app(manifest: Path, db: Path, log: Path):
+def _start_app(manifest: Path, db: Path, log: Path, *options: str):
     port = _free_port()
     env = {**os.environ, "PINPOINT_MANIFEST": str(manifest), "PINPOINT_DB_URL": f"sqlite:///{db}",
            "PINPOINT_RATE_LIMIT": "0", "PINPOINT_IMAGE_ROOT": ""}
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
+         "--server.address", "127.0.0.1", "--server.headless", "true", *options],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -197,6 +197,37 @@ def test_default_models_in_a_real_browser(browser, tmp_path_factory):
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 2000})
         run_loop(page, url, ROOT / "samples" / "living_room.jpg", SHOTS / "trained", models)
+        page.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+SECRETS = """[auth]
+redirect_uri = "http://127.0.0.1:9/oauth2callback"
+cookie_secret = "a-long-random-cookie-secret-for-tests-only"
+client_id = "pinpoint"
+client_secret = "not-a-secret"
+server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"
+"""
+
+
+def test_login_screen_is_all_a_stranger_sees_when_oidc_is_configured(browser, tmp_path):
+    manifest = build_app_models(tmp_path / "models")
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(SECRETS)
+    server, url = _start_app(manifest, tmp_path / "pinpoint.db", tmp_path / "streamlit.log",
+                             "--secrets.files", str(secrets))
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        for path in ("", "/accuracy", "/models"):
+            page.goto(url + path)
+            page.get_by_role("button", name="Log in").wait_for(timeout=60_000)
+            expect(page.get_by_text("Please log in to use Pinpoint.")).to_be_visible()
+            expect(page.locator('input[type="file"]')).to_have_count(0)
+            expect(page.locator('[data-testid="stSidebarNav"]')).to_have_count(0)
+            expect(page.locator('[data-testid="stMetric"]')).to_have_count(0)
+        _shoot(page, "0-login", SHOTS)
         page.close()
     finally:
         server.terminate()

@@ -33,9 +33,14 @@ def login_configured() -> bool:
         return False
 
 
+def login_pending() -> bool:
+    """True while login is configured and this user has not logged in yet."""
+    return login_configured() and not _logged_in()
+
+
 def require_login() -> None:
     """When login is configured, show only the login screen until the user has logged in."""
-    if login_configured() and not _logged_in():
+    if login_pending():
         st.title("📍 Pinpoint")
         st.write("Please log in to use Pinpoint.")
         st.button("Log in", key="common_login", on_click=st.login, type="primary")
