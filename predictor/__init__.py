@@ -3,6 +3,8 @@
 Nothing here imports Streamlit or a web framework; TensorFlow loads only with the models.
 """
 
+from typing import TYPE_CHECKING
+
 from .crop import Box, check_point, crop_box, crop_pixels
 from .display import (
     crop_image,
@@ -42,6 +44,32 @@ _LAZY = {
     "remote": ("ServiceDegraded", "label_remote", "predict_remote"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
+
+
+if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
+    from .cards import ModelCard, card_figures, read_card
+    from .client import PinpointClient
+    from .feedback import RecordedPrediction, predict_and_record
+    from .remote import ServiceDegraded, label_remote, predict_remote
+    from .reports import (
+        NONE_LABEL,
+        accuracy_over_time,
+        accuracy_table,
+        confusion_table,
+        latency_long,
+        latency_percentiles,
+        per_class_table,
+        stage_columns,
+    )
+    from .store import FeedbackStore, StoreBusy, StoreError, database_url
+    from .store_queries import (
+        StoreFilter,
+        export_labeled,
+        filter_choices,
+        labeled_answers,
+        model_loads,
+        prediction_timings,
+    )
 
 
 def __getattr__(name: str) -> object:
@@ -90,5 +118,31 @@ __all__ = [
     "resolve_image",
     "to_original",
     # loaded on first use (see _LAZY)
-    *_LAZY_NAMES,
+    "FeedbackStore",
+    "ModelCard",
+    "NONE_LABEL",
+    "PinpointClient",
+    "RecordedPrediction",
+    "ServiceDegraded",
+    "StoreBusy",
+    "StoreError",
+    "StoreFilter",
+    "accuracy_over_time",
+    "accuracy_table",
+    "card_figures",
+    "confusion_table",
+    "database_url",
+    "export_labeled",
+    "filter_choices",
+    "label_remote",
+    "labeled_answers",
+    "latency_long",
+    "latency_percentiles",
+    "model_loads",
+    "per_class_table",
+    "predict_and_record",
+    "predict_remote",
+    "prediction_timings",
+    "read_card",
+    "stage_columns",
 ]

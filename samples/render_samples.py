@@ -36,8 +36,9 @@ def fruit_bowl(size=(1600, 1200)):
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 800, size[0], size[1]), fill=(140, 90, 50))
     draw.chord((400, 500, 1200, 1050), 0, 180, fill=(245, 245, 250))
-    for box, color in (((480, 520, 700, 740), (230, 200, 20)), ((650, 470, 880, 700), (200, 30, 40)),
-                       ((840, 520, 1060, 740), (250, 140, 20)), ((600, 600, 800, 800), (80, 160, 40))):
+    fruit = (((480, 520, 700, 740), (230, 200, 20)), ((650, 470, 880, 700), (200, 30, 40)),
+             ((840, 520, 1060, 740), (250, 140, 20)), ((600, 600, 800, 800), (80, 160, 40)))
+    for box, color in fruit:
         draw.ellipse(box, fill=color)
     return image.filter(ImageFilter.GaussianBlur(2))
 

@@ -39,7 +39,7 @@ def percent_bars(frame: pd.DataFrame, x: str, y: str, title: str) -> alt.Chart:
     )
 
 
-def confusion_heatmap(frame: pd.DataFrame, title: str) -> alt.Chart:
+def confusion_heatmap(frame: pd.DataFrame, title: str) -> alt.LayerChart:
     """Truth (rows) against the model's top-1 (columns), coloured by count."""
     base = alt.Chart(frame).encode(
         x=alt.X("predicted:N", title="Model's top-1"), y=alt.Y("truth:N", title="Tester's answer"))
@@ -47,7 +47,8 @@ def confusion_heatmap(frame: pd.DataFrame, title: str) -> alt.Chart:
         color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"),
                         legend=alt.Legend(format="d", tickMinStep=1)),
         tooltip=["truth", "predicted", "count"])
-    return alt.layer(cells, base.mark_text(baseline="middle").encode(text="count:Q"), title=title)
+    numbers = base.mark_text(baseline="middle").encode(text="count:Q")
+    return alt.LayerChart(layer=[cells, numbers], title=title)
 
 
 def over_time(frame: pd.DataFrame, y: str, color: str, title: str, percent: bool) -> alt.Chart:

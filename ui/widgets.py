@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
@@ -57,7 +58,7 @@ def upload_choices(files) -> list[ImageChoice]:
 
 def sample_choices() -> list[ImageChoice]:
     """The sample photos that ship with Pinpoint."""
-    return [ImageChoice(f"sample:{p.name}", p.name, lambda p=p: p)
+    return [ImageChoice(f"sample:{p.name}", p.name, partial(Path, p))
             for p in sorted(SAMPLES.glob("*.jpg"))]
 
 
@@ -66,7 +67,7 @@ def server_choices() -> list[ImageChoice]:
     root = image_root()
     if root is None:
         return []
-    return [ImageChoice(f"server:{name}", name, lambda name=name: resolve_image(root, name))
+    return [ImageChoice(f"server:{name}", name, partial(resolve_image, root, name))
             for name in list_images(root)]
 
 
