@@ -50,6 +50,10 @@ def make_engine(url: str | None = None, *, busy_timeout_ms: int = 5000) -> Engin
         # Waiting on a row lock past the timeout raises 55P03, which becomes StoreBusy.
         options = {"options": f"-c lock_timeout={int(busy_timeout_ms)}"}
         return create_engine(parsed, pool_pre_ping=True, connect_args=options)
+    if parsed.get_backend_name() == "postgresql":
+        # A writer waits for a lock at most as long as SQLite's busy timeout, then StoreBusy.
+        options = {"options": f"-c lock_timeout={int(busy_timeout_ms)}"}
+        return create_engine(parsed, pool_pre_ping=True, connect_args=options)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":

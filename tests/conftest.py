@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.model_factory import build_tiny_models
+from tests.pg_server import postgres_bin, throwaway_postgres
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +28,31 @@ def tiny_predictor(tiny_models: Path):
     predictor = Predictor.from_manifest(tiny_models / "manifest.toml")
     yield predictor
     predictor.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A private PostgreSQL server for the session. Without PostgreSQL installed the tests
+    that need it skip locally, and fail in CI (CI=true), where `make test` installs it."""
+    if postgres_bin() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL is not installed: `make test` installs the Debian package")
+        pytest.skip("PostgreSQL is not installed (Debian package 'postgresql')")
+    with throwaway_postgres() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_database(postgres_server: str) -> str:
+    """A new, empty database on the session's PostgreSQL server."""
+    from sqlalchemy import create_engine, text
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return postgres_server.rsplit("/", 1)[0] + f"/{name}"
 
 
 def encode(image: Image.Image, fmt: str, **options) -> bytes:

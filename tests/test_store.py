@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import create_engine, inspect, text
 
 from predictor import PinpointError
 from predictor import store_queries as queries
@@ -29,8 +29,16 @@ fake_prediction = store_writer.fake_prediction
 
 
 @pytest.fixture
-def db_url(tmp_path):
+def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'feedback' / 'pinpoint.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, sqlite_url):
+    """Every store test runs on SQLite and on a throwaway PostgreSQL server."""
+    if request.param == "sqlite":
+        return sqlite_url
+    return request.getfixturevalue("postgres_database")
 
 
 @pytest.fixture
@@ -55,18 +63,31 @@ def _acks(lines):
 
 
 def _count_by_key(url):
-    path = url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as conn:
-        counts = dict(conn.execute(
-            "SELECT image_sha256, COUNT(*) FROM predictions GROUP BY image_sha256"))
-        models = dict(conn.execute(
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        counts = dict(conn.execute(text(
+            "SELECT image_sha256, COUNT(*) FROM predictions GROUP BY image_sha256")).all())
+        models = dict(conn.execute(text(
             "SELECT p.image_sha256, COUNT(m.id) FROM predictions p "
-            "LEFT JOIN prediction_models m ON m.prediction_id = p.id GROUP BY p.id"))
-        labels = dict(conn.execute(
+            "LEFT JOIN prediction_models m ON m.prediction_id = p.id "
+            "GROUP BY p.id, p.image_sha256")).all())
+        labels = dict(conn.execute(text(
             "SELECT p.image_sha256, COUNT(l.id) FROM predictions p "
-            "JOIN labels l ON l.prediction_id = p.id GROUP BY p.id"))
-        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            "JOIN labels l ON l.prediction_id = p.id GROUP BY p.id, p.image_sha256")).all())
+        integrity = _integrity(conn)
+    engine.dispose()
     return counts, models, labels, integrity
+
+
+def _integrity(conn):
+    """SQLite checks its own file; on PostgreSQL, look for rows whose parent is missing."""
+    if conn.dialect.name == "sqlite":
+        return conn.execute(text("PRAGMA integrity_check")).scalar()
+    orphans = conn.execute(text(
+        "SELECT (SELECT COUNT(*) FROM prediction_models m LEFT JOIN predictions p "
+        "ON p.id = m.prediction_id WHERE p.id IS NULL) + (SELECT COUNT(*) FROM labels l "
+        "LEFT JOIN predictions p ON p.id = l.prediction_id WHERE p.id IS NULL)")).scalar()
+    return "ok" if orphans == 0 else f"{orphans} orphan rows"
 
 
 # -- the database file and its settings (D3) -------------------------------------------
@@ -87,8 +108,8 @@ def test_database_url_comes_from_environment(tmp_path, monkeypatch):
     assert path.is_file()
 
 
-def test_engine_sets_wal_busy_timeout_full_sync_and_foreign_keys(db_url):
-    engine = make_engine(db_url, busy_timeout_ms=1234)
+def test_engine_sets_wal_busy_timeout_full_sync_and_foreign_keys(sqlite_url):
+    engine = make_engine(sqlite_url, busy_timeout_ms=1234)
     with engine.connect() as conn:
         read = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
                 for name in ("journal_mode", "busy_timeout", "synchronous", "foreign_keys")}
@@ -96,20 +117,21 @@ def test_engine_sets_wal_busy_timeout_full_sync_and_foreign_keys(db_url):
                     "foreign_keys": 1}
 
 
-def test_write_transaction_takes_the_write_lock_at_begin(db_url):
-    engine = make_engine(db_url)
+def test_write_transaction_takes_the_write_lock_at_begin(sqlite_url):
+    engine = make_engine(sqlite_url)
     with engine.begin() as conn:
         conn.exec_driver_sql("SELECT 1")  # no write yet: only BEGIN IMMEDIATE can hold the lock
-        other = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=0)
+        other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), timeout=0)
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             other.execute("BEGIN IMMEDIATE")
         other.close()
 
 
-def test_read_transaction_does_not_block_writers(store, db_url):
+def test_read_transaction_does_not_block_writers(sqlite_url):
+    store = FeedbackStore(sqlite_url)
     with store.read() as conn:
         conn.execute(text("SELECT COUNT(*) FROM predictions")).scalar()
-        other = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=0)
+        other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), timeout=0)
         other.execute("BEGIN IMMEDIATE")
         other.rollback()
         other.close()
@@ -296,19 +318,31 @@ def test_d2_killed_writer_loses_no_acknowledged_row_and_leaves_no_half(db_url):
     assert integrity == "ok"
 
 
-HOLD_LOCK = """
+HOLD_LOCK = {
+    "sqlite": """
 import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn = sqlite3.connect(sys.argv[1].removeprefix("sqlite:///"), isolation_level=None)
 conn.execute("BEGIN IMMEDIATE")
 print("locked", flush=True)
 sys.stdin.read()
 conn.rollback()
-"""
+""",
+    "postgresql": """
+import sys
+from sqlalchemy import create_engine, text
+conn = create_engine(sys.argv[1]).connect()
+conn.execute(text("LOCK TABLE predictions IN EXCLUSIVE MODE"))
+print("locked", flush=True)
+sys.stdin.read()
+conn.rollback()
+""",
+}
 
 
 def test_d4_lock_held_past_timeout_raises_retryable_store_busy(db_url):
     store = FeedbackStore(db_url, busy_timeout_ms=200)
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, db_url.removeprefix("sqlite:///")],
+    backend = "sqlite" if db_url.startswith("sqlite") else "postgresql"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK[backend], db_url],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"
     with pytest.raises(StoreBusy) as busy:
