@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, insert, select, update
+from sqlalchemy import create_engine, event, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
@@ -28,6 +28,7 @@ STATUSES = ("ok", "degraded", "failed", "timeout")
 SYNCHRONOUS = "FULL"
 # Error codes PostgreSQL uses for "try again": lock timeout, serialization, deadlock.
 _PG_RETRYABLE = {"55P03", "40001", "40P01"}
+_UPGRADE_LOCK = 0x50494E50  # "PINP": the advisory lock key taken while upgrading the schema
 
 
 class StoreError(PinpointError):
@@ -47,11 +48,8 @@ def make_engine(url: str | None = None, *, busy_timeout_ms: int = 5000) -> Engin
     """Create an engine; for SQLite, create the folder and set WAL, busy timeout, IMMEDIATE."""
     parsed = make_url(database_url(url))
     if parsed.get_backend_name() == "postgresql":
-        # Waiting on a row lock past the timeout raises 55P03, which becomes StoreBusy.
-        options = {"options": f"-c lock_timeout={int(busy_timeout_ms)}"}
-        return create_engine(parsed, pool_pre_ping=True, connect_args=options)
-    if parsed.get_backend_name() == "postgresql":
-        # A writer waits for a lock at most as long as SQLite's busy timeout, then StoreBusy.
+        # A writer waits for a lock at most as long as SQLite's busy timeout: past it,
+        # PostgreSQL raises 55P03, which becomes StoreBusy.
         options = {"options": f"-c lock_timeout={int(busy_timeout_ms)}"}
         return create_engine(parsed, pool_pre_ping=True, connect_args=options)
     if parsed.get_backend_name() != "sqlite":
@@ -88,6 +86,7 @@ class FeedbackStore:
                  engine: Engine | None = None):
         self.engine = engine or make_engine(url, busy_timeout_ms=busy_timeout_ms)
         with self._write() as conn:
+            _serialize_upgrades(conn)
             self.schema_version = schema.upgrade(conn)
 
     def close(self) -> None:
@@ -184,6 +183,13 @@ class FeedbackStore:
     def _write(self) -> Iterator[Connection]:
         with _mapped_errors(), self.engine.begin() as conn:
             yield conn
+
+
+def _serialize_upgrades(conn: Connection) -> None:
+    # Many processes may open a new database at once. SQLite's BEGIN IMMEDIATE already lets
+    # one at a time in; PostgreSQL needs a transaction-scoped advisory lock for that.
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
 
 
 @contextmanager
