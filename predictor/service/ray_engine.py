@@ -1,0 +1,107 @@
+"""Pinpoint on Ray Serve: the same FastAPI app as the ingress, the models loaded per replica.
+
+Only `python -m predictor serve --engine ray`, the Ray tests and the Ray benchmark import
+this module; it imports Ray.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import ray
+from fastapi import FastAPI
+from ray import serve
+
+from ..predict import Predictor
+from .app import create_app
+from .batching import BatchedModels
+from .ray_config import Batching, RayConfig, load_ray_config
+from .settings import Settings, check_bind
+
+APP_NAME = "pinpoint"
+_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+@serve.ingress()
+class PinpointReplica:
+    """One replica: loads and warms the models in its own process, then serves the app."""
+
+    async def __init__(self, settings: Settings, batching: Batching):
+        self.settings = settings
+        self.batcher: BatchedModels | None = None
+        loaded = await asyncio.to_thread(Predictor.from_manifest, settings.manifest,
+                                         limits=settings.limits)
+        if batching.enabled:
+            # The replica's event loop runs the @serve.batch queues; capture it here.
+            self.batcher = BatchedModels(asyncio.get_running_loop(), batching)
+            loaded.close()
+            loaded = Predictor(self.batcher.wrap_all(loaded.models), loaded.limits)
+        self.predictor = loaded
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        """Build the service exactly as uvicorn would, around this replica's models."""
+        app = create_app(self.settings, load_predictor=lambda: self.predictor)
+        if self.batcher is not None:
+            self.batcher.metrics = app.state.pinpoint.metrics
+        return app
+
+
+def start_cluster(host: str, port: int, num_cpus: int | None = None) -> None:
+    """Join the cluster at RAY_ADDRESS, or start one on this machine; then start Serve's proxy."""
+    # Workers must import `predictor` whatever directory Ray starts them in.
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    os.environ["PYTHONPATH"] = os.pathsep.join([_ROOT, *paths])
+    # On a busy machine Ray's agent can take over 20 s to start, which the raylet's default
+    # wait treats as fatal (seen here with 2 cores shared with training).
+    os.environ.setdefault("RAY_agent_register_timeout_ms", "120000")
+    if os.environ.get("RAY_ADDRESS"):
+        ray.init(address=os.environ["RAY_ADDRESS"])
+    else:
+        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+    serve.start(http_options={"host": host, "port": port})
+
+
+def deploy(settings: Settings, config: RayConfig, *, name: str = APP_NAME,
+           route_prefix: str = "/") -> None:
+    """Deploy (or redeploy) the service; returns once every replica has loaded its models."""
+    deployment = serve.deployment(PinpointReplica, name=name)
+    bound = deployment.options(**config.deployment_options()).bind(settings, config.batching)
+    serve.run(bound, name=name, route_prefix=route_prefix)
+
+
+def stop_cluster() -> None:
+    """Stop Serve and disconnect (a cluster this process started stops with it)."""
+    serve.shutdown()
+    ray.shutdown()
+
+
+def serve_ray(host: str = "127.0.0.1", port: int = 8000, *, manifest: str | None = None,
+              config_path: str | None = None) -> int:
+    """Run the service on Ray Serve until SIGINT or SIGTERM."""
+    if manifest:
+        os.environ["PINPOINT_MANIFEST"] = manifest
+    settings = Settings.from_env()
+    check_bind(settings, host)
+    config = load_ray_config(config_path)
+    if not settings.api_keys:
+        print(f"pinpoint: no API keys configured (PINPOINT_API_KEYS / PINPOINT_API_KEYS_FILE): "
+              f"listening on {host} only, without authentication", file=sys.stderr, flush=True)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    start_cluster(host, port)
+    try:
+        deploy(settings, config)
+        batching = config.batching
+        print(f"pinpoint: Ray Serve on http://{host}:{port} ({config.num_replicas} replicas, "
+              f"batching {'up to ' + str(batching.max_batch_size) if batching.enabled else 'off'})",
+              file=sys.stderr, flush=True)
+        stop.wait()
+    finally:
+        stop_cluster()
+    return 0
