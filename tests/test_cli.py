@@ -170,3 +170,12 @@ def test_models_lists_each_model_with_load_times(tiny_models):
     ]
     listed = json.loads(cli("models", "--json", manifest=tiny_models / "manifest.toml").stdout)
     assert listed["tflite"]["load_ms"] > 0
+
+
+def test_output_cut_short_by_a_pipe_is_not_an_error(tiny_models, images):
+    command = (f"{sys.executable} -m predictor --manifest {tiny_models / 'manifest.toml'} "
+               f"predict {images / 'photo.jpg'} --x 5 --y 5 | head -1")
+    run = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True,
+                         text=True, cwd=ROOT, timeout=300)
+    assert run.stdout.startswith("keras (version 0.1")
+    assert run.stderr == "" and run.returncode == 0
