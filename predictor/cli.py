@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="processes, each loads the models")
     serve.add_argument("--no-access-log", action="store_true", help="skip one log line a request")
+    serve.add_argument("--engine", choices=("uvicorn", "ray"), default="uvicorn",
+                       help="uvicorn (default) or Ray Serve (docs/deployment.md)")
+    serve.add_argument("--ray-config", help="Ray replicas and batching (deploy/ray_serve.toml)")
     serve.set_defaults(handler=_serve)
     return parser
 
@@ -183,10 +186,21 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.engine == "ray":
+        return _serve_ray(args)
     from .service.server import serve  # FastAPI and uvicorn load only for this command
 
     return serve(args.host, args.port, workers=args.workers, manifest=args.manifest,
                  access_log=not args.no_access_log)
+
+
+def _serve_ray(args: argparse.Namespace) -> int:
+    try:
+        from .service.ray_engine import serve_ray  # Ray loads only for this engine
+    except ImportError as exc:
+        raise PinpointError(f"the Ray engine needs Ray ({exc}): "
+                            "pip install -r requirements-ray.txt") from None
+    return serve_ray(args.host, args.port, manifest=args.manifest, config_path=args.ray_config)
 
 
 def _table(result: Prediction) -> str:
