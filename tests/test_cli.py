@@ -172,10 +172,12 @@ def test_models_lists_each_model_with_load_times(tiny_models):
     assert listed["tflite"]["load_ms"] > 0
 
 
-def test_output_cut_short_by_a_pipe_is_not_an_error(tiny_models, images):
+def test_output_cut_short_by_a_pipe_is_not_an_error(tiny_models, images, tmp_path):
+    line = json.dumps({"image": str(images / "photo.jpg"), "x": 5, "y": 5})
+    (tmp_path / "many.jsonl").write_text((line + "\n") * 3000)  # far more than a pipe buffers
     command = (f"{sys.executable} -m predictor --manifest {tiny_models / 'manifest.toml'} "
-               f"predict {images / 'photo.jpg'} --x 5 --y 5 | head -1")
+               f"batch {tmp_path / 'many.jsonl'} | head -1")
     run = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True,
                          text=True, cwd=ROOT, timeout=300)
-    assert run.stdout.startswith("keras (version 0.1")
+    assert json.loads(run.stdout)["x"] == 5
     assert run.stderr == "" and run.returncode == 0
