@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := chromium fonts-noto-color-emoji unicode-data postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench serve models system-deps clean-venv
+.PHONY: run test lint bench serve serve-ray models system-deps clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ run: $(VENV)/.runtime
 ## serve: the REST API on http://127.0.0.1:8000 (docs at /docs; keys and limits: docs/service.md)
 serve: $(VENV)/.runtime
 	$(BIN)/python -m predictor serve
+
+## serve-ray: the same API on Ray Serve (replicas and batching: deploy/ray_serve.toml; docs/deployment.md)
+$(VENV)/.ray: requirements.txt requirements-ray.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-ray.txt
+	touch $@ $(VENV)/.runtime
+
+serve-ray: $(VENV)/.ray
+	$(BIN)/python -m predictor serve --engine ray
 
 ## test: install what the tests need (Python packages, Chromium, the emoji font) and run them
 test: $(VENV)/.dev system-deps
