@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,8 @@ class BatchedModels:
         for pool in self._pools:
             pool.shutdown(wait=False)
 
-    def _batched(self, model: LoadedModel) -> Callable[[np.ndarray], Awaitable[np.ndarray]]:
+    def _batched(self, model: LoadedModel
+                 ) -> Callable[[np.ndarray], Coroutine[Any, Any, np.ndarray]]:
         from ray import serve  # only a replica (or a test of this module) needs Ray
 
         pool = ThreadPoolExecutor(1, thread_name_prefix=f"pinpoint-batch-{model.spec.name}")

@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import ray
 from fastapi import FastAPI
@@ -31,7 +32,7 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 class PinpointReplica:
     """One replica: loads and warms the models in its own process, then serves the app."""
 
-    async def __init__(self, settings: Settings, batching: Batching):
+    async def __init__(self, settings: Settings, batching: Batching):  # type: ignore[misc]
         self.settings = settings
         self.batcher: BatchedModels | None = None
         loaded = await asyncio.to_thread(Predictor.from_manifest, settings.manifest,
@@ -69,7 +70,7 @@ def start_cluster(host: str, port: int, num_cpus: int | None = None) -> None:
 def deploy(settings: Settings, config: RayConfig, *, name: str = APP_NAME,
            route_prefix: str = "/") -> None:
     """Deploy (or redeploy) the service; returns once every replica has loaded its models."""
-    deployment = serve.deployment(PinpointReplica, name=name)
+    deployment: Any = serve.deployment(PinpointReplica, name=name)
     bound = deployment.options(**config.deployment_options()).bind(settings, config.batching)
     serve.run(bound, name=name, route_prefix=route_prefix)
 
