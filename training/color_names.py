@@ -2,10 +2,13 @@
 """Reviewed table: which XKCD color-survey names count as each of our color labels.
 
 Names come from the XKCD color survey as shipped in matplotlib
-(`matplotlib._color_data.XKCD_COLORS`), so every label is anchored in how people actually named colors. Names that sit between two labels
-(e.g. "blue green", "greyish purple", "mauve") are left out on purpose. Metallic labels use base
-tones that the generator turns into gradients with highlights; "multi-colored" and
-"black & white" are patterns built from the other labels' names, so they list none here.
+(`matplotlib._color_data.XKCD_COLORS`), so every label is anchored in how people actually
+named colors. Names that sit between two labels (e.g. "blue green", "greyish purple",
+"mauve") are left out on purpose, and so are the pale yellow-whites that the survey spreads
+over both white and beige ("cream", "creme", "ecru", "parchment", "light beige", "egg shell",
+"buff") and "pale grey" (#fdfdfe, a white). Metallic labels use base tones that the generator
+turns into gradients with highlights; "multi-colored" and "black & white" are patterns built
+from the other labels' names, so they list none here.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ import numpy as np
 # fmt: off
 LABEL_XKCD: dict[str, tuple[str, ...]] = {
     "black": ("black", "almost black", "very dark brown", "dark", "charcoal"),
-    "white": ("white", "off white", "egg shell", "eggshell", "ivory", "creme"),
+    "white": ("white", "off white", "eggshell", "ivory"),
     "gray": ("grey", "medium grey", "dark grey", "light grey", "cool grey", "warm grey",
              "cement", "charcoal grey", "battleship grey", "slate grey", "steel grey",
-             "greyish", "pale grey"),
-    "silver": ("silver", "light grey", "pale grey", "cool grey", "grey", "steel grey", "light blue grey"),
+             "greyish"),
+    "silver": ("silver", "light grey", "cool grey", "grey", "steel grey", "light blue grey"),
     "gold": ("gold", "golden", "dark gold", "light gold", "goldenrod", "golden rod", "mustard yellow",
              "golden yellow", "ochre"),
     "rose gold": ("dusty rose", "pinkish tan", "blush", "old rose", "dusky rose", "rose", "dusty pink",
@@ -28,9 +31,9 @@ LABEL_XKCD: dict[str, tuple[str, ...]] = {
               "milk chocolate", "mocha", "umber", "burnt umber", "raw umber", "sienna", "chestnut",
               "mud brown", "cocoa", "reddy brown", "reddish brown", "dull brown", "warm brown",
               "light brown", "mahogany", "caramel", "leather", "auburn"),
-    "beige": ("beige", "light beige", "dark beige", "sand", "tan", "light tan", "khaki", "wheat",
-              "ecru", "buff", "parchment", "putty", "stone", "sandstone", "fawn", "camel", "mushroom",
-              "desert", "very light brown", "cream"),
+    "beige": ("beige", "dark beige", "sand", "tan", "light tan", "khaki", "wheat",
+              "putty", "stone", "sandstone", "fawn", "camel", "mushroom",
+              "desert", "very light brown"),
     "red": ("red", "bright red", "fire engine red", "scarlet", "cherry red", "tomato red", "lipstick red",
             "blood red", "rouge", "crimson", "neon red", "pinkish red", "orangey red", "rusty red",
             "strawberry", "tomato", "cherry", "dull red", "lightish red", "deep red", "carmine", "vermillion"),

@@ -88,16 +88,18 @@ def write_card(recipe, metrics: dict, path: Path) -> None:
 ## Data
 {DATA[recipe.name]}
 
-Sizes: {metrics["data"]["train_crops"]} training crops,
-{metrics["data"]["val_crops"]} validation crops.
+Sizes: {metrics["data"]["train_crops"]} training crops, {metrics["data"]["val_crops"]}
+validation crops.
 {_emoji_line(metrics["data"])}
 ## Recipe
 Depthwise-separable CNN (`training/net.py`, width {recipe.width}, head `{recipe.head}`,
-{metrics["params"]:,} parameters), input {recipe.input_size} px,
-crop fraction {recipe.crop_fraction},
-Adam with cosine decay from {recipe.lr}, batch {recipe.batch}, {recipe.epochs} epochs,
+{metrics["params"]:,} parameters), input {recipe.input_size} px, crop fraction
+{recipe.crop_fraction},
+AdamW (weight decay {recipe.weight_decay}, i.e. plain Adam at 0) with cosine decay from
+{recipe.lr}, dropout {recipe.dropout}, batch {recipe.batch}, {recipe.epochs} epochs,
 left-right flips: {recipe.flip}. Seed {recipe.seed}, op determinism on. Data generation took
-{metrics["data_seconds"]} s, training {metrics["training_seconds"]} s on this machine's 2 CPU cores.
+{metrics["data_seconds"]} s, training {metrics["training_seconds"]} s on this machine's
+2 CPU cores (shared with other jobs while measured).
 Reproduce: `make models` (or `python -m training {recipe.name}`).
 
 ## Validation figures

@@ -44,8 +44,8 @@ class Recipe:
 
 
 RECIPES = {
-    "color": Recipe("color", "colors.txt", 64, 0.15, 1200, 200, 12, head="flatten"),
-    "theme": Recipe("theme", "themes.txt", 80, 0.5, 1100, 150, 16, width=1.25),
+    "color": Recipe("color", "colors.txt", 64, 0.15, 1200, 200, 16, head="flatten"),
+    "theme": Recipe("theme", "themes.txt", 80, 0.5, 1100, 150, 12, width=1.25),
 }
 
 

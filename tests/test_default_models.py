@@ -1,0 +1,125 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from predictor import Predictor, load_manifest
+from training import colors, themes
+
+# Theme model 1.0.0 measured 0.77 on training emoji and 0.37 on held-out emoji (one per
+# group, pasted large on a plain background); chance is 1/16. The floors leave room for a
+# retrained model while still failing a broken or mislabeled one.
+TRAIN_EMOJI_TOP1 = 0.6
+HELD_OUT_EMOJI_TOP1 = 0.2
+
+# XKCD survey colors, one clear example per label (the generator's own anchors).
+SOLID = {
+    "red": (229, 0, 0),
+    "blue": (3, 67, 223),
+    "green": (21, 176, 26),
+    "yellow": (255, 255, 20),
+    "orange": (249, 115, 6),
+    "purple": (126, 30, 156),
+    "pink": (255, 129, 192),
+    "black": (0, 0, 0),
+    "white": (255, 255, 255),
+    "navy": (1, 21, 62),
+    "brown": (101, 55, 0),
+    "teal": (2, 147, 134),
+}
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    served = Predictor.from_manifest()
+    yield served
+    served.close()
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def top1(predictor, image: Image.Image, x: float, y: float, model: str = "color") -> str:
+    return predictor.predict(png(image), x, y, top_k=5).predictions[model][0].label
+
+
+def test_manifest_serves_color_and_theme_with_the_label_files():
+    specs = {spec.name: spec for spec in load_manifest()}
+    assert set(specs) == {"color", "theme"}
+    assert len(specs["color"].labels) == 21 and specs["color"].labels[-1] == "black & white"
+    assert len(specs["theme"].labels) == 16 and specs["theme"].labels[0] == "Men's Fashion"
+    for spec in specs.values():
+        assert spec.path.stat().st_size < 5 * 1024 * 1024
+
+
+@pytest.mark.parametrize("label", list(SOLID))
+def test_solid_patches_get_their_color(predictor, label):
+    image = Image.new("RGB", (640, 480), SOLID[label])
+    assert top1(predictor, image, 320, 240) == label
+
+
+def test_red_disk_on_a_gray_table(predictor):
+    image = Image.new("RGB", (800, 600), (128, 128, 128))
+    shade = np.linspace(0.9, 1.1, 800, dtype=np.float32)[None, :, None]
+    image = Image.fromarray((np.asarray(image, np.float32) * shade).astype(np.uint8))
+    ImageDraw.Draw(image).ellipse((300, 200, 500, 400), fill=(200, 25, 30))
+    assert top1(predictor, image, 400, 300) == "red"
+    assert top1(predictor, image, 100, 500) == "gray"
+
+
+def test_checkerboard_is_black_and_white(predictor):
+    board = ((np.indices((600, 600)) // 15).sum(axis=0) % 2 * 255).astype(np.uint8)
+    image = Image.fromarray(np.stack([board] * 3, axis=2))
+    assert top1(predictor, image, 300, 300) == "black & white"
+
+
+def test_rainbow_stripes_are_multi_colored(predictor):
+    stripes = np.array(
+        [(229, 0, 0), (255, 255, 20), (21, 176, 26), (3, 67, 223), (126, 30, 156)], np.uint8
+    )
+    pixels = stripes[(np.arange(600) // 12) % 5][None, :, :].repeat(600, axis=0)
+    assert top1(predictor, Image.fromarray(pixels), 300, 300) == "multi-colored"
+
+
+@pytest.mark.parametrize(
+    "label", ["red", "blue", "green", "brown", "purple", "beige", "gold", "silver"]
+)
+def test_generated_textured_surfaces_get_their_color(predictor, label):
+    rng = np.random.default_rng(123)
+    texture = colors._surface(rng, label, 480, 640, 90)
+    image = Image.fromarray(np.clip(texture, 0, 255).astype(np.uint8))
+    assert top1(predictor, image, 320, 240) == label
+
+
+def emoji_scene(art: np.ndarray) -> Image.Image:
+    scene = Image.new("RGB", (480, 480), (200, 200, 196))
+    sprite = Image.fromarray(art).resize((150, 150), Image.Resampling.BILINEAR)
+    scene.paste(sprite, (165, 165), sprite)
+    return scene
+
+
+def theme_top1_rate(predictor, emoji) -> float:
+    firsts = {e.group: e for e in reversed(emoji)}  # one emoji per group
+    hits = [
+        top1(predictor, emoji_scene(e.rgba), 240, 240, model="theme") == themes.LABELS[e.theme]
+        for e in firsts.values()
+    ]
+    return sum(hits) / len(hits)
+
+
+@pytest.fixture(scope="module")
+def theme_split():
+    return themes.split(themes.render_emoji(), 0.2, seed=7)
+
+
+def test_theme_model_knows_its_training_emoji(predictor, theme_split):
+    # Chance is 1/16; a model served with the wrong label order scores near it.
+    assert theme_top1_rate(predictor, theme_split[0]) >= TRAIN_EMOJI_TOP1
+
+
+def test_theme_model_beats_chance_on_held_out_emoji(predictor, theme_split):
+    assert theme_top1_rate(predictor, theme_split[1]) >= HELD_OUT_EMOJI_TOP1
