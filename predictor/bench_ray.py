@@ -32,6 +32,7 @@ WAYS = [("uvicorn", None, None), ("ray", 1, False), ("ray", 1, True), ("ray", 2,
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    load_at_start = os.getloadavg()
     image = _test_jpeg()
     key = secrets.token_urlsafe(24)
     with tempfile.TemporaryDirectory(prefix="pinpoint-bench-ray-") as name:
@@ -42,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += _bench_ray(args, folder, key, image)
     report = {"rows": rows, "setup": {
         "clients": args.clients, "duration_s": args.duration, "max_in_flight": args.max_in_flight,
-        "cpus": os.cpu_count(), "load_avg_at_end": os.getloadavg(),
+        "cpus": os.cpu_count(), "load_avg_at_start": load_at_start,
+        "load_avg_at_end": os.getloadavg(),
         "image_bytes": len(image), "manifest": "stand-in" if args.stand_in else args.manifest}}
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
@@ -152,7 +154,8 @@ def format_report(report: dict) -> str:
     lines.append("")
     lines.append(f"{setup['clients']} clients, {setup['duration_s']} s per way, "
                  f"max_in_flight {setup['max_in_flight']}, {setup['cpus']} CPUs, "
-                 f"load average at the end {setup['load_avg_at_end'][0]:.1f}")
+                 f"1-min load average {setup['load_avg_at_start'][0]:.1f} at the start, "
+                 f"{setup['load_avg_at_end'][0]:.1f} at the end")
     return "\n".join(lines)
 
 
