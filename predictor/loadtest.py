@@ -39,11 +39,17 @@ def main(argv: list[str] | None = None) -> int:
             args.manifest = str(stand_in_manifest(Path(folder)))
         key = secrets.token_urlsafe(24)
         server, url = _start_server(args, Path(folder), key)
+        report: dict = {"levels": [], "rss": {}}
         try:
-            report = _run(url, key, server.pid, image, levels, args.duration)
+            report = _run(url, key, server, image, levels, args.duration)
         finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
+            if server.poll() is None:
+                server.send_signal(signal.SIGTERM)
+                server.wait(30)
+            else:  # it died under load: say how, with the end of its log
+                log = (Path(folder) / "server.log").read_text(errors="replace")
+                report["server_died"] = {"returncode": server.returncode,
+                                         "log_tail": log.splitlines()[-15:]}
     report["setup"] = {"duration_s": args.duration, "image_bytes": len(image),
                        "max_in_flight": args.max_in_flight, "cpus": os.cpu_count(),
                        "manifest": "stand-in" if args.stand_in else args.manifest or
@@ -125,13 +131,15 @@ def _start_server(args: argparse.Namespace, folder: Path, key: str
     raise SystemExit(f"the service did not become ready:\n{(folder / 'server.log').read_text()}")
 
 
-def _run(url: str, key: str, pid: int, image: bytes, levels: list[int],
+def _run(url: str, key: str, server: subprocess.Popen, image: bytes, levels: list[int],
          duration: float) -> dict:
-    rss = {"after_warm_up_mb": _rss_mb(pid)}
-    results = []
+    rss = {"after_warm_up_mb": _rss_mb(server.pid)}
+    results: list[dict] = []
     for number, clients in enumerate(levels, 1):
         results.append(_level(url, key, image, clients, duration))
-        rss[f"after_level_{number}_{clients}_clients_mb"] = _rss_mb(pid)
+        if server.poll() is not None:
+            break
+        rss[f"after_level_{number}_{clients}_clients_mb"] = _rss_mb(server.pid)
     return {"levels": results, "rss": rss}
 
 
@@ -210,6 +218,10 @@ def format_report(report: dict) -> str:
                      "| {shed_503} ({shed_p50_ms}) | {errors} | ".format(**row) + statuses + " |")
     lines.append("")
     lines.append("server RSS (MB): " + ", ".join(f"{k} {v}" for k, v in report["rss"].items()))
+    if "server_died" in report:
+        died = report["server_died"]
+        lines += [f"THE SERVER DIED (exit status {died['returncode']}); its last log lines:",
+                  *died["log_tail"]]
     return "\n".join(lines)
 
 
