@@ -69,8 +69,10 @@ def crop_pixels(image: Image.Image, box: Box, scale: float, input_size: int) -> 
     Returns uint8 RGB of shape (input_size, input_size, 3).
     """
     scaled = (box.left * scale, box.top * scale, box.right * scale, box.bottom * scale)
+    # reducing_gap=2 box-reduces large crops first: 3x faster than 3.0 for a 375 px crop to
+    # 64 px (0.55 vs 1.67 ms), mean pixel difference 0.2 of 255 (measured in one run).
     resized = image.resize(
-        (input_size, input_size), Image.Resampling.BILINEAR, box=scaled, reducing_gap=3.0
+        (input_size, input_size), Image.Resampling.BILINEAR, box=scaled, reducing_gap=2.0
     )
     return np.asarray(resized, dtype=np.uint8)
 
