@@ -23,6 +23,9 @@ class NaivePredictor:
     @classmethod
     def for_specs(cls, specs: list[ModelSpec]) -> NaivePredictor | None:
         """Load the Keras file beside each served model, or None when one is missing."""
+        from .models import _tf
+
+        _tf()  # TensorFlow's quiet import: its start-up lines would clutter the table
         import keras
 
         paths = [
