@@ -92,10 +92,11 @@ def serve_ray(host: str = "127.0.0.1", port: int = 8000, *, manifest: str | None
     if not settings.api_keys:
         print(f"pinpoint: no API keys configured (PINPOINT_API_KEYS / PINPOINT_API_KEYS_FILE): "
               f"listening on {host} only, without authentication", file=sys.stderr, flush=True)
+    start_cluster(host, port)
+    # After ray.init, whose own SIGTERM handler would abort the process without cleaning up.
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    start_cluster(host, port)
     try:
         deploy(settings, config)
         batching = config.batching
