@@ -5,6 +5,7 @@
 Starts `python -m predictor serve` on a free 127.0.0.1 port (its own temporary database and
 key), uploads one JPEG at a fixed point from N client threads for `duration` seconds per
 level, and prints throughput, latency percentiles, status counts and the server's RSS.
+Clients wait as `Retry-After` asks before their next request (--ignore-retry-after: not).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         server, url = _start_server(args, Path(folder), key)
         report: dict = {"levels": [], "rss": {}}
         try:
-            report = _run(url, key, server, image, levels, args.duration)
+            report = _run(url, key, server, image, levels, args.duration,
+                          not args.ignore_retry_after)
         finally:
             if server.poll() is None:
                 server.send_signal(signal.SIGTERM)
@@ -51,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
                 report["server_died"] = {"returncode": server.returncode,
                                          "log_tail": log.splitlines()[-15:]}
     report["setup"] = {"duration_s": args.duration, "image_bytes": len(image),
+                       "honors_retry_after": not args.ignore_retry_after,
                        "max_in_flight": args.max_in_flight, "cpus": os.cpu_count(),
                        "manifest": "stand-in" if args.stand_in else args.manifest or
                        "models/manifest.toml"}
@@ -67,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--clients", default="1,8,32", help="client counts, comma-separated")
     parser.add_argument("--max-in-flight", type=int, default=4, help="the service's bound")
     parser.add_argument("--image", help="image to upload (default: a generated 1024x768 JPEG)")
+    parser.add_argument("--ignore-retry-after", action="store_true",
+                        help="retry a 503 at once instead of waiting as Retry-After asks")
     parser.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
@@ -132,18 +137,19 @@ def _start_server(args: argparse.Namespace, folder: Path, key: str
 
 
 def _run(url: str, key: str, server: subprocess.Popen, image: bytes, levels: list[int],
-         duration: float) -> dict:
+         duration: float, polite: bool) -> dict:
     rss = {"after_warm_up_mb": _rss_mb(server.pid)}
     results: list[dict] = []
     for number, clients in enumerate(levels, 1):
-        results.append(_level(url, key, image, clients, duration))
+        results.append(_level(url, key, image, clients, duration, polite))
         if server.poll() is not None:
             break
         rss[f"after_level_{number}_{clients}_clients_mb"] = _rss_mb(server.pid)
     return {"levels": results, "rss": rss}
 
 
-def _level(url: str, key: str, image: bytes, clients: int, duration: float) -> dict:
+def _level(url: str, key: str, image: bytes, clients: int, duration: float,
+           polite: bool = True) -> dict:
     samples: list[tuple[float, str]] = []
     lock = threading.Lock()
     start = threading.Barrier(clients)
@@ -156,13 +162,16 @@ def _level(url: str, key: str, image: bytes, clients: int, duration: float) -> d
             end[0] = end[0] or time.monotonic() + duration
             while time.monotonic() < end[0]:
                 began = time.perf_counter()
+                wait = 0.0
                 try:
                     answer = http.post("/v1/predict", files={"image": ("load.jpg", image)},
                                        data={"x": "512", "y": "384"})
                     outcome = _outcome(answer)
+                    wait = float(answer.headers.get("retry-after", 0)) if polite else 0.0
                 except httpx.HTTPError as exc:
                     outcome = type(exc).__name__
                 mine.append((time.perf_counter() - began, outcome))
+                time.sleep(min(wait, max(0.0, end[0] - time.monotonic())))
         with lock:
             samples.extend(mine)
 
