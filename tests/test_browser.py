@@ -101,7 +101,7 @@ def _pick(page, label: str, option: str) -> None:
 
 
 def run_loop(page, url: str, photo: Path, shots: Path, models: tuple[str, ...] = ("color", "theme"),
-             color: str = "silver") -> tuple[float, float]:
+             color: str = "silver", theme: str | None = None) -> tuple[float, float]:
     """Upload, click, read, label the color, open Accuracy; return the expected original point."""
     page.goto(url)
     name = page.get_by_role("textbox", name="Your name")
@@ -121,6 +121,8 @@ def run_loop(page, url: str, photo: Path, shots: Path, models: tuple[str, ...] =
     expect(ranked.filter(has_text="%")).to_have_count(5 * len(models))
     _shoot(page, "1-predict", shots)
     _pick(page, "Correct color", color)
+    if theme is not None:
+        _pick(page, "Correct theme", theme)
     page.get_by_role("button", name="Save the correct labels").click()
     page.get_by_text("Saved ✓").wait_for(timeout=30_000)
     _shoot(page, "2-predict-saved", shots)
@@ -196,9 +198,9 @@ def test_default_models_in_a_real_browser(browser, tmp_path_factory):
     server, url = _start_app(manifest, folder / "pinpoint.db", folder / "streamlit.log")
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 2000})
-        # the click lands on the navy sofa
+        # the click lands on the navy sofa of a living room
         run_loop(page, url, ROOT / "samples" / "living_room.jpg", SHOTS / "trained", models,
-                 color="navy")
+                 color="navy", theme="Home & Decor" if "theme" in models else None)
         page.close()
     finally:
         server.terminate()
