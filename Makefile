@@ -67,7 +67,7 @@ models: $(VENV)/.train
 
 ## lint: ruff and mypy
 lint: $(VENV)/.dev
-	$(BIN)/ruff check predictor tests training app.py pages
+	$(BIN)/ruff check predictor tests training app.py pages ui samples
 	$(BIN)/mypy predictor
 
 clean-venv:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -42,9 +43,12 @@ def run_benchmark(manifest: str | None = None, quick: bool = False) -> dict:
         "naive_ms": _naive(predictor, images, n),
         "series_vs_parallel_ms": {
             mode: _percentiles(
-                _times(lambda p=p: predictor.predict(decoded, 1200, 900, parallel=p), n.e2e)
+                _times(
+                    functools.partial(predictor.predict, decoded, 1200, 900, parallel=parallel),
+                    n.e2e,
+                )
             )
-            for mode, p in (("series", False), ("parallel", True))
+            for mode, parallel in (("series", False), ("parallel", True))
         },
         "concurrency": _concurrency(manifest, decoded, n.seconds),
         "models": predictor.describe(),
@@ -84,7 +88,7 @@ def _floors(predictor: Predictor, runs: int) -> dict[str, dict[str, float]]:
     for model in predictor.models:
         size = model.spec.input_size
         batch = np.random.default_rng(0).random((1, size, size, 3), np.float32)
-        floors[model.spec.name] = _percentiles(_times(lambda m=model, b=batch: m.run(b), runs))
+        floors[model.spec.name] = _percentiles(_times(functools.partial(model.run, batch), runs))
     return floors
 
 
@@ -181,7 +185,7 @@ def _photo(width: int, height: int, fmt: str, seed: int = 5) -> bytes:
     small = Image.new("RGB", (width // 8, height // 8), (120, 110, 100))
     draw = ImageDraw.Draw(small)
     for _ in range(60):
-        x, y = rng.integers(0, small.width), rng.integers(0, small.height)
+        x, y = int(rng.integers(0, small.width)), int(rng.integers(0, small.height))
         r = int(rng.integers(5, small.height // 3))
         draw.ellipse(
             (x - r, y - r, x + r, y + r), fill=tuple(int(c) for c in rng.integers(0, 256, 3))
