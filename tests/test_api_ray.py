@@ -84,11 +84,12 @@ def test_every_prediction_row_goes_through_the_replicas_batcher_except_tflite(ap
         "keras": 3, "savedmodel": 3, "graphdef": 3, "tflite": 0}
 
 
-def test_rate_limit_and_unbatched_models_on_a_second_application(ray_port, tiny_models,
-                                                                 tmp_path):
+def test_rate_limit_deadline_and_unbatched_models_on_a_second_application(ray_port,
+                                                                          tiny_models, tmp_path):
     from ray import serve
 
-    settings = Settings(api_keys=KEYS, db_url=f"sqlite:///{tmp_path / 'r.db'}",
+    db = tmp_path / "r.db"
+    settings = Settings(api_keys=KEYS, db_url=f"sqlite:///{db}", deadline_s=1e-6,
                         manifest=str(tiny_models / "manifest.toml"), rate=3, per_s=60)
     config = RayConfig(num_replicas=1, batching=Batching(enabled=False))
     url = deploy(ray_port, settings, config, "limited", prefix="/limited")
@@ -96,12 +97,17 @@ def test_rate_limit_and_unbatched_models_on_a_second_application(ray_port, tiny_
         codes = [httpx.get(f"{url}/v1/models", headers=ALICE).status_code for _ in range(3)]
         refused = httpx.get(f"{url}/v1/models", headers=ALICE)
         other = httpx.get(f"{url}/v1/models", headers={"X-API-Key": KEYS["bob"]})
-        scores = upload(url, headers={"X-API-Key": KEYS["bob"]})
-        text = httpx.get(f"{url}/metrics", headers=ALICE).text
+        late = upload(url, headers={"X-API-Key": KEYS["bob"]})
+        text = httpx.get(f"{url}/metrics", headers={"X-API-Key": KEYS["bob"]}).text
     finally:
         serve.delete("limited")
     assert codes == [200, 200, 200]
     assert refused.status_code == 429 and refused.json()["error"] == "RateLimited"
     assert 15 <= int(refused.headers["retry-after"]) <= 20  # one token per 20 s
-    assert other.status_code == 200 and scores.status_code == 200
-    assert "pinpoint_batches_total" not in text  # batching off: the models are called directly
+    assert other.status_code == 200
+    # No prediction ends within a microsecond: 503, stored as a timeout, never scored.
+    assert late.status_code == 503 and late.json()["error"] == "DeadlineExceeded"
+    assert http_suite.rows(db, "SELECT tester, status FROM predictions") == [
+        ("api:bob", "timeout")]
+    # Batching off: the warm-up and the prediction called the models directly.
+    assert "pinpoint_batches_total" not in text
