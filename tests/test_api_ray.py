@@ -1,6 +1,6 @@
 """The service's HTTP test-suite (tests/test_api.py) again, against the app on Ray Serve.
 
-One single-node Ray cluster on loopback for the session; the suite's tests that use the
+One single-node Ray cluster on loopback for this module; the suite's tests that use the
 shared `api` server are collected here a second time, with `api` served by Ray.
 """
 
@@ -31,9 +31,10 @@ class Served:
     port: int
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_port():
-    """Start one Ray cluster (2 CPUs, no dashboard) and Serve's proxy on a free loopback port."""
+    """Start a Ray cluster (2 CPUs, no dashboard) and Serve's proxy on a free loopback port;
+    stop it when this module is done, so the rest of the test run has the CPUs back."""
     engine = import_or_fail("predictor.service.ray_engine")
     port = free_port()
     engine.start_cluster("127.0.0.1", port, num_cpus=2)
