@@ -9,6 +9,7 @@ from predictor.cli import main
 from predictor.service.ray_config import DEFAULT_RAY_CONFIG, load_ray_config
 from predictor.service.settings import SettingsError
 from tests.live_server import ROOT
+from tests.ray_support import import_or_fail
 
 
 def write(tmp_path, text):
@@ -65,7 +66,7 @@ def test_importing_predictor_and_its_service_never_imports_ray():
 
 @pytest.mark.ray
 def test_ray_engine_refuses_a_broken_config_with_exit_2(tmp_path, capsys, monkeypatch):
-    pytest.importorskip("ray")  # without Ray the same call says how to install it (exit 2)
+    import_or_fail("ray")  # without Ray the same call says how to install it (exit 2)
     monkeypatch.setenv("PINPOINT_API_KEYS", "")
     broken = write(tmp_path, "[batching]\nmax_batch_size = 0\n")
     assert main(["serve", "--engine", "ray", "--ray-config", str(broken)]) == 2
