@@ -80,3 +80,31 @@ def test_ray_engine_refuses_to_listen_beyond_loopback_without_keys(capsys, monke
     err = capsys.readouterr().err
     assert status == 2
     assert "refusing to listen on 0.0.0.0" in err or "pip install -r requirements-ray.txt" in err
+
+
+@pytest.mark.ray
+def test_ray_engine_refuses_a_broken_manifest_before_starting_ray(tmp_path, capsys, monkeypatch):
+    import_or_fail("ray")
+    monkeypatch.setenv("PINPOINT_API_KEYS", "")
+    manifest = write(tmp_path, '[[model]]\nname = "x"\nfile = "missing.keras"\nlabels = "l"\n')
+    monkeypatch.setenv("PINPOINT_MANIFEST", str(manifest))  # --manifest would outlive the test
+    assert main(["serve", "--engine", "ray"]) == 2
+    assert "missing.keras does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("text", ["", '[deployment]\nnum_replicas = "auto"\n'
+                                  "[autoscaling]\nmin_replicas = 2\nmax_replicas = 6\n"])
+def test_ray_accepts_the_options_the_config_produces(tmp_path, text):
+    engine = import_or_fail("predictor.service.ray_engine")
+    from ray import serve
+
+    config = load_ray_config(write(tmp_path, text))
+    deployment = serve.deployment(engine.PinpointReplica).options(**config.deployment_options())
+    scaling = deployment._deployment_config.autoscaling_config
+    if config.num_replicas == "auto":
+        assert (scaling.min_replicas, scaling.max_replicas) == (2, 6)
+    else:
+        assert scaling is None and deployment.num_replicas == 1
+    assert deployment.max_ongoing_requests == 64
+    assert deployment.ray_actor_options == {"num_cpus": 1.0}

@@ -18,6 +18,8 @@ import ray
 from fastapi import FastAPI
 from ray import serve
 
+from ..errors import PinpointError
+from ..manifest import load_manifest
 from ..predict import Predictor
 from .app import create_app
 from .batching import BatchedModels
@@ -25,6 +27,11 @@ from .ray_config import Batching, RayConfig, load_ray_config
 from .settings import Settings, check_bind
 
 APP_NAME = "pinpoint"
+
+
+class DeployFailed(PinpointError):
+    """Ray could not start the replicas; the reason is in the replicas' logs."""
+
 _ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -72,7 +79,10 @@ def deploy(settings: Settings, config: RayConfig, *, name: str = APP_NAME,
     """Deploy (or redeploy) the service; returns once every replica has loaded its models."""
     deployment: Any = serve.deployment(PinpointReplica, name=name)
     bound = deployment.options(**config.deployment_options()).bind(settings, config.batching)
-    serve.run(bound, name=name, route_prefix=route_prefix)
+    try:
+        serve.run(bound, name=name, route_prefix=route_prefix)
+    except RuntimeError as exc:
+        raise DeployFailed(f"{exc} (replica logs: /tmp/ray/session_latest/logs/serve)") from None
 
 
 def stop_cluster() -> None:
@@ -89,6 +99,7 @@ def serve_ray(host: str = "127.0.0.1", port: int = 8000, *, manifest: str | None
     settings = Settings.from_env()
     check_bind(settings, host)
     config = load_ray_config(config_path)
+    load_manifest(settings.manifest)  # a broken manifest fails here, in one line, not in Ray
     if not settings.api_keys:
         print(f"pinpoint: no API keys configured (PINPOINT_API_KEYS / PINPOINT_API_KEYS_FILE): "
               f"listening on {host} only, without authentication", file=sys.stderr, flush=True)
