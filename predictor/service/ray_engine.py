@@ -27,12 +27,11 @@ from .ray_config import Batching, RayConfig, load_ray_config
 from .settings import Settings, check_bind
 
 APP_NAME = "pinpoint"
+_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class DeployFailed(PinpointError):
     """Ray could not start the replicas; the reason is in the replicas' logs."""
-
-_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 @serve.ingress()
