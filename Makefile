@@ -15,8 +15,8 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt requirements-train.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt -r requirements-train.txt
+$(VENV)/.dev: requirements.txt requirements-dev.txt requirements-train.txt requirements-ray.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt -r requirements-train.txt -r requirements-ray.txt
 	touch $@ $(VENV)/.runtime
 
 ## run: install the pinned requirements and open the app on http://localhost:8501
