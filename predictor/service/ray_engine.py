@@ -69,7 +69,9 @@ def start_cluster(host: str, port: int, num_cpus: int | None = None) -> None:
     if os.environ.get("RAY_ADDRESS"):
         ray.init(address=os.environ["RAY_ADDRESS"])
     else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+        # "local": a new cluster of our own, even if `ray start` left one on this machine.
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
+                 log_to_driver=False)
     serve.start(http_options={"host": host, "port": port})
 
 
