@@ -259,6 +259,7 @@ def test_a_point_off_the_image_is_stored_as_failed_not_scored(api, db_path):
     ({"content": b"--b\r\nbroken", "headers": {"content-type": "multipart/form-data"}}, 400),
 ], ids=lambda v: repr(v)[:50])
 def test_malformed_requests_are_4xx_json(api, request_kwargs, status):
+    request_kwargs = dict(request_kwargs)  # the parameters are shared with the Ray run
     headers = {**ALICE, **request_kwargs.pop("headers", {})}
     response = httpx.post(f"{api.url}/v1/predict", headers=headers, **request_kwargs)
     assert response.status_code == status, response.text
