@@ -129,7 +129,7 @@ def format_report(result: dict) -> str:
     """Render evaluate_csv's result as a plain-text report."""
     errors = result["errors"]
     lines = [
-        f"{result['file']}: {result['rows']} rows, {len(errors)} errors, "
+        f"{result['file']}: {_count(result['rows'], 'row')}, {_count(len(errors), 'error')}, "
         f"{result['unlabeled_rows']} without any label"
     ]
     for name, model in result["models"].items():
@@ -165,6 +165,10 @@ def _model_lines(name: str, model: dict) -> list[str]:
         rows = ", ".join(str(r) for r in unknown["rows"][:10])
         lines.append(
             f"  NOT SCORED: label {unknown['label']!r} is not one of this model's labels "
-            f"({unknown['count']} rows: {rows})"
+            f"({_count(unknown['count'], 'row')}: {rows})"
         )
     return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
