@@ -7,9 +7,10 @@ from collections.abc import Mapping, Sequence
 
 from PIL import Image, ImageDraw
 
-from .crop import Box
+from .crop import Box, crop_pixels
 from .images import DecodedImage, ImageLimits, ImageSource, decode_image
 from .manifest import ModelSpec
+from .predict import crop_needs
 
 # One outline colour per model, in manifest order; the point is drawn in white and black.
 BOX_COLORS = ("#ff2d55", "#00c7be", "#ffcc00", "#af52de", "#34c759")
@@ -28,8 +29,7 @@ def decode_for_display(source: ImageSource, specs: Sequence[ModelSpec], limits: 
 
     A big JPEG is still decoded at a reduced scale, but never below `max_side` pixels.
     """
-    needs = [(spec.crop_fraction, spec.input_size) for spec in specs] + [(1.0, max_side)]
-    return decode_image(source, limits, needs)
+    return decode_image(source, limits, [*crop_needs(list(specs)), (1.0, max_side)])
 
 
 def display_copy(decoded: DecodedImage, max_side: int = 800) -> Image.Image:
@@ -74,9 +74,7 @@ def draw_overlay(shown: Image.Image, size: tuple[int, int], point: tuple[float, 
 
 def crop_image(decoded: DecodedImage, box: Box, side: int = 128) -> Image.Image:
     """Return the crop box of an image as a `side` x `side` RGB image, for showing or storing."""
-    s = decoded.scale
-    scaled = (box.left * s, box.top * s, box.right * s, box.bottom * s)
-    return decoded.image.resize((side, side), Image.Resampling.BILINEAR, box=scaled)
+    return Image.fromarray(crop_pixels(decoded.image, box, decoded.scale, side))
 
 
 def png_bytes(image: Image.Image) -> bytes:

@@ -49,8 +49,7 @@ def predict_and_record(
     """
     if limiter is not None:
         limiter.check(tester)
-    image = {"sha256": decoded.sha256, "width": decoded.width, "height": decoded.height,
-             "format": decoded.format, "bytes": decoded.n_bytes}
+    image = decoded.describe()
     try:
         prediction = predictor.predict(decoded, point[0], point[1], parallel=parallel)
     except PinpointError as exc:

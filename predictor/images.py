@@ -68,6 +68,11 @@ class DecodedImage:
     def height(self) -> int:
         return self.size[1]
 
+    def describe(self) -> dict[str, object]:
+        """Return what is stored and reported about the image, JSON-ready."""
+        return {"width": self.width, "height": self.height, "format": self.format,
+                "sha256": self.sha256, "bytes": self.n_bytes}
+
 
 def decode_image(
     source: ImageSource,

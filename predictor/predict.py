@@ -162,7 +162,7 @@ class Predictor:
                 m.spec.name: {"version": m.spec.version, "format": m.spec.format}
                 for m in self.models
             },
-            image=_describe_image(decoded),
+            image=decoded.describe(),
             point=point,
         )
 
@@ -194,16 +194,6 @@ def _run_one(model: LoadedModel, decoded: DecodedImage, point: tuple[float, floa
     probabilities = model.probabilities(batch)[0]
     done = time.perf_counter()
     return _ModelRun(box, probabilities, (cropped - started) * 1e3, (done - cropped) * 1e3)
-
-
-def _describe_image(decoded: DecodedImage) -> dict[str, object]:
-    return {
-        "width": decoded.width,
-        "height": decoded.height,
-        "format": decoded.format,
-        "sha256": decoded.sha256,
-        "bytes": decoded.n_bytes,
-    }
 
 
 def _top_k(probabilities: np.ndarray, labels: tuple[str, ...], k: int) -> list[LabelScore]:

@@ -59,6 +59,5 @@ def prediction_from_json(data: dict) -> Prediction:
 
 
 def _degraded_row(decoded: DecodedImage, point: tuple[float, float]) -> dict[str, object]:
-    image = {"sha256": decoded.sha256, "width": decoded.width, "height": decoded.height,
-             "format": decoded.format, "bytes": decoded.n_bytes}
+    image = decoded.describe()
     return {"predictions": {}, "image": image, "point": {"x": point[0], "y": point[1]}}

@@ -112,8 +112,7 @@ def predict_job(predictor: Predictor, source: ImageSource, x: object, y: object,
                 top_k: int) -> Outcome:
     """Decode, predict and render each crop; errors after decoding are returned, not raised."""
     decoded = predictor.decode(source)
-    image = {"sha256": decoded.sha256, "width": decoded.width, "height": decoded.height,
-             "format": decoded.format, "bytes": decoded.n_bytes}
+    image = decoded.describe()
     given = {"x": _maybe_float(x), "y": _maybe_float(y)}
     point = {axis: value for axis, value in given.items() if value is not None}
     try:
