@@ -51,7 +51,7 @@ system-deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-## models: rebuild the default color and theme models from scratch (fixed seeds; ~15-25 min each on 2 cores)
+## models: rebuild the default color and theme models from scratch (fixed seeds; both took 24 min here on 2026-11-25)
 MODEL_PACKAGES := fonts-noto-color-emoji unicode-data
 $(VENV)/.train: requirements.txt requirements-train.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-train.txt
