@@ -1,4 +1,6 @@
 import io
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -6,6 +8,8 @@ from PIL import Image, ImageDraw
 
 from predictor import Predictor, load_manifest
 from training import colors, themes
+from training.report import write_card
+from training.train import RECIPES
 
 # Theme model 1.0.0 measured 0.77 on training emoji and 0.37 on held-out emoji (one per
 # group, pasted large on a plain background); chance is 1/16. The floors leave room for a
@@ -123,3 +127,13 @@ def test_theme_model_knows_its_training_emoji(predictor, theme_split):
 
 def test_theme_model_beats_chance_on_held_out_emoji(predictor, theme_split):
     assert theme_top1_rate(predictor, theme_split[1]) >= HELD_OUT_EMOJI_TOP1
+
+
+@pytest.mark.parametrize("name", ["color", "theme"])
+def test_committed_model_card_is_what_its_metrics_and_the_card_text_give(name, tmp_path):
+    # The card's prose lives in training/cards.py; editing it without regenerating the
+    # committed card (or hand-editing a figure in the card) fails here.
+    folder = Path(__file__).resolve().parent.parent / "models" / name
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    write_card(RECIPES[name], metrics, tmp_path / "card.md")
+    assert (tmp_path / "card.md").read_text() == (folder / "MODEL_CARD.md").read_text()
