@@ -24,7 +24,7 @@ from ..predict import Predictor
 from .app import create_app
 from .batching import BatchedModels
 from .ray_config import Batching, RayConfig, load_ray_config
-from .settings import Settings, check_bind
+from .settings import Settings, settings_for_serving, warn_if_open
 
 APP_NAME = "pinpoint"
 _ROOT = str(Path(__file__).resolve().parents[2])
@@ -95,15 +95,10 @@ def stop_cluster() -> None:
 def serve_ray(host: str = "127.0.0.1", port: int = 8000, *, manifest: str | None = None,
               config_path: str | None = None) -> int:
     """Run the service on Ray Serve until SIGINT or SIGTERM."""
-    if manifest:
-        os.environ["PINPOINT_MANIFEST"] = manifest
-    settings = Settings.from_env()
-    check_bind(settings, host)
+    settings = settings_for_serving(host, manifest)
     config = load_ray_config(config_path)
     load_manifest(settings.manifest)  # a broken manifest fails here, in one line, not in Ray
-    if not settings.api_keys:
-        print(f"pinpoint: no API keys configured (PINPOINT_API_KEYS / PINPOINT_API_KEYS_FILE): "
-              f"listening on {host} only, without authentication", file=sys.stderr, flush=True)
+    warn_if_open(settings, host)
     start_cluster(host, port)
     # After ray.init, whose own SIGTERM handler would abort the process without cleaning up.
     stop = threading.Event()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,26 @@ def check_bind(settings: Settings, host: str) -> None:
             f"refusing to listen on {host} without API keys: set PINPOINT_API_KEYS or "
             "PINPOINT_API_KEYS_FILE, or use --host 127.0.0.1"
         )
+
+
+def settings_for_serving(host: str, manifest: str | None = None) -> Settings:
+    """Read the settings a server about to listen on `host` runs with, checked once, here.
+
+    `manifest` overrides PINPOINT_MANIFEST for this process and the workers it starts.
+    Malformed settings or an unprotected public bind fail as one line.
+    """
+    if manifest:
+        os.environ["PINPOINT_MANIFEST"] = manifest
+    settings = Settings.from_env()
+    check_bind(settings, host)
+    return settings
+
+
+def warn_if_open(settings: Settings, host: str) -> None:
+    """Say on stderr when the server is about to run without API keys (loopback only)."""
+    if not settings.api_keys:
+        print(f"pinpoint: no API keys configured (PINPOINT_API_KEYS / PINPOINT_API_KEYS_FILE): "
+              f"listening on {host} only, without authentication", file=sys.stderr, flush=True)
 
 
 def _keys(text: str, file: str | None) -> dict[str, str]:
