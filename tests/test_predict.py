@@ -95,3 +95,14 @@ def test_to_dict_has_the_cli_contract_shape(tiny_predictor):
 def test_importing_predictor_pulls_in_no_ui_web_or_tensorflow(module):
     code = f"import sys, predictor; sys.exit(1 if {module!r} in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_public_names_are_listed_once_each_and_all_resolve():
+    # __all__ spells out the lazily loaded names (type checkers cannot read _LAZY); a name
+    # added to one list and not the other, or misspelled, fails here.
+    import predictor
+
+    assert len(predictor.__all__) == len(set(predictor.__all__))
+    assert set(predictor._LAZY_NAMES) <= set(predictor.__all__)
+    for name in predictor.__all__:
+        assert getattr(predictor, name) is not None
