@@ -67,8 +67,8 @@ models: $(VENV)/.train
 
 ## lint: ruff and mypy
 lint: $(VENV)/.dev
-	$(BIN)/ruff check predictor tests training app.py pages ui samples
-	$(BIN)/mypy predictor
+	$(BIN)/ruff check predictor bench tests training app.py pages ui samples
+	$(BIN)/mypy
 
 clean-venv:
 	rm -rf $(VENV)

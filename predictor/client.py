@@ -14,15 +14,7 @@ from typing import Any, BinaryIO
 
 import httpx
 
-from .errors import PinpointError
-
-
-class ServiceError(PinpointError):
-    """The Pinpoint service could not answer (strict mode only); `status` is None off the wire."""
-
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status
+from .errors import ServiceError
 
 
 @dataclass(frozen=True)

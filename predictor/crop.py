@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from .errors import InvalidPoint, PointOutsideImage
+
+if TYPE_CHECKING:
+    from .images import DecodedImage
 
 
 @dataclass(frozen=True)
@@ -79,3 +84,15 @@ def crop_pixels(image: Image.Image, box: Box, scale: float, input_size: int) -> 
 
 def _clamp(value: int, low: int, high: int) -> int:
     return max(low, min(value, high))
+
+
+def crop_image(decoded: DecodedImage, box: Box, side: int = 128) -> Image.Image:
+    """Return the crop box of an image as a `side` x `side` RGB image, for showing or storing."""
+    return Image.fromarray(crop_pixels(decoded.image, box, decoded.scale, side))
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """Encode an image as PNG bytes."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()

@@ -90,7 +90,8 @@ def test_upload_gives_the_cli_json_plus_a_stored_prediction_id(api, tiny_predict
     expected = tiny_predictor.predict(PHOTO, 60, 45, top_k=3).to_dict()
     assert body["predictions"] == expected["predictions"]
     assert body["crops"] == expected["crops"] and body["image"] == expected["image"]
-    assert set(body) == set(expected) | {"prediction_id"}
+    assert set(body) == set(expected) | {"prediction_id", "status", "faulty"}
+    assert (body["status"], body["faulty"]) == ("ok", [])
     assert set(body["timings_ms"]) == {"decode", "crop", "total", *(f"model:{n}" for n in NAMES)}
     stored = rows(db_path, "SELECT tester, source, status FROM predictions WHERE id = ?",
                   body["prediction_id"])
@@ -483,3 +484,25 @@ def test_other_endpoints_take_only_small_bodies_even_chunked(api):
                           "application/json"}, content=iter([big[:50_000], big[50_000:]]))
     assert declared.status_code == streamed.status_code == 413
     assert streamed.json()["message"] == "the request is larger than the 65536 byte limit"
+
+
+def nan_model(batch):
+    return np.full((len(batch), len(LABELS)), np.nan, np.float32)
+
+
+def test_a_model_returning_nan_is_answered_and_stored_as_degraded(tiny_models, tmp_path):
+    spec = load_manifest(tiny_models / "manifest.toml")[0]
+    predictor = Predictor([LoadedModel(spec, nan_model, 0.0, 0.0)], limits=LIMITS)
+    db = tmp_path / "nan.db"
+    settings = Settings(api_keys=KEYS, db_url=f"sqlite:///{db}", limits=LIMITS)
+    with LiveServer(create_app(settings, load_predictor=lambda: predictor)) as server:
+        wait_ready(server.url)
+        response = upload(server.url)
+        metrics = httpx.get(f"{server.url}/metrics", headers=ALICE).text
+    assert response.status_code == 200  # not a 500 from a JSON NaN
+    body = response.json()
+    assert (body["status"], body["faulty"]) == ("degraded", [spec.name])
+    assert [s["score"] for s in body["predictions"][spec.name]] == [None] * 5
+    assert rows(db, "SELECT status FROM predictions WHERE id = ?", body["prediction_id"]) == [
+        ("degraded",)]
+    assert metric(metrics, 'pinpoint_predictions_total{status="degraded"}') == 1

@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from bench.server import free_port
 from tests.app_models import build_app_models
 from tests.sample_truths import seed_store
 
@@ -34,14 +34,8 @@ def _need_chromium():
         pytest.skip(message)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start_app(manifest: Path, db: Path, log: Path, *options: str):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PINPOINT_MANIFEST": str(manifest), "PINPOINT_DB_URL": f"sqlite:///{db}",
            "PINPOINT_RATE_LIMIT": "0", "PINPOINT_IMAGE_ROOT": ""}
     server = subprocess.Popen(

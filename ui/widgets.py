@@ -22,19 +22,16 @@ from predictor import (
     RateLimited,
     RecordedPrediction,
     StoreBusy,
-    decode_for_display,
-    display_copy,
-    draw_overlay,
     image_root,
-    is_new_click,
     label_remote,
     list_images,
-    predict_and_record,
     predict_remote,
+    record_click,
+    record_labels,
     resolve_image,
-    to_original,
 )
 from ui.common import load_client, load_limiter
+from ui.display import decode_for_display, display_copy, draw_overlay, is_new_click, to_original
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp"]
@@ -173,13 +170,14 @@ def truth_ui(prefix: str, specs: list[ModelSpec], result: RecordedPrediction,
     return {name: None if label == NONE_LABEL else label for name, label in chosen.items()}
 
 
-def save_truth(store: FeedbackStore, result: RecordedPrediction,
+def save_truth(predictor: Predictor, store: FeedbackStore, result: RecordedPrediction,
                chosen: dict[str, str | None], tester: str) -> bool:
     """Store the labels with their prediction and say so; on failure say what to do."""
     client = load_client()
+    assert result.prediction_id is not None  # the app always stores its predictions
     try:
         if client is None:
-            store.record_labels(result.prediction_id, chosen, tester=tester)
+            record_labels(predictor, store, result.prediction_id, chosen, tester=tester)
         else:  # the service stored the prediction: the labels go to it too
             label_remote(client, result.prediction_id, chosen)
     except StoreBusy as exc:
@@ -196,11 +194,10 @@ def save_truth(store: FeedbackStore, result: RecordedPrediction,
 def _predict(prefix: str, predictor: Predictor, store: FeedbackStore, decoded: DecodedImage,
              point: tuple[float, float], tester: str) -> RecordedPrediction:
     limiter, client = load_limiter(), load_client()
-    if client is None:
-        return predict_and_record(predictor, store, decoded, point, tester=tester,
-                                  source="app", limiter=limiter)
-    if limiter is not None:
+    if limiter is not None:  # one check, whether the models run here or in the service
         limiter.check(tester)
+    if client is None:
+        return record_click(predictor, store, decoded, point, tester=tester, source="app")
     return predict_remote(client, st.session_state[f"{prefix}_original"], decoded, point,
                           tester=tester, store=store)
 

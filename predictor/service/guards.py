@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from ..session import RateLimited
+from ..errors import RateLimited
 
 Scope = dict
 Receive = Callable

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,24 +14,23 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field, StringConstraints
-from sqlalchemy import select
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
-from .. import store_schema
-from ..errors import ImageNotFound, PinpointError
+from ..errors import ImageNotFound, ImageRejected, PinpointError, StoreError, UnknownLabel
 from ..paths import image_root, resolve_image
-from ..store import FeedbackStore, StoreError
-from .app import (
+from ..recording import RecordedPrediction, record_click, record_labels, record_timeout
+from ..store import FeedbackStore
+from .errors import (
     BadRequest,
-    ServiceState,
+    DeadlineExceeded,
+    Overloaded,
     TooLarge,
     Unauthorized,
-    UnknownPrediction,
     UnsupportedMedia,
 )
 from .guards import find_key
-from .work import DeadlineExceeded, Outcome, Overloaded, predict_job
+from .state import ServiceState
 
 router = APIRouter()
 _KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False,
@@ -91,20 +92,26 @@ async def predict(request: Request, key: Annotated[str, Depends(limited_caller)]
         _count_prediction(state, "overloaded")
         raise Overloaded(f"all {state.runner.slots} prediction slots are busy; retry in a second")
     source, x, y, top_k = await _read_predict_request(request, state)
-    tester = f"api:{key}"
+    tester, gave_up = f"api:{key}", threading.Event()
+    job = partial(record_click, predictor, store, source, (x, y), tester=tester, source="api",
+                  top_k=top_k, parallel=False, abandoned=gave_up.is_set)
     try:
-        outcome = await state.runner.run(predict_job, predictor, source, x, y, top_k)
+        recorded = await state.runner.run(job)
     except Overloaded:
         _count_prediction(state, "overloaded")
         raise
     except DeadlineExceeded as exc:
+        gave_up.set()  # the late job stores nothing; the timeout row below stands for it
         _count_prediction(state, "timeout")
         await _record_timeout(store, tester, str(exc))
         raise
-    except PinpointError:
+    except ImageRejected:
         _count_prediction(state, "rejected")
         raise
-    return await _recorded(state, store, outcome, tester)
+    except PinpointError:
+        _count_prediction(state, "failed")
+        raise
+    return _answer(state, recorded)
 
 
 class Feedback(BaseModel):
@@ -120,17 +127,11 @@ class Feedback(BaseModel):
 async def feedback(request: Request, body: Feedback,
                    key: Annotated[str, Depends(limited_caller)]) -> dict[str, object]:
     predictor, store = _state(request).require_ready()
-    answered = await run_in_threadpool(_models_of, store, body.prediction_id)
-    if not answered:
-        raise UnknownPrediction(f"no prediction {body.prediction_id}")
-    known = {spec.name: spec.labels for spec in predictor.specs}
-    for model, label in body.labels.items():
-        if model not in answered:
-            raise BadRequest(f"prediction {body.prediction_id} has no answer from model {model!r}")
-        if label is not None and model in known and label not in known[model]:
-            raise BadRequest(f"{label!r} is not one of model {model!r}'s labels")
-    await run_in_threadpool(store.record_labels, body.prediction_id, body.labels,
-                            tester=f"api:{key}")
+    try:
+        await run_in_threadpool(partial(record_labels, predictor, store, body.prediction_id,
+                                        body.labels, tester=f"api:{key}"))
+    except UnknownLabel as exc:
+        raise BadRequest(str(exc)) from None  # the API's documented error name
     return {"prediction_id": body.prediction_id, "recorded": body.labels}
 
 
@@ -228,35 +229,17 @@ def _top_k(value: object, state: ServiceState) -> int:
     return number
 
 
-async def _recorded(state: ServiceState, store: FeedbackStore, outcome: Outcome,
-                    tester: str) -> JSONResponse:
-    if outcome.error is not None or outcome.prediction is None:
-        _count_prediction(state, "failed")
-        await run_in_threadpool(lambda: store.record_failure(
-            tester=tester, source="api", error=str(outcome.error), image=outcome.image,
-            point=outcome.point))
-        raise outcome.error or BadRequest("no prediction")
-    prediction = outcome.prediction
-    prediction_id = await run_in_threadpool(lambda: store.record_prediction(
-        prediction, tester=tester, source="api", crops_png=outcome.crops_png,
-        parallel=False))
-    _count_prediction(state, "ok")
-    _observe_stages(state, prediction.timings_ms)
-    return JSONResponse({**prediction.to_dict(), "prediction_id": prediction_id})
+def _answer(state: ServiceState, recorded: RecordedPrediction) -> JSONResponse:
+    _count_prediction(state, recorded.status)
+    _observe_stages(state, recorded.prediction.timings_ms)
+    return JSONResponse(recorded.to_dict())
 
 
 async def _record_timeout(store: FeedbackStore, tester: str, error: str) -> None:
     # The caller gets its 503 either way; a store failure here is not the news.
     with contextlib.suppress(StoreError):
-        await run_in_threadpool(lambda: store.record_failure(
-            tester=tester, source="api", status="timeout", error=error))
-
-
-def _models_of(store: FeedbackStore, prediction_id: int) -> set[str]:
-    table = store_schema.prediction_models
-    with store.read() as conn:
-        query = select(table.c.model).where(table.c.prediction_id == prediction_id)
-        return set(conn.execute(query).scalars())
+        await run_in_threadpool(partial(record_timeout, store, tester=tester, source="api",
+                                        error=error))
 
 
 def _count_prediction(state: ServiceState, status: str) -> None:

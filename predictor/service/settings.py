@@ -10,15 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import PinpointError
+from ..errors import SettingsError
 from ..images import ImageLimits
 
 # Multipart framing and the x / y / top_k fields around the image need a little room.
 BODY_OVERHEAD = 64 * 1024
 
-
-class SettingsError(PinpointError):
-    """A service setting in the environment is malformed."""
 
 
 @dataclass(frozen=True)

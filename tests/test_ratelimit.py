@@ -1,18 +1,6 @@
 import pytest
 
-from predictor import PinpointError
-from predictor.session import RateLimited, RateLimiter, is_new_click, progress_text
-
-
-@pytest.mark.parametrize("click, last_seen, expected", [
-    (None, None, False),
-    ({"x": 1, "y": 2, "unix_time": 100}, None, True),
-    ({"x": 1, "y": 2, "unix_time": 100}, 100, False),  # the component repeating itself
-    ({"x": 1, "y": 2, "unix_time": 101}, 100, True),
-    ({"x": 1, "y": 2}, None, False),
-])
-def test_is_new_click(click, last_seen, expected):
-    assert is_new_click(click, last_seen) is expected
+from predictor import PinpointError, RateLimited, RateLimiter
 
 
 class FakeClock:
@@ -60,8 +48,3 @@ def test_rate_limit_from_text(text, expected):
 def test_bad_rate_limit_text_is_refused(text):
     with pytest.raises(ValueError, match="rate limit"):
         RateLimiter.from_env(text)
-
-
-def test_progress_text():
-    assert progress_text(12, 40) == "12 of 40"
-    assert progress_text(41, 40) == "40 of 40"

@@ -1,4 +1,4 @@
-"""A tester's session, free of any UI framework: one click handled once, a fair rate limit."""
+"""A fair rate limit per tester (or API key), shared by every session of a process."""
 
 from __future__ import annotations
 
@@ -7,27 +7,9 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
-from .errors import PinpointError
-
-
-class RateLimited(PinpointError):
-    """This tester asked for more predictions than the limit allows; wait and retry."""
-
-    def __init__(self, message: str, retry_after: float):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def is_new_click(click: Mapping[str, object] | None, last_seen: object) -> bool:
-    """Return True if `click` is a real click not handled yet.
-
-    The image component repeats its last click on every rerun; its unix_time tells them apart.
-    """
-    if not click or click.get("unix_time") is None:
-        return False
-    return click["unix_time"] != last_seen
+from .errors import RateLimited
 
 
 class RateLimiter:
@@ -62,8 +44,3 @@ class RateLimiter:
                     f"{tester} made {self.limit} predictions in the last {self.window:g} s; "
                     f"please wait {wait:.0f} s", retry_after=wait)
             events.append(now)
-
-
-def progress_text(done: int, total: int) -> str:
-    """Return "12 of 40" style progress for a labeling batch."""
-    return f"{min(done, total)} of {total}"
