@@ -197,6 +197,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     result = evaluate_csv(Predictor.from_manifest(args.manifest), args.labeled)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
+    failed = result["errors"]
+    if isinstance(failed, list) and failed:  # reported, but a script must notice lost rows
+        print(f"error: {len(failed)} row(s) could not be scored", file=sys.stderr)
+        return 1
     return 0
 
 

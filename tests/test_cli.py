@@ -208,3 +208,16 @@ def test_a_model_returning_nan_is_answered_and_recorded_as_degraded(tiny_models,
     assert main(args) == 0
     assert "degraded: the keras, savedmodel, graphdef, tflite model gave unusable scores" in (
         capsys.readouterr().out)
+
+
+def test_evaluate_exits_1_when_rows_cannot_be_scored_and_still_reports(tiny_models, images,
+                                                                         tmp_path):
+    labeled = tmp_path / "labeled.csv"
+    labeled.write_text(f"image,x,y,keras\n{images / 'photo.jpg'},80,60,alpha\n"
+                       "missing.jpg,10,10,alpha\n")
+    run = cli("evaluate", str(labeled), manifest=tiny_models / "manifest.toml")
+    assert run.returncode == 1
+    assert "keras" in run.stdout  # the report of the row that could be scored
+    assert "1 row(s) could not be scored" in run.stderr
+    labeled.write_text(f"image,x,y,keras\n{images / 'photo.jpg'},80,60,alpha\n")
+    assert cli("evaluate", str(labeled), manifest=tiny_models / "manifest.toml").returncode == 0
