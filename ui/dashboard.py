@@ -50,7 +50,6 @@ def confusion_heatmap(frame: pd.DataFrame, title: str) -> alt.LayerChart:
     seen = set(frame["truth"]) | set(frame["predicted"])
     # "none of these" is no label of the model: its row comes last, apart from the labels
     order = sorted(seen - {NONE_LABEL}) + ([NONE_LABEL] if NONE_LABEL in seen else [])
-    side = max(240, 28 * len(order))
     base = alt.Chart(frame).encode(
         x=alt.X("predicted:N", title="Model's top-1", sort=order, scale=alt.Scale(domain=order),
                 axis=alt.Axis(labelLimit=0, labelAngle=-45)),
@@ -61,8 +60,9 @@ def confusion_heatmap(frame: pd.DataFrame, title: str) -> alt.LayerChart:
                         legend=alt.Legend(format="d", tickMinStep=1)),
         tooltip=["truth", "predicted", "count"])
     numbers = base.mark_text(baseline="middle").encode(text="count:Q")
-    return alt.LayerChart(layer=[cells, numbers], title=title).properties(width=side,
-                                                                          height=side)
+    # one fixed step per label on both axes: square cells, every label shown
+    return alt.LayerChart(layer=[cells, numbers], title=title).properties(
+        width=alt.Step(24), height=alt.Step(24))
 
 
 def time_step(created: pd.Series) -> tuple[str, str]:
