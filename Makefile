@@ -2,7 +2,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := chromium fonts-noto-color-emoji unicode-data postgresql
+SYSTEM_PACKAGES := chromium fonts-noto-color-emoji unicode-data postgresql redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint bench serve serve-ray models system-deps clean-venv

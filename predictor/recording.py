@@ -17,9 +17,9 @@ from .crop import crop_image, png_bytes
 from .errors import PinpointError, UnknownLabel, UnknownPrediction
 from .images import DecodedImage, ImageSource
 from .predict import Prediction, Predictor
-from .ratelimit import RateLimiter
 
-if TYPE_CHECKING:  # SQLAlchemy loads only when a store is opened
+if TYPE_CHECKING:  # SQLAlchemy and limits load only when a store or a limiter is made
+    from .ratelimit import RateLimiter
     from .store import FeedbackStore
 
 

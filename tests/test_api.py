@@ -364,7 +364,7 @@ def test_rate_limit_is_per_key_with_retry_after(tiny_predictor, tmp_path):
         no_root = by_path(server.url, "photo.png", headers={"X-API-Key": KEYS["bob"]})
     assert codes == [200, 200, 200]
     assert refused.status_code == 429 and refused.json()["error"] == "RateLimited"
-    assert 15 <= int(refused.headers["retry-after"]) <= 20  # one token per 20 s
+    assert 55 <= int(refused.headers["retry-after"]) <= 60  # the first of 3 leaves the window
     assert other.status_code == 200
     assert no_root.status_code == 404 and "PINPOINT_IMAGE_ROOT" in no_root.json()["message"]
 

@@ -55,10 +55,10 @@ def caller(request: Request, key: Annotated[str | None, Security(_KEY_HEADER)] =
 
 
 def limited_caller(request: Request, name: Annotated[str, Depends(caller)]) -> str:
-    """Like `caller`, and spend one token of that key's rate limit."""
+    """Like `caller`, and count one request against that key's rate limit."""
     bucket = _state(request).bucket
     if bucket is not None:
-        bucket.take(name)
+        bucket.check(name)
     return name
 
 
