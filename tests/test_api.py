@@ -180,8 +180,8 @@ def test_metrics_count_requests_by_status_and_time_each_model(api):
     assert metric(text, 'pinpoint_requests_total{route="/v1/models",status="401"}') >= 1
     for name in NAMES:
         assert metric(text, f'pinpoint_model_seconds_count{{model="{name}"}}') >= 1
-    assert metric(text, 'pinpoint_stage_seconds_bucket{stage="decode",le="+Inf"}') >= 1
-    assert "pinpoint_ready 1" in text.splitlines()
+    assert metric(text, 'pinpoint_stage_seconds_bucket{le="+Inf",stage="decode"}') >= 1
+    assert "pinpoint_ready 1.0" in text.splitlines()
 
 
 def test_docs_offer_a_form_for_both_ways_of_asking(api):

@@ -75,10 +75,10 @@ def test_metrics_render_prometheus_text():
     metrics.observe("lat_seconds", "latency", 3.0, route='q"x')
     metrics.set("up", "up", 1)
     lines = metrics.render().splitlines()
-    assert 'hits_total{route="/a",status="200"} 2' in lines
-    assert 'lat_seconds_bucket{route="q\\"x",le="0.01"} 0' in lines
-    assert 'lat_seconds_bucket{route="q\\"x",le="0.025"} 1' in lines
-    assert 'lat_seconds_bucket{route="q\\"x",le="5"} 2' in lines
-    assert 'lat_seconds_bucket{route="q\\"x",le="+Inf"} 2' in lines
-    assert 'lat_seconds_count{route="q\\"x"} 2' in lines
-    assert "# TYPE lat_seconds histogram" in lines and "up 1" in lines
+    assert 'hits_total{route="/a",status="200"} 2.0' in lines
+    assert 'lat_seconds_bucket{le="0.01",route="q\\"x"} 0.0' in lines
+    assert 'lat_seconds_bucket{le="0.025",route="q\\"x"} 1.0' in lines
+    assert 'lat_seconds_bucket{le="5.0",route="q\\"x"} 2.0' in lines
+    assert 'lat_seconds_bucket{le="+Inf",route="q\\"x"} 2.0' in lines
+    assert 'lat_seconds_count{route="q\\"x"} 2.0' in lines
+    assert "# TYPE lat_seconds histogram" in lines and "up 1.0" in lines
