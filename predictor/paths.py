@@ -81,6 +81,8 @@ def _shown(name: object) -> str:
 def _check_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ImageNotFound("no image name given")
+    if not name.isprintable() and _unencodable(name):
+        raise ImageNotFound(f"{_shown(name)!r} is not a valid file name (lone surrogate)")
     if "\x00" in name or "\\" in name or _DRIVE.match(name) or _absolute(name):
         raise ImageNotFound(f"{_shown(name)!r} is not a file name inside the image folder")
     return name
@@ -173,6 +175,14 @@ def _read_all(fd: int, max_bytes: int, shown: str) -> bytes:
     if total > max_bytes:  # the file grew while it was read
         raise ImageRejected(f"{shown!r} is larger than the {max_bytes} byte limit")
     return b"".join(chunks)
+
+
+def _unencodable(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _absolute(name: str) -> bool:

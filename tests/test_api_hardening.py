@@ -129,3 +129,38 @@ def test_a_fifo_swapped_in_never_holds_a_prediction_slot(api, folder):
     metrics = httpx.get(f"{api.url}/metrics", headers=ALICE).text
     assert "pinpoint_predictions_in_flight 0" in metrics.splitlines()
     assert all(by_path(api.url, "photo.png").status_code == 200 for _ in range(5))
+
+
+# -- 2. JSON that used to give 500 ------------------------------------------------------------
+
+
+def post_json(url, text, path="/v1/predict"):
+    return httpx.post(f"{url}{path}", content=text, timeout=30,
+                      headers={**ALICE, "content-type": "application/json"})
+
+
+@pytest.mark.parametrize(("text", "status", "error"), [
+    ("[" * 1000, 422, "BadRequest"),
+    ('{"path": "photo.png", "x": 1' + "0" * 400 + ', "y": 1}', 422, "InvalidPoint"),
+    ('{"path": "\\ud800", "x": 1, "y": 1}', 404, "ImageNotFound"),
+    ('{"path": "photo.png", "x": "\\ud800", "y": 1}', 422, "InvalidPoint"),
+], ids=["deep", "huge", "surrogate-path", "surrogate-x"])
+def test_hostile_json_is_a_4xx_json_error(api, text, status, error):
+    response = post_json(api.url, text)
+    assert response.status_code == status, response.text
+    assert response.json()["error"] == error
+
+
+def test_deeply_nested_feedback_is_a_4xx_json_error(api):
+    response = post_json(api.url, '{"prediction_id": 1, "labels": ' + "[" * 1000, "/v1/feedback")
+    assert 400 <= response.status_code < 500
+    assert "error" in response.json()
+
+
+def test_predict_with_a_huge_integer_raises_the_point_error():
+    from PIL import Image
+
+    from predictor import InvalidPoint
+
+    with pytest.raises(InvalidPoint, match="finite"):
+        fake_predictor().predict(Image.new("RGB", (20, 20)), 10**400, 1)

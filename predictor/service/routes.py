@@ -197,8 +197,8 @@ async def _read_server_path(request: Request, state: ServiceState
                             ) -> tuple[bytes, object, object, int]:
     try:
         body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the body is not valid JSON") from None
+    except (ValueError, RecursionError):  # RecursionError: nested too deep for the parser
+        raise BadRequest("the body is not valid JSON (or nested too deep)") from None
     if not isinstance(body, dict):
         raise BadRequest('send a JSON object: {"path": ..., "x": ..., "y": ...}')
     root = image_root(state.settings.image_root)
