@@ -43,8 +43,8 @@ def check_point(x: object, y: object, size: tuple[int, int]) -> tuple[float, flo
         try:
             value = float(value)
         except OverflowError:  # an int too large for a float, e.g. 10**400 from JSON
-            raise InvalidPoint(f"{name} must be a finite number, got one of "
-                               f"{value.bit_length()} bits") from None
+            raise InvalidPoint(f"{name} must be a finite number, got one too large "
+                               "for a float") from None
         if not math.isfinite(value):
             raise InvalidPoint(f"{name} must be a finite number, got {value}")
         values.append(float(value))
