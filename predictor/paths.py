@@ -17,6 +17,8 @@ from .errors import ImageNotFound, ImageRejected
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 _DRIVE = re.compile(r"^[A-Za-z]:")
+MAX_NAME_BYTES = 1024  # checked before any lookup, so a long name costs no CPU
+MAX_PART_BYTES = 255  # the longest file name most file systems allow
 _MAX_LINKS = 40  # as the kernel's own limit on links followed in one path
 # O_NONBLOCK: opening a FIFO swapped in returns at once (and fstat then refuses it).
 _OPEN = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
@@ -83,6 +85,10 @@ def _check_name(name: object) -> str:
         raise ImageNotFound("no image name given")
     if not name.isprintable() and _unencodable(name):
         raise ImageNotFound(f"{_shown(name)!r} is not a valid file name (lone surrogate)")
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise ImageNotFound(f"the image name is longer than {MAX_NAME_BYTES} bytes")
+    if any(len(part.encode()) > MAX_PART_BYTES for part in name.split("/")):
+        raise ImageNotFound(f"a part of {_shown(name)!r} is longer than {MAX_PART_BYTES} bytes")
     if "\x00" in name or "\\" in name or _DRIVE.match(name) or _absolute(name):
         raise ImageNotFound(f"{_shown(name)!r} is not a file name inside the image folder")
     return name

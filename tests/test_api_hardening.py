@@ -164,3 +164,19 @@ def test_predict_with_a_huge_integer_raises_the_point_error():
 
     with pytest.raises(InvalidPoint, match="finite"):
         fake_predictor().predict(Image.new("RGB", (20, 20)), 10**400, 1)
+
+
+# -- 3. long paths and large JSON bodies ------------------------------------------------------
+
+
+def test_a_long_path_is_refused_before_resolving(api):
+    response = by_path(api.url, "photo.png/../" * 150 + "photo.png")
+    assert response.status_code == 404
+    assert "longer than 1024 bytes" in response.json()["message"]
+
+
+def test_a_json_predict_body_over_64_kb_is_413(api):
+    response = by_path(api.url, "photo.png/../" * 6000 + "photo.png")
+    assert response.status_code == 413
+    assert response.json() == {"error": "TooLarge",
+                               "message": "the request is larger than the 65536 byte limit"}

@@ -121,3 +121,21 @@ def test_read_image_never_reads_outside_while_a_folder_is_swapped_with_a_link_ou
                 seen.add(b"refused")
     assert b"outside" not in seen
     assert b"inside" in seen
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("photo.jpg/../" * 100 + "photo.jpg", "longer than 1024 bytes"),
+    ("é" * 513, "longer than 1024 bytes"),
+    ("a" * 256 + "/photo.jpg", "longer than 255 bytes"),
+], ids=["dotdot-chain", "multibyte", "long-part"])
+def test_long_names_are_refused_before_any_lookup(root, name, message):
+    with pytest.raises(ImageNotFound, match=message):
+        read_image(root, name, 100)
+
+
+def test_a_name_at_the_length_limits_is_still_found(root):
+    name = "./" * 503 + "sub/deep.png"
+    assert len(name.encode()) <= 1024
+    assert read_image(root, name, 100) == b"png"
+    (root / ("b" * 251 + ".jpg")).write_bytes(b"long")
+    assert read_image(root, "b" * 251 + ".jpg", 100) == b"long"
