@@ -26,7 +26,7 @@ from .errors import (
 )
 from .images import ACCEPTED_FORMATS, DecodedImage, ImageLimits, decode_image
 from .manifest import ModelSpec, load_manifest, manifest_path, read_labels
-from .paths import image_root, list_images, resolve_image
+from .paths import image_root, list_images, read_image, resolve_image
 from .predict import LabelScore, Prediction, Predictor
 
 # The store, reports, settings and rate limiter need SQLAlchemy, pandas, pydantic or limits:
@@ -101,6 +101,7 @@ __all__ = [
     "load_manifest",
     "manifest_path",
     "png_bytes",
+    "read_image",
     "read_labels",
     "resolve_image",
     # errors (all in predictor/errors.py)

@@ -26,11 +26,11 @@ from predictor import (
     label_remote,
     list_images,
     predict_remote,
+    read_image,
     record_click,
     record_labels,
-    resolve_image,
 )
-from ui.common import load_client, load_limiter
+from ui.common import load_client, load_config, load_limiter
 from ui.display import decode_for_display, display_copy, draw_overlay, is_new_click, to_original
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -64,7 +64,8 @@ def server_choices() -> list[ImageChoice]:
     root = image_root()
     if root is None:
         return []
-    return [ImageChoice(f"server:{name}", name, partial(resolve_image, root, name))
+    limit = load_config().limits.max_bytes  # read once through one descriptor: bytes, not a name
+    return [ImageChoice(f"server:{name}", name, partial(read_image, root, name, limit))
             for name in list_images(root)]
 
 
