@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
 from predictor import (
+    DecodedImage,
     FeedbackStore,
     ImageLimits,
     PinpointClient,
     PinpointError,
     Predictor,
     RateLimiter,
+    RecordedPrediction,
     database_url,
+    label_remote,
     manifest_path,
+    predict_remote,
+    record_click,
+    record_labels,
 )
 from predictor.config import Config, Rate
 from predictor.config import load_config as read_config
@@ -140,3 +148,38 @@ def load_limiter() -> RateLimiter | None:
     where $PINPOINT_RATE_STORAGE says), or None when it is "none"."""
     config = load_config()
     return _limiter(config.app_rate, config.rate_storage)
+
+
+@dataclass(frozen=True)
+class Clicks:
+    """Where the app's clicks are predicted and labeled: in this process, or through the REST
+    service ($PINPOINT_SERVICE_URL). Chosen once, in `load_clicks`; the rate limit is checked
+    here, the same way for both."""
+
+    predictor: Predictor
+    store: FeedbackStore
+    client: PinpointClient | None
+    limiter: RateLimiter | None
+
+    def record(self, decoded: DecodedImage, original: bytes | Path, point: tuple[float, float],
+               tester: str) -> RecordedPrediction:
+        """Predict at `point` and store it (here, or in the service's store)."""
+        if self.limiter is not None:
+            self.limiter.check(tester)
+        if self.client is None:
+            return record_click(self.predictor, self.store, decoded, point, tester=tester,
+                                source="app")
+        return predict_remote(self.client, original, decoded, point, tester=tester,
+                              store=self.store)
+
+    def label(self, prediction_id: int, chosen: dict[str, str | None], tester: str) -> None:
+        """Store the tester's labels where the prediction was stored."""
+        if self.client is None:
+            record_labels(self.predictor, self.store, prediction_id, chosen, tester=tester)
+        else:
+            label_remote(self.client, prediction_id, chosen)
+
+
+def load_clicks(predictor: Predictor, store: FeedbackStore) -> Clicks:
+    """Return this run's Clicks: local or remote, with the process-wide rate limit."""
+    return Clicks(predictor, store, load_client(), load_limiter())
