@@ -127,7 +127,9 @@ def test_a_fifo_swapped_in_never_holds_a_prediction_slot(api, folder):
     assert 503 not in statuses
     assert set(statuses) <= {200, 404}
     metrics = httpx.get(f"{api.url}/metrics", headers=ALICE).text
-    assert "pinpoint_predictions_in_flight 0" in metrics.splitlines()
+    in_flight = [float(line.split()[-1]) for line in metrics.splitlines()
+                 if line.startswith("pinpoint_predictions_in_flight ")]
+    assert in_flight == [0.0]
     assert all(by_path(api.url, "photo.png").status_code == 200 for _ in range(5))
 
 
