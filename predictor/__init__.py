@@ -16,6 +16,7 @@ from .display import (
     to_original,
 )
 from .errors import (
+    DecodeBusy,
     ImageNotFound,
     ImageRejected,
     InvalidPoint,
@@ -85,6 +86,7 @@ __all__ = [
     "DecodedImage",
     "ImageLimits",
     "ImageNotFound",
+    "DecodeBusy",
     "ImageRejected",
     "InvalidPoint",
     "LabelScore",

@@ -180,3 +180,17 @@ def test_a_json_predict_body_over_64_kb_is_413(api):
     assert response.status_code == 413
     assert response.json() == {"error": "TooLarge",
                                "message": "the request is larger than the 65536 byte limit"}
+
+
+# -- 4. memory: a budget of pixels decoded at once --------------------------------------------
+
+
+def test_past_the_decode_budget_the_api_answers_503_with_retry_after(api):
+    from predictor.memory import DECODE_BUDGET
+
+    with DECODE_BUDGET.reserve(DECODE_BUDGET.capacity):
+        refused = by_path(api.url, "photo.png")
+    assert refused.status_code == 503
+    assert refused.json()["error"] == "DecodeBusy"
+    assert refused.headers["retry-after"] == "1"
+    assert by_path(api.url, "photo.png").status_code == 200

@@ -106,7 +106,8 @@ def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice):
         return None
     shown = display_copy(decoded, DISPLAY_SIDE)
     st.session_state[slot] = (choice.key, decoded, shown)
-    st.session_state[f"{prefix}_original"] = source  # the original, for the remote service
+    if load_client() is not None:  # the original bytes only matter to the remote service
+        st.session_state[f"{prefix}_original"] = source
     return decoded, shown
 
 

@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from .. import store_schema
-from ..errors import ImageNotFound, PinpointError
+from ..errors import DecodeBusy, ImageNotFound, PinpointError
 from ..paths import image_root, read_image
 from ..store import FeedbackStore, StoreError
 from .app import (
@@ -93,7 +93,7 @@ async def predict(request: Request, key: Annotated[str, Depends(limited_caller)]
     tester = f"api:{key}"
     try:
         outcome = await state.runner.run(predict_job, predictor, source, x, y, top_k)
-    except Overloaded:
+    except (Overloaded, DecodeBusy):
         _count_prediction(state, "overloaded")
         raise
     except DeadlineExceeded as exc:
