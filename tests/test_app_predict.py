@@ -241,3 +241,17 @@ def test_a_50_mp_upload_keeps_only_small_copies_in_the_session(app_env, fake_cli
     held = sum(_held_bytes(value) for value in state.values())
     print(f"\nsession holds {held / 2**20:.1f} MB for a 50 MP upload")
     assert held <= 150 * 2**20
+
+
+def test_changing_the_typed_name_does_not_escape_the_rate_limit(app_env, fake_click,
+                                                                monkeypatch):
+    monkeypatch.setenv("PINPOINT_RATE_LIMIT", "1/3600")
+    at = _upload(_page(), "red.png", png())
+    at.sidebar.text_input(key="common_tester").set_value("ann").run()
+    fake_click(10, 10, unix_time=1)
+    at.run()
+    at.sidebar.text_input(key="common_tester").set_value("not ann").run()
+    fake_click(20, 20, unix_time=2)
+    at.run()
+    assert "please wait" in at.warning[0].value
+    assert _rows(app_env, "SELECT tester FROM predictions") == [("ann",)]

@@ -35,7 +35,7 @@ from predictor import (
     read_image,
     to_original,
 )
-from ui.common import load_client, load_limiter
+from ui.common import load_client, load_limiter, rate_key
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp"]
@@ -201,9 +201,9 @@ def _predict(prefix: str, predictor: Predictor, store: FeedbackStore, decoded: D
     limiter, client = load_limiter(), load_client()
     if client is None:
         return predict_and_record(predictor, store, decoded, point, tester=tester,
-                                  source="app", limiter=limiter)
+                                  source="app", limiter=limiter, rate_key=rate_key())
     if limiter is not None:
-        limiter.check(tester)
+        limiter.check(rate_key())
     return predict_remote(client, st.session_state[f"{prefix}_original"], decoded, point,
                           tester=tester, store=store)
 
