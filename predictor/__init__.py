@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from .crop import Box, check_point, crop_box, crop_image, crop_pixels, png_bytes
 from .errors import (
+    DecodeBusy,
     ImageNotFound,
     ImageRejected,
     InvalidPoint,
@@ -105,6 +106,7 @@ __all__ = [
     "read_labels",
     "resolve_image",
     # errors (all in predictor/errors.py)
+    "DecodeBusy",
     "ImageNotFound",
     "ImageRejected",
     "InvalidPoint",

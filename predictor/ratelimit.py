@@ -57,5 +57,5 @@ class RateLimiter:
             return
         reset = self._limiter.get_window_stats(self._item, key).reset_time
         wait = max(0.0, reset - time.time())
-        raise RateLimited(f"{key} made {self.limit} {self.what} in the last {self.per_s:g} s; "
+        raise RateLimited(f"{self.limit} {self.what} in the last {self.per_s:g} s; "
                           f"please wait {math.ceil(wait)} s", retry_after=wait)

@@ -257,7 +257,7 @@ def test_a_point_off_the_image_is_stored_as_failed_not_scored(api, db_path):
     ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422),
     ({"json": ["photo.png", 1, 1]}, 422),
     ({"content": b"x=1", "headers": {"content-type": "text/plain"}}, 415),
-    ({"content": b"--b\r\nbroken", "headers": {"content-type": "multipart/form-data"}}, 400),
+    ({"content": b"--b\r\nbroken", "headers": {"content-type": "multipart/form-data"}}, 422),
 ], ids=lambda v: repr(v)[:50])
 def test_malformed_requests_are_4xx_json(api, request_kwargs, status):
     request_kwargs = dict(request_kwargs)  # the parameters are shared with the Ray run

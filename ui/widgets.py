@@ -26,7 +26,7 @@ from predictor import (
     list_images,
     read_image,
 )
-from ui.common import load_clicks, load_config
+from ui.common import load_clicks, load_client, load_config
 from ui.display import decode_for_display, display_copy, draw_overlay, is_new_click, to_original
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -98,7 +98,8 @@ def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice):
         return None
     shown = display_copy(decoded, DISPLAY_SIDE)
     st.session_state[slot] = (choice.key, decoded, shown)
-    st.session_state[f"{prefix}_original"] = source  # the original, for the remote service
+    if load_client() is not None:  # the original bytes only matter to the remote service
+        st.session_state[f"{prefix}_original"] = source
     return decoded, shown
 
 
@@ -187,7 +188,7 @@ def save_truth(predictor: Predictor, store: FeedbackStore, result: RecordedPredi
 def _predict(prefix: str, predictor: Predictor, store: FeedbackStore, decoded: DecodedImage,
              point: tuple[float, float], tester: str) -> RecordedPrediction:
     clicks = load_clicks(predictor, store)
-    return clicks.record(decoded, st.session_state[f"{prefix}_original"], point, tester)
+    return clicks.record(decoded, st.session_state.get(f"{prefix}_original"), point, tester)
 
 
 def point_and_predict_ui(prefix: str, predictor: Predictor, store: FeedbackStore,
