@@ -21,14 +21,10 @@ from predictor import (
     RecordedPrediction,
     StoreBusy,
     image_root,
-    label_remote,
     list_images,
-    predict_remote,
-    record_click,
-    record_labels,
-    resolve_image,
+    read_image,
 )
-from ui.common import load_client, load_limiter
+from ui.common import load_clicks, load_client, load_config
 from ui.display import decode_for_display
 from ui.keys import keep_keys_on_page
 from ui.labeling import (
@@ -75,7 +71,8 @@ def server_choices() -> list[ImageChoice]:
     root = image_root()
     if root is None:
         return []
-    return [ImageChoice(f"server:{name}", name, partial(resolve_image, root, name))
+    limit = load_config().limits.max_bytes  # read once through one descriptor: bytes, not a name
+    return [ImageChoice(f"server:{name}", name, partial(read_image, root, name, limit))
             for name in list_images(root)]
 
 
@@ -127,7 +124,8 @@ def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice) -> Decode
         st.error("This image could not be read. Please try another one.")
         return None
     st.session_state[slot] = (choice.key, decoded)
-    st.session_state[f"{prefix}_original"] = source  # the original, for the remote service
+    if load_client() is not None:  # the original bytes only matter to the remote service
+        st.session_state[f"{prefix}_original"] = source
     return decoded
 
 
@@ -135,17 +133,13 @@ def save_truth(predictor: Predictor, store: FeedbackStore, result: RecordedPredi
                answers: dict[str, Answer], tester: str) -> bool:
     """Store the labels with their prediction (skipped models get none) and say so; on failure
     say what to do."""
-    client = load_client()
     assert result.prediction_id is not None  # the app always stores its predictions
     chosen = {name: answer.label for name, answer in answers.items() if not answer.skipped}
     if not chosen:
         st.info("Nothing saved: every model skipped.")
         return True
     try:
-        if client is None:
-            record_labels(predictor, store, result.prediction_id, chosen, tester=tester)
-        else:  # the service stored the prediction: the labels go to it too
-            label_remote(client, result.prediction_id, chosen)
+        load_clicks(predictor, store).label(result.prediction_id, chosen, tester)
     except StoreBusy as exc:
         st.warning(f"Not saved: {exc}")
         return False
@@ -161,13 +155,8 @@ def save_truth(predictor: Predictor, store: FeedbackStore, result: RecordedPredi
 
 def _predict(prefix: str, predictor: Predictor, store: FeedbackStore, decoded: DecodedImage,
              point: tuple[float, float], tester: str) -> RecordedPrediction:
-    limiter, client = load_limiter(), load_client()
-    if limiter is not None:  # one check, whether the models run here or in the service
-        limiter.check(tester)
-    if client is None:
-        return record_click(predictor, store, decoded, point, tester=tester, source="app")
-    return predict_remote(client, st.session_state[f"{prefix}_original"], decoded, point,
-                          tester=tester, store=store)
+    clicks = load_clicks(predictor, store)
+    return clicks.record(decoded, st.session_state.get(f"{prefix}_original"), point, tester)
 
 
 def _handle_click(prefix: str, predictor: Predictor, store: FeedbackStore,
