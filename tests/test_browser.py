@@ -149,8 +149,9 @@ def run_loop(page, url: str, photo: Path, shots: Path, models: tuple[str, ...] =
     assert page.evaluate("document.activeElement.tagName") != "IFRAME"
     page.keyboard.press("1")  # the first model's top answer
     expect(_answers(page, models[0]).locator("input:checked")).to_have_count(1)
-    for _ in models[1:]:
+    for model in models[1:]:
         page.keyboard.press("0")  # none of these
+        expect(_answers(page, model).locator("input:checked")).to_have_count(1)
     page.keyboard.press("Control+Enter")
     page.get_by_text("Saved ✓").wait_for()
     _shoot(page, "2-predict-saved", shots)
