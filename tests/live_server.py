@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -77,3 +78,45 @@ def serve_subprocess(env: dict[str, str], port: int, *args: str) -> subprocess.P
         [sys.executable, "-m", "predictor", "serve", "--port", str(port), "--no-access-log", *args],
         cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True)
+
+
+def serve_logged(env: dict[str, str], port: int, logs: Path, *args: str) -> subprocess.Popen:
+    """Start `python -m predictor serve` with stdout (access log) and stderr (Pinpoint's own
+    lines) in files under `logs`, so a busy server never blocks on a full pipe."""
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / "stdout.log", "w") as out, open(logs / "stderr.log", "w") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "predictor", "serve", "--port", str(port), *args],
+            cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=err, text=True)
+
+
+def write_tflite_manifest(path: Path, tiny_models: Path, version: str) -> Path:
+    """A manifest of one model, "color": the tiny TFLite model (no TensorFlow import to serve)."""
+    from tests.model_factory import manifest_entry
+
+    entry = manifest_entry("color", str(tiny_models / "tiny.tflite"), version=version,
+                           labels=str(tiny_models / "labels.txt"))
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(entry)
+    temporary.replace(path)  # a reload never reads half a file
+    return path
+
+
+def log_events(path: Path) -> list[dict]:
+    """The JSON lines of a log file (uvicorn's own plain lines are skipped)."""
+    events = []
+    for line in path.read_text().splitlines():
+        if line.startswith("{"):
+            events.append(json.loads(line))
+    return events
+
+
+def wait_for_event(path: Path, name: str, seconds: float = 60) -> dict:
+    """Poll a log file until an event of that name appears; return it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = [e for e in log_events(path) if e.get("event") == name]
+        if found:
+            return found[-1]
+        time.sleep(0.1)
+    raise AssertionError(f"no {name!r} event in {path}:\n{path.read_text()[-3000:]}")

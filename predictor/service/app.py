@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
+import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,10 +19,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from ..errors import ImageNotFound, ImageRejected, InvalidPoint, PinpointError
+from ..live import LivePredictor, NoModels, versions
 from ..predict import Predictor
 from ..session import RateLimited
 from ..store import FeedbackStore, StoreBusy, StoreError
 from .guards import BodyLimit, TokenBucket
+from .logs import RequestLog, configure_logging, event, log_models, models_log
 from .metrics import Metrics
 from .settings import Settings
 from .work import BoundedRunner, NotReady, ServiceBusy
@@ -52,7 +56,7 @@ class UnknownPrediction(PinpointError):
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (Unauthorized, 401), (RateLimited, 429), (ServiceBusy, 503), (StoreBusy, 503),
     (StoreError, 503), (TooLarge, 413), (UnsupportedMedia, 415), (ImageNotFound, 404),
-    (UnknownPrediction, 404),
+    (UnknownPrediction, 404), (NoModels, 503),
     (ImageRejected, 422), (InvalidPoint, 422), (BadRequest, 422), (PinpointError, 400),
 )
 
@@ -66,11 +70,15 @@ class ServiceState:
         self.metrics = Metrics()
         self.runner = BoundedRunner(settings.max_in_flight, settings.deadline_s)
         self.bucket = TokenBucket(settings.rate, settings.per_s) if settings.rate else None
-        self.predictor: Predictor | None = None
+        self.live = LivePredictor()  # swapped by a reload; requests lease it (predictor.live)
         self.store: FeedbackStore | None = None
         self.load_error: str | None = None
         self._load_predictor, self._open_store = load_predictor, open_store
         self._loader: threading.Thread | None = None
+
+    @property
+    def predictor(self) -> Predictor | None:
+        return self.live.current
 
     @property
     def ready(self) -> bool:
@@ -81,33 +89,65 @@ class ServiceState:
         self._loader = threading.Thread(target=self._load, name="pinpoint-load", daemon=True)
         self._loader.start()
 
+    def start_reload(self) -> None:
+        """Re-read the manifest and swap its models in, in a thread (SIGHUP, systemctl reload)."""
+        threading.Thread(target=self.reload, name="pinpoint-reload", daemon=True).start()
+
+    def reload(self) -> bool:
+        """Load and warm the manifest's models, then swap them in; keep the old ones on failure."""
+        if self._loader is not None and self._loader.is_alive():
+            event(models_log, "reload_skipped", logging.WARNING, reason="still loading")
+            return False
+        if not self.ready:  # the first load failed: try all of it again
+            self._load()
+            return self.ready
+        started = time.perf_counter()
+        try:
+            swapped = self.live.reload(self._load_predictor, warm_up)
+        except Exception as exc:  # the running models keep answering
+            event(models_log, "reload_failed", logging.ERROR, error=_short(exc),
+                  kept=versions(self.predictor))
+            return False
+        if self.predictor is not None:
+            log_models(self.predictor, reason="reload", started=started)
+        event(models_log, "reloaded", before=swapped.before, after=swapped.after,
+              seconds=round(swapped.load_s, 3))
+        return True
+
     def require_ready(self) -> tuple[Predictor, FeedbackStore]:
         """Return the models and the store, or raise NotReady."""
-        if self.predictor is None or self.store is None:
+        predictor = self.predictor
+        if predictor is None or self.store is None:
             raise NotReady(self.load_error or "the models are still loading; retry shortly", 5)
-        return self.predictor, self.store
+        return predictor, self.store
 
     def close(self) -> None:
+        """Stop taking predictions, close the models, and flush and close the store."""
         self.runner.close()
-        if self.predictor is not None:
-            self.predictor.close()
+        self.live.close()
         if self.store is not None:
+            self.store.flush()
             self.store.close()
+        event(log, "stopped")
 
     def _load(self) -> None:
         started = time.perf_counter()
         try:
-            store = self._open_store()
+            store = self.store or self._open_store()
             predictor = self._load_predictor()
             warm_up(predictor)
         except Exception as exc:  # a broken manifest or database must show in /readyz
-            self.load_error = f"not ready: {type(exc).__name__}: {exc}"[:300]
-            log.error("pinpoint: %s", self.load_error)
+            self.load_error = f"not ready: {_short(exc)}"
+            event(models_log, "load_failed", logging.ERROR, error=_short(exc))
             return
-        self.store, self.predictor = store, predictor
+        self.store, self.load_error = store, None
+        self.live.swap(predictor)
         self.metrics.set("pinpoint_ready", "1 once the models are loaded and warm", 1)
-        log.info("pinpoint: %d models ready in %.1f s", len(predictor.models),
-                 time.perf_counter() - started)
+        log_models(predictor, reason="start", started=started)
+
+
+def _short(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 def warm_up(predictor: Predictor) -> None:
@@ -138,7 +178,8 @@ def create_app(
             log.warning("pinpoint: no API keys configured; serve on 127.0.0.1 only")
         state.metrics.set("pinpoint_ready", "1 once the models are loaded and warm", 0)
         state.start_loading()
-        yield
+        with _reload_on_sighup(state):
+            yield
         state.close()
 
     app = FastAPI(title="Pinpoint", version="1", lifespan=lifespan, description=_DESCRIPTION)
@@ -146,14 +187,30 @@ def create_app(
     app.include_router(router)
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body)
+    app.add_middleware(RequestLog)
     app.add_middleware(_Observe, metrics=state.metrics)  # outermost: sees 413s too
     return app
 
 
 def app_from_env() -> FastAPI:
     """The factory `python -m predictor serve` hands to uvicorn (settings from the environment)."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
-    return create_app()
+    settings = Settings.from_env()
+    configure_logging(settings.log_format)
+    return create_app(settings)
+
+
+@contextmanager
+def _reload_on_sighup(state: ServiceState) -> Iterator[None]:
+    """While serving, SIGHUP reloads the models (only the main thread can take signals)."""
+    loop = asyncio.get_running_loop()
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGHUP"):
+        yield
+        return
+    loop.add_signal_handler(signal.SIGHUP, state.start_reload)
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
 
 
 def error_response(exc: Exception) -> JSONResponse:

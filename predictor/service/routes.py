@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,7 +31,8 @@ from .app import (
     UnsupportedMedia,
 )
 from .guards import find_key
-from .work import DeadlineExceeded, Outcome, Overloaded, predict_job
+from .logs import image_fields, note, prediction_fields
+from .work import DeadlineExceeded, Outcome, Overloaded, predict_live
 
 router = APIRouter()
 _KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False,
@@ -86,14 +89,14 @@ _PREDICT_BODY = {"requestBody": {"required": True, "content": {
              summary="Top labels of every model at a point of an uploaded or server image")
 async def predict(request: Request, key: Annotated[str, Depends(limited_caller)]) -> JSONResponse:
     state = _state(request)
-    predictor, store = state.require_ready()
+    _predictor, store = state.require_ready()
     if state.runner.full:  # refuse before reading an upload that could not be served
         _count_prediction(state, "overloaded")
         raise Overloaded(f"all {state.runner.slots} prediction slots are busy; retry in a second")
     source, x, y, top_k = await _read_predict_request(request, state)
     tester = f"api:{key}"
     try:
-        outcome = await state.runner.run(predict_job, predictor, source, x, y, top_k)
+        outcome = await state.runner.run(predict_live, state.live, source, x, y, top_k)
     except Overloaded:
         _count_prediction(state, "overloaded")
         raise
@@ -104,7 +107,7 @@ async def predict(request: Request, key: Annotated[str, Depends(limited_caller)]
     except PinpointError:
         _count_prediction(state, "rejected")
         raise
-    return await _recorded(state, store, outcome, tester)
+    return await _recorded(state, store, outcome, tester, request.scope)
 
 
 class Feedback(BaseModel):
@@ -229,7 +232,8 @@ def _top_k(value: object, state: ServiceState) -> int:
 
 
 async def _recorded(state: ServiceState, store: FeedbackStore, outcome: Outcome,
-                    tester: str) -> JSONResponse:
+                    tester: str, request_scope: Mapping[str, Any]) -> JSONResponse:
+    note(request_scope, image=image_fields(outcome.image), point=outcome.point)
     if outcome.error is not None or outcome.prediction is None:
         _count_prediction(state, "failed")
         await run_in_threadpool(lambda: store.record_failure(
@@ -237,9 +241,13 @@ async def _recorded(state: ServiceState, store: FeedbackStore, outcome: Outcome,
             point=outcome.point))
         raise outcome.error or BadRequest("no prediction")
     prediction = outcome.prediction
+    note(request_scope, **prediction_fields(prediction))
+    started = time.perf_counter()
     prediction_id = await run_in_threadpool(lambda: store.record_prediction(
         prediction, tester=tester, source="api", crops_png=outcome.crops_png,
         parallel=False))
+    note(request_scope, prediction_id=prediction_id,
+         store_ms=round((time.perf_counter() - started) * 1e3, 2))
     _count_prediction(state, "ok")
     _observe_stages(state, prediction.timings_ms)
     return JSONResponse({**prediction.to_dict(), "prediction_id": prediction_id})

@@ -2,17 +2,43 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
+
 from .settings import settings_for_serving, warn_if_open
+
+# After the deadline, a request still has its store write to make (busy timeout 5 s).
+_STOP_MARGIN_S = 6
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
-          manifest: str | None = None, access_log: bool = True) -> int:
-    """Run until stopped; each worker process builds the app and loads the models itself."""
+          manifest: str | None = None, access_log: bool = True,
+          log_format: str | None = None) -> int:
+    """Run until stopped; each worker process builds the app and loads the models itself.
+
+    SIGTERM stops gracefully: no new connections, requests in flight finish (for at most the
+    deadline plus the store's busy timeout), the store is flushed, and the exit status is 0.
+    SIGHUP reloads the models (docs/deployment.md).
+    """
     import uvicorn
 
-    settings = settings_for_serving(host, manifest)  # each worker reads the environment again
+    settings = settings_for_serving(host, manifest, log_format)  # workers read the env again
     warn_if_open(settings, host)
+    _exit_zero_after(signal.SIGTERM)
     uvicorn.run("predictor.service:app_from_env", factory=True, host=host, port=port,
                 workers=workers, access_log=access_log, log_level="info",
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=int(settings.deadline_s) + _STOP_MARGIN_S)
     return 0
+
+
+def _exit_zero_after(sig: signal.Signals) -> None:
+    """Let uvicorn's graceful stop be the whole answer to `sig`.
+
+    uvicorn handles the signal, shuts down, then raises it again for the handler it found;
+    the default one would end the process with the signal instead of the exit status 0
+    that a clean stop deserves (and that systemd reads as success).
+    """
+    def _stopped(_sig: int, _frame: FrameType | None) -> None:
+        pass
+
+    signal.signal(sig, _stopped)

@@ -35,6 +35,7 @@ class Settings:
     per_s: float = 60.0
     limits: ImageLimits = ImageLimits()
     max_top_k: int = 50
+    log_format: str = "json"  # or "text"
 
     @property
     def max_body(self) -> int:
@@ -45,7 +46,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read PINPOINT_API_KEYS / _API_KEYS_FILE, _IMAGE_ROOT, _MANIFEST, _DB_URL,
         _DEADLINE_S, _MAX_IN_FLIGHT, _API_RATE ("60/60": requests/seconds per key),
-        _MAX_MB and _MAX_MP."""
+        _MAX_MB, _MAX_MP and _LOG_FORMAT (json or text)."""
         env = os.environ if env is None else env
         rate, per_s = _rate(env.get("PINPOINT_API_RATE", "60/60"))
         root = env.get("PINPOINT_IMAGE_ROOT")
@@ -62,6 +63,7 @@ class Settings:
                 int(_positive(env, "PINPOINT_MAX_MB", 20) * 1024 * 1024),
                 int(_positive(env, "PINPOINT_MAX_MP", 50) * 1_000_000),
             ),
+            log_format=_log_format(env.get("PINPOINT_LOG_FORMAT") or "json"),
         )
 
 
@@ -84,14 +86,18 @@ def check_bind(settings: Settings, host: str) -> None:
         )
 
 
-def settings_for_serving(host: str, manifest: str | None = None) -> Settings:
+def settings_for_serving(host: str, manifest: str | None = None,
+                         log_format: str | None = None) -> Settings:
     """Read the settings a server about to listen on `host` runs with, checked once, here.
 
-    `manifest` overrides PINPOINT_MANIFEST for this process and the workers it starts.
-    Malformed settings or an unprotected public bind fail as one line.
+    `manifest` and `log_format` override PINPOINT_MANIFEST and PINPOINT_LOG_FORMAT for this
+    process and the workers it starts. Malformed settings or an unprotected public bind fail
+    as one line.
     """
     if manifest:
         os.environ["PINPOINT_MANIFEST"] = manifest
+    if log_format:
+        os.environ["PINPOINT_LOG_FORMAT"] = log_format
     settings = Settings.from_env()
     check_bind(settings, host)
     return settings
@@ -132,6 +138,12 @@ def _rate(text: str) -> tuple[int, float]:
         raise SettingsError(
             f"PINPOINT_API_RATE must look like 60/60 (requests/seconds), got {text!r}")
     return int(match[1]), float(match[2])
+
+
+def _log_format(text: str) -> str:
+    if text.strip().lower() not in ("json", "text"):
+        raise SettingsError(f"PINPOINT_LOG_FORMAT must be json or text, got {text!r}")
+    return text.strip().lower()
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:

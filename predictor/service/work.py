@@ -12,6 +12,7 @@ from typing import TypeVar
 from ..display import crop_image, png_bytes
 from ..errors import PinpointError
 from ..images import ImageSource
+from ..live import LivePredictor
 from ..predict import Prediction, Predictor
 
 T = TypeVar("T")
@@ -121,6 +122,14 @@ def predict_job(predictor: Predictor, source: ImageSource, x: object, y: object,
         return Outcome(image, point, error=exc)
     crops = {name: png_bytes(crop_image(decoded, box)) for name, box in prediction.crops.items()}
     return Outcome(image, point, prediction, crops)
+
+
+def predict_live(live: LivePredictor, source: ImageSource, x: object, y: object,
+                 top_k: int) -> Outcome:
+    """`predict_job` on the models current when the job starts; a reload meanwhile waits
+    for it to finish before closing them."""
+    with live.lease() as predictor:
+        return predict_job(predictor, source, x, y, top_k)
 
 
 def _maybe_float(value: object) -> float | None:
