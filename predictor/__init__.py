@@ -25,6 +25,7 @@ from .errors import (
     PointOutsideImage,
 )
 from .images import ACCEPTED_FORMATS, DecodedImage, ImageLimits, decode_image
+from .live import LivePredictor, NoModels, ReloadBusy
 from .manifest import ModelSpec, load_manifest, manifest_path, read_labels
 from .paths import image_root, list_images, resolve_image
 from .predict import LabelScore, Prediction, Predictor
@@ -88,13 +89,16 @@ __all__ = [
     "ImageRejected",
     "InvalidPoint",
     "LabelScore",
+    "LivePredictor",
     "ManifestError",
     "ModelLoadError",
     "ModelSpec",
+    "NoModels",
     "PinpointError",
     "PointOutsideImage",
     "Prediction",
     "Predictor",
+    "ReloadBusy",
     "check_point",
     "crop_box",
     "crop_pixels",

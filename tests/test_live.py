@@ -3,7 +3,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from predictor.live import LivePredictor, NoModels, ReloadBusy, versions
+from predictor import LivePredictor, NoModels, ReloadBusy
+from predictor.live import versions
 
 
 class FakePredictor:

@@ -75,6 +75,7 @@ class ServiceState:
         self.load_error: str | None = None
         self._load_predictor, self._open_store = load_predictor, open_store
         self._loader: threading.Thread | None = None
+        self._reloading = threading.Lock()
 
     @property
     def predictor(self) -> Predictor | None:
@@ -95,21 +96,29 @@ class ServiceState:
 
     def reload(self) -> bool:
         """Load and warm the manifest's models, then swap them in; keep the old ones on failure."""
-        if self._loader is not None and self._loader.is_alive():
-            event(models_log, "reload_skipped", logging.WARNING, reason="still loading")
+        if (self._loader is not None and self._loader.is_alive()) or \
+                not self._reloading.acquire(blocking=False):
+            event(models_log, "reload_skipped", logging.WARNING, reason="already loading")
             return False
-        if not self.ready:  # the first load failed: try all of it again
-            self._load()
-            return self.ready
-        started = time.perf_counter()
         try:
-            swapped = self.live.reload(self._load_predictor, warm_up)
+            if not self.ready:  # the first load failed: try all of it again
+                self._load()
+                return self.ready
+            return self._swap_in_new_models()
+        finally:
+            self._reloading.release()
+
+    def _swap_in_new_models(self) -> bool:
+        started, warmed = time.perf_counter(), []
+        try:
+            swapped = self.live.reload(self._load_predictor,
+                                       lambda new: warmed.append(_timed_warm_up(new)))
         except Exception as exc:  # the running models keep answering
             event(models_log, "reload_failed", logging.ERROR, error=_short(exc),
                   kept=versions(self.predictor))
             return False
         if self.predictor is not None:
-            log_models(self.predictor, reason="reload", started=started)
+            log_models(self.predictor, reason="reload", started=started, warm_ms=warmed[0])
         event(models_log, "reloaded", before=swapped.before, after=swapped.after,
               seconds=round(swapped.load_s, 3))
         return True
@@ -135,7 +144,7 @@ class ServiceState:
         try:
             store = self.store or self._open_store()
             predictor = self._load_predictor()
-            warm_up(predictor)
+            warm_ms = _timed_warm_up(predictor)
         except Exception as exc:  # a broken manifest or database must show in /readyz
             self.load_error = f"not ready: {_short(exc)}"
             event(models_log, "load_failed", logging.ERROR, error=_short(exc))
@@ -143,7 +152,13 @@ class ServiceState:
         self.store, self.load_error = store, None
         self.live.swap(predictor)
         self.metrics.set("pinpoint_ready", "1 once the models are loaded and warm", 1)
-        log_models(predictor, reason="start", started=started)
+        log_models(predictor, reason="start", started=started, warm_ms=warm_ms)
+
+
+def _timed_warm_up(predictor: Predictor) -> float:
+    started = time.perf_counter()
+    warm_up(predictor)
+    return (time.perf_counter() - started) * 1e3
 
 
 def _short(exc: Exception) -> str:

@@ -91,14 +91,15 @@ def prediction_fields(prediction: Prediction) -> dict[str, Any]:
     }
 
 
-def log_models(predictor: Predictor, *, reason: str, started: float) -> None:
-    """One line per model with its load and warm-up time, then one for the whole set."""
+def log_models(predictor: Predictor, *, reason: str, started: float, warm_ms: float) -> None:
+    """One line per model with its load and warm-up time, then one for the whole set
+    (`warm_ms`: the service's own warm-up, one whole prediction on every model)."""
     for name, info in predictor.describe().items():
         event(models_log, "model_loaded", model=name, version=info["version"],
               format=info["format"], load_ms=info["load_ms"], warmup_ms=info["warmup_ms"],
               reason=reason)
     event(models_log, "models_ready", reason=reason, models=len(predictor.models),
-          seconds=round(time.perf_counter() - started, 3))
+          warmup_ms=round(warm_ms, 1), seconds=round(time.perf_counter() - started, 3))
 
 
 class RequestLog:

@@ -25,6 +25,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
     settings = settings_for_serving(host, manifest, log_format)  # workers read the env again
     warn_if_open(settings, host)
     _exit_zero_after(signal.SIGTERM)
+    if hasattr(signal, "SIGHUP"):  # until the app takes it over, a reload must not kill us
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     uvicorn.run("predictor.service:app_from_env", factory=True, host=host, port=port,
                 workers=workers, access_log=access_log, log_level="info",
                 timeout_graceful_shutdown=int(settings.deadline_s) + _STOP_MARGIN_S)
