@@ -2,6 +2,7 @@ import base64
 import io
 import json
 import logging
+import os
 
 import httpx
 import pytest
@@ -51,6 +52,7 @@ def test_json_lines_carry_the_event_and_its_fields():
     assert parsed["event"] == "predict" and parsed["logger"] == "pinpoint.test"
     assert parsed["status"] == 200 and parsed["ms"] == {"decode": 1.5}
     assert parsed["level"] == "info" and parsed["ts"].endswith("+00:00")
+    assert parsed["pid"] == os.getpid()
 
 
 def test_text_lines_are_key_value():

@@ -3,6 +3,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -23,23 +24,29 @@ PHOTO = encode(noise_image(96, 64, seed=9), "PNG")
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def served(tiny_models, tmp_path):
-    """Start a real server on a TFLite manifest; yield (url, manifest, folder, process)."""
-    manifest = write_tflite_manifest(tmp_path / "manifest.toml", tiny_models, "1.0")
-    env = {"PINPOINT_MANIFEST": str(manifest), "PINPOINT_DB_URL": f"sqlite:///{tmp_path}/s.db",
+@contextmanager
+def _serving(tiny_models, folder, *args):
+    manifest = write_tflite_manifest(folder / "manifest.toml", tiny_models, "1.0")
+    env = {"PINPOINT_MANIFEST": str(manifest), "PINPOINT_DB_URL": f"sqlite:///{folder}/s.db",
            "PINPOINT_API_RATE": "0", "PINPOINT_MAX_IN_FLIGHT": "8",
            "PINPOINT_API_KEYS": ",".join(f"{k}:{v}" for k, v in KEYS.items())}
     port = free_port()
-    server = serve_logged(env, port, tmp_path, "--no-access-log")
+    server = serve_logged(env, port, folder, "--no-access-log", *args)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url)
-        yield url, manifest, tmp_path, server
+        yield url, manifest, folder, server
     finally:
         if server.poll() is None:
             server.kill()
             server.wait(10)
+
+
+@pytest.fixture
+def served(tiny_models, tmp_path):
+    """Start a real server on a TFLite manifest; yield (url, manifest, folder, process)."""
+    with _serving(tiny_models, tmp_path) as serving:
+        yield serving
 
 
 class Clients:
@@ -183,3 +190,35 @@ def test_sighup_with_a_broken_manifest_keeps_the_old_models_and_logs_why(served)
     assert set(answers) == {(200, "1.0")}
     assert httpx.get(f"{url}/readyz", timeout=10).status_code == 200
     assert server.poll() is None
+
+
+def test_sighup_reloads_every_worker_in_place_and_sigterm_stops_them_all(tiny_models, tmp_path):
+    with _serving(tiny_models, tmp_path, "--workers", "2") as (url, manifest, folder, server):
+        log = folder / "stderr.log"
+        _wait_count(log, "models_ready", 2)
+        with httpx.Client(base_url=url, headers=ALICE, timeout=30) as client:
+            assert _versions(client, 4) == {"1.0"}
+            write_tflite_manifest(manifest, tiny_models, "2.0")
+            server.send_signal(signal.SIGHUP)
+            _wait_count(log, "reloaded", 2)
+            assert _versions(client, 12) == {"2.0"}
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(60) == 0
+    events = [e["event"] for e in log_events(folder / "stderr.log")]
+    assert events.count("stopped") == 2 and events.count("load_failed") == 0
+
+
+def _versions(client, count):
+    answers = [client.post("/v1/predict", files={"image": ("p.png", PHOTO)}, data={"x": 4, "y": 3},
+                           headers={"Connection": "close"}) for _ in range(count)]  # any worker
+    assert {a.status_code for a in answers} == {200}
+    return {a.json()["models"]["color"]["version"] for a in answers}
+
+
+def _wait_count(log, name, count, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if sum(e.get("event") == name for e in log_events(log)) >= count:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"fewer than {count} {name!r} events:\n{log.read_text()[-3000:]}")

@@ -211,6 +211,8 @@ def app_from_env() -> FastAPI:
     """The factory `python -m predictor serve` hands to uvicorn (settings from the environment)."""
     settings = Settings.from_env()
     configure_logging(settings.log_format)
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a worker's lifespan takes it over
     return create_app(settings)
 
 

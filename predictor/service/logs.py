@@ -44,12 +44,12 @@ def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields
 
 
 class JsonFormatter(logging.Formatter):
-    """{"ts", "level", "logger", "event" (or "message"), ...fields} on one line."""
+    """{"ts", "level", "logger", "pid", "event" (or "message"), ...fields} on one line."""
 
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, _FIELDS, None)
         line: dict[str, Any] = {"ts": _timestamp(record), "level": record.levelname.lower(),
-                                "logger": record.name}
+                                "logger": record.name, "pid": record.process}
         line["event" if fields is not None else "message"] = record.getMessage()
         line.update(fields or {})
         if record.exc_info:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 from types import FrameType
+from typing import Any
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from .settings import settings_for_serving, warn_if_open
 
 # After the deadline, a request still has its store write to make (busy timeout 5 s).
 _STOP_MARGIN_S = 6
+_APP = "predictor.service:app_from_env"
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
@@ -18,19 +25,35 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
 
     SIGTERM stops gracefully: no new connections, requests in flight finish (for at most the
     deadline plus the store's busy timeout), the store is flushed, and the exit status is 0.
-    SIGHUP reloads the models (docs/deployment.md).
+    SIGHUP makes every worker re-read the manifest and swap its models in (docs/deployment.md).
     """
-    import uvicorn
-
     settings = settings_for_serving(host, manifest, log_format)  # workers read the env again
     warn_if_open(settings, host)
     _exit_zero_after(signal.SIGTERM)
-    if hasattr(signal, "SIGHUP"):  # until the app takes it over, a reload must not kill us
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    uvicorn.run("predictor.service:app_from_env", factory=True, host=host, port=port,
-                workers=workers, access_log=access_log, log_level="info",
-                timeout_graceful_shutdown=int(settings.deadline_s) + _STOP_MARGIN_S)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the app takes it over: no death by HUP
+    options: dict[str, Any] = {
+        "host": host, "port": port, "access_log": access_log, "log_level": "info",
+        "timeout_graceful_shutdown": int(settings.deadline_s) + _STOP_MARGIN_S}
+    if workers == 1:
+        uvicorn.run(_APP, factory=True, **options)
+    else:
+        config = uvicorn.Config(_APP, factory=True, workers=workers, **options)
+        ReloadingWorkers(config, sockets=[config.bind_socket()]).run()
     return 0
+
+
+class ReloadingWorkers(Multiprocess):
+    """uvicorn's worker supervisor, except that SIGHUP reloads each worker's models in place.
+
+    uvicorn's own answer to SIGHUP replaces the workers: a new worker answers 503 until its
+    models load, and for ever if the new manifest is broken.
+    """
+
+    def handle_hup(self) -> None:
+        logging.getLogger("uvicorn.error").info("Received SIGHUP, reloading the models.")
+        for process in self.processes:
+            if process.pid is not None:
+                os.kill(process.pid, signal.SIGHUP)
 
 
 def _exit_zero_after(sig: signal.Signals) -> None:
