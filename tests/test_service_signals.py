@@ -148,6 +148,7 @@ def test_sigterm_under_load_answers_every_request_it_took_stores_every_label_and
     assert labels == clients.labels
     events = [e.get("event") for e in log_events(folder / "stderr.log")]
     assert events[-1] == "stopped"
+    assert log_events(folder / "stderr.log")[-1]["store_flushed"] is True
     assert "Cancel" not in (folder / "stderr.log").read_text()  # no request cut short
     assert not (folder / "s.db-wal").exists() or (folder / "s.db-wal").stat().st_size == 0
 

@@ -134,10 +134,11 @@ class ServiceState:
         """Stop taking predictions, close the models, and flush and close the store."""
         self.runner.close()
         self.live.close()
+        flushed = None
         if self.store is not None:
-            self.store.flush()
+            flushed = self.store.flush()
             self.store.close()
-        event(log, "stopped")
+        event(log, "stopped", store_flushed=flushed)
 
     def _load(self) -> None:
         started = time.perf_counter()
