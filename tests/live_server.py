@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -73,11 +74,13 @@ def free_port() -> int:
 
 
 def serve_subprocess(env: dict[str, str], port: int, *args: str) -> subprocess.Popen:
-    """Start `python -m predictor serve` as its own process, output to a pipe."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "predictor", "serve", "--port", str(port), "--no-access-log", *args],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True)
+    """Start `python -m predictor serve` as its own process, output to a temporary file
+    (a pipe nobody reads would fill with the log lines of a busy server and block it)."""
+    with tempfile.TemporaryFile("w+") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "predictor", "serve", "--port", str(port), "--no-access-log",
+             *args], cwd=ROOT, env={**os.environ, **env}, stdout=output,
+            stderr=subprocess.STDOUT, text=True)
 
 
 def serve_logged(env: dict[str, str], port: int, logs: Path, *args: str) -> subprocess.Popen:

@@ -8,13 +8,17 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from predictor.service import Settings, create_app
+from predictor.store import FeedbackStore
 from tests.conftest import encode, noise_image
 from tests.live_server import (
     ALICE,
     KEYS,
+    LiveServer,
     free_port,
     log_events,
     serve_logged,
+    sharing,
     wait_for_event,
     wait_ready,
     write_tflite_manifest,
@@ -223,3 +227,28 @@ def _wait_count(log, name, count, seconds=60):
             return
         time.sleep(0.1)
     raise AssertionError(f"fewer than {count} {name!r} events:\n{log.read_text()[-3000:]}")
+
+
+def test_a_reload_after_a_failed_first_load_makes_the_service_ready(tiny_predictor, tmp_path):
+    attempts = []
+
+    def load():
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OSError("model folder not mounted yet")
+        return sharing(tiny_predictor)
+
+    app = create_app(Settings(), load_predictor=load,
+                     open_store=lambda: FeedbackStore(f"sqlite:///{tmp_path}/r.db"))
+    state = app.state.pinpoint
+    with LiveServer(app) as live:
+        deadline = time.monotonic() + 60
+        while state.load_error is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        refused = httpx.get(f"{live.url}/readyz", timeout=10)
+        assert refused.status_code == 503 and "not mounted" in refused.json()["reason"]
+        assert state.reload() is True
+        assert httpx.get(f"{live.url}/readyz", timeout=10).status_code == 200
+        answer = httpx.post(f"{live.url}/v1/predict", files={"image": ("p.png", PHOTO)},
+                            data={"x": "40", "y": "30"}, timeout=30)
+        assert answer.status_code == 200 and len(attempts) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import signal
@@ -176,8 +177,13 @@ def create_app(
     *,
     load_predictor: Callable[[], Predictor] | None = None,
     open_store: Callable[[], FeedbackStore] | None = None,
+    reload_on_sighup: bool = False,
 ) -> FastAPI:
-    """Build the service; models load after start-up (in each worker process, after any fork)."""
+    """Build the service; models load after start-up (in each worker process, after any fork).
+
+    `reload_on_sighup`: while serving, SIGHUP re-reads the manifest and swaps the models in
+    (what `python -m predictor serve` asks for; only a process's main thread gets signals).
+    """
     from .routes import router
 
     settings = settings or Settings.from_env()
@@ -194,7 +200,7 @@ def create_app(
             log.warning("pinpoint: no API keys configured; serve on 127.0.0.1 only")
         state.metrics.set("pinpoint_ready", "1 once the models are loaded and warm", 0)
         state.start_loading()
-        with _reload_on_sighup(state):
+        with _reload_on_sighup(state) if reload_on_sighup else contextlib.nullcontext():
             yield
         state.close()
 
@@ -214,7 +220,7 @@ def app_from_env() -> FastAPI:
     configure_logging(settings.log_format)
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a worker's lifespan takes it over
-    return create_app(settings)
+    return create_app(settings, reload_on_sighup=True)
 
 
 @contextmanager
