@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import math
-import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from PIL import Image
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
@@ -25,6 +22,7 @@ from ..predict import Predictor
 from ..session import RateLimited
 from ..store import FeedbackStore, StoreBusy, StoreError
 from .guards import BodyLimit, TokenBucket
+from .lifecycle import ignore_sighup_for_now, short_error, sighup_calls, timed_warm_up
 from .logs import RequestLog, configure_logging, event, log_models, models_log
 from .metrics import Metrics
 from .settings import Settings
@@ -113,9 +111,9 @@ class ServiceState:
         started, warmed = time.perf_counter(), []
         try:
             swapped = self.live.reload(self._load_predictor,
-                                       lambda new: warmed.append(_timed_warm_up(new)))
+                                       lambda new: warmed.append(timed_warm_up(new)))
         except Exception as exc:  # the running models keep answering
-            event(models_log, "reload_failed", logging.ERROR, error=_short(exc),
+            event(models_log, "reload_failed", logging.ERROR, error=short_error(exc),
                   kept=versions(self.predictor))
             return False
         if self.predictor is not None:
@@ -146,30 +144,15 @@ class ServiceState:
         try:
             store = self.store or self._open_store()
             predictor = self._load_predictor()
-            warm_ms = _timed_warm_up(predictor)
+            warm_ms = timed_warm_up(predictor)
         except Exception as exc:  # a broken manifest or database must show in /readyz
-            self.load_error = f"not ready: {_short(exc)}"
-            event(models_log, "load_failed", logging.ERROR, error=_short(exc))
+            self.load_error = f"not ready: {short_error(exc)}"
+            event(models_log, "load_failed", logging.ERROR, error=short_error(exc))
             return
         self.store, self.load_error = store, None
         self.live.swap(predictor)
         self.metrics.set("pinpoint_ready", "1 once the models are loaded and warm", 1)
         log_models(predictor, reason="start", started=started, warm_ms=warm_ms)
-
-
-def _timed_warm_up(predictor: Predictor) -> float:
-    started = time.perf_counter()
-    warm_up(predictor)
-    return (time.perf_counter() - started) * 1e3
-
-
-def _short(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:300]
-
-
-def warm_up(predictor: Predictor) -> None:
-    """Run one whole prediction (decode, crop, every model) so the first request is not slow."""
-    predictor.predict(Image.new("RGB", (64, 64), (128, 128, 128)), 32, 32)
 
 
 def create_app(
@@ -200,7 +183,7 @@ def create_app(
             log.warning("pinpoint: no API keys configured; serve on 127.0.0.1 only")
         state.metrics.set("pinpoint_ready", "1 once the models are loaded and warm", 0)
         state.start_loading()
-        with _reload_on_sighup(state) if reload_on_sighup else contextlib.nullcontext():
+        with sighup_calls(state.start_reload) if reload_on_sighup else contextlib.nullcontext():
             yield
         state.close()
 
@@ -218,23 +201,8 @@ def app_from_env() -> FastAPI:
     """The factory `python -m predictor serve` hands to uvicorn (settings from the environment)."""
     settings = Settings.from_env()
     configure_logging(settings.log_format)
-    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGHUP"):
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a worker's lifespan takes it over
+    ignore_sighup_for_now()  # each worker's lifespan takes it over
     return create_app(settings, reload_on_sighup=True)
-
-
-@contextmanager
-def _reload_on_sighup(state: ServiceState) -> Iterator[None]:
-    """While serving, SIGHUP reloads the models (only the main thread can take signals)."""
-    loop = asyncio.get_running_loop()
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGHUP"):
-        yield
-        return
-    loop.add_signal_handler(signal.SIGHUP, state.start_reload)
-    try:
-        yield
-    finally:
-        loop.remove_signal_handler(signal.SIGHUP)
 
 
 def error_response(exc: Exception) -> JSONResponse:

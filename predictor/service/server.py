@@ -11,6 +11,7 @@ from typing import Any
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from .lifecycle import ignore_sighup_for_now
 from .settings import settings_for_serving, warn_if_open
 
 # After the deadline, a request still has its store write to make (busy timeout 5 s).
@@ -30,7 +31,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
     settings = settings_for_serving(host, manifest, log_format)  # workers read the env again
     warn_if_open(settings, host)
     _exit_zero_after(signal.SIGTERM)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the app takes it over: no death by HUP
+    ignore_sighup_for_now()  # until the app takes it over: a reload must not end the process
     options: dict[str, Any] = {
         "host": host, "port": port, "access_log": access_log, "log_level": "info",
         "timeout_graceful_shutdown": int(settings.deadline_s) + _STOP_MARGIN_S}
