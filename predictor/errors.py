@@ -29,3 +29,11 @@ class ManifestError(PinpointError):
 
 class ModelLoadError(PinpointError):
     """A model file could not be loaded or does not match its labels."""
+
+
+class DecodeBusy(PinpointError):
+    """Too many large images are being decoded at once; retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float = 1.0):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -40,15 +40,17 @@ def predict_and_record(
     source: str = "app",
     limiter: RateLimiter | None = None,
     parallel: bool | None = None,
+    rate_key: str | None = None,
 ) -> RecordedPrediction:
     """Predict at `point` (original pixels) and store it; a failure is stored, then re-raised.
 
-    Raises RateLimited before any work when the tester is over the limit (nothing stored).
+    Raises RateLimited before any work when `rate_key` (default: the tester) is over the
+    limit (nothing stored).
     A model returning NaN or infinite scores makes the prediction "degraded": stored, shown,
     never counted in accuracy.
     """
     if limiter is not None:
-        limiter.check(tester)
+        limiter.check(rate_key or tester)
     image = decoded.describe()
     try:
         prediction = predictor.predict(decoded, point[0], point[1], parallel=parallel)

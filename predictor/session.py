@@ -59,7 +59,7 @@ class RateLimiter:
             if len(events) >= self.limit:
                 wait = events[0] + self.window - now
                 raise RateLimited(
-                    f"{tester} made {self.limit} predictions in the last {self.window:g} s; "
+                    f"{self.limit} predictions in the last {self.window:g} s; "
                     f"please wait {wait:.0f} s", retry_after=wait)
             events.append(now)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import uuid
 from contextlib import suppress
 
 import streamlit as st
@@ -39,12 +41,38 @@ def login_pending() -> bool:
 
 
 def require_login() -> None:
-    """When login is configured, show only the login screen until the user has logged in."""
+    """When login is configured, show only the login screen until the user has logged in.
+
+    Without login the app serves this machine only: bound beyond loopback, it shows an error.
+    """
+    if not login_configured() and not _loopback(st.get_option("server.address")):
+        st.error("Pinpoint is listening beyond this machine without login. Configure login "
+                 "(.streamlit/secrets.toml [auth]) or run it on 127.0.0.1 (docs/app.md).")
+        st.stop()
     if login_pending():
         st.title("📍 Pinpoint")
         st.write("Please log in to use Pinpoint.")
         st.button("Log in", key="common_login", on_click=st.login, type="primary")
         st.stop()
+
+
+def _loopback(address: object) -> bool:
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(str(address).strip("[]")).is_loopback
+    except ValueError:  # unset or empty: Streamlit listens on every interface
+        return False
+
+
+def rate_key() -> str:
+    """Who the rate limit counts: the logged-in identity, else this browser session.
+
+    Never the typed name: anyone could change it to escape the limit.
+    """
+    if login_configured() and _logged_in():
+        return "user:" + str(st.user.get("email") or st.user.get("sub") or st.user.get("name"))
+    return "session:" + st.session_state.setdefault("common_rate_key", uuid.uuid4().hex)
 
 
 def _logged_in() -> bool:

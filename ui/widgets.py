@@ -16,6 +16,7 @@ from predictor import (
     NONE_LABEL,
     DecodedImage,
     FeedbackStore,
+    ImageLimits,
     ModelSpec,
     PinpointError,
     Predictor,
@@ -31,10 +32,10 @@ from predictor import (
     list_images,
     predict_and_record,
     predict_remote,
-    resolve_image,
+    read_image,
     to_original,
 )
-from ui.common import load_client, load_limiter
+from ui.common import load_client, load_limiter, rate_key
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp"]
@@ -67,7 +68,8 @@ def server_choices() -> list[ImageChoice]:
     root = image_root()
     if root is None:
         return []
-    return [ImageChoice(f"server:{name}", name, partial(resolve_image, root, name))
+    limit = ImageLimits().max_bytes  # read once through one descriptor: bytes, never the name
+    return [ImageChoice(f"server:{name}", name, partial(read_image, root, name, limit))
             for name in list_images(root)]
 
 
@@ -104,7 +106,8 @@ def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice):
         return None
     shown = display_copy(decoded, DISPLAY_SIDE)
     st.session_state[slot] = (choice.key, decoded, shown)
-    st.session_state[f"{prefix}_original"] = source  # the original, for the remote service
+    if load_client() is not None:  # the original bytes only matter to the remote service
+        st.session_state[f"{prefix}_original"] = source
     return decoded, shown
 
 
@@ -198,9 +201,9 @@ def _predict(prefix: str, predictor: Predictor, store: FeedbackStore, decoded: D
     limiter, client = load_limiter(), load_client()
     if client is None:
         return predict_and_record(predictor, store, decoded, point, tester=tester,
-                                  source="app", limiter=limiter)
+                                  source="app", limiter=limiter, rate_key=rate_key())
     if limiter is not None:
-        limiter.check(tester)
+        limiter.check(rate_key())
     return predict_remote(client, st.session_state[f"{prefix}_original"], decoded, point,
                           tester=tester, store=store)
 

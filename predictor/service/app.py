@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from ..errors import ImageNotFound, ImageRejected, InvalidPoint, PinpointError
+from ..errors import DecodeBusy, ImageNotFound, ImageRejected, InvalidPoint, PinpointError
 from ..live import LivePredictor, NoModels, versions
 from ..predict import Predictor
 from ..session import RateLimited
@@ -53,7 +53,8 @@ class UnknownPrediction(PinpointError):
 
 # First match wins, so subclasses come before their parents.
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
-    (Unauthorized, 401), (RateLimited, 429), (ServiceBusy, 503), (StoreBusy, 503),
+    (Unauthorized, 401), (RateLimited, 429), (ServiceBusy, 503), (DecodeBusy, 503),
+    (StoreBusy, 503),
     (StoreError, 503), (TooLarge, 413), (UnsupportedMedia, 415), (ImageNotFound, 404),
     (UnknownPrediction, 404), (NoModels, 503),
     (ImageRejected, 422), (InvalidPoint, 422), (BadRequest, 422), (PinpointError, 400),

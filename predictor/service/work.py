@@ -112,7 +112,7 @@ class Outcome:
 def predict_job(predictor: Predictor, source: ImageSource, x: object, y: object,
                 top_k: int) -> Outcome:
     """Decode, predict and render each crop; errors after decoding are returned, not raised."""
-    decoded = predictor.decode(source)
+    decoded = predictor.decode(source, wait_s=0)  # past the pixel budget: 503 at once
     image = decoded.describe()
     given = {"x": _maybe_float(x), "y": _maybe_float(y)}
     point = {axis: value for axis, value in given.items() if value is not None}
