@@ -2,7 +2,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := chromium fonts-noto-color-emoji unicode-data postgresql systemd
+SYSTEM_PACKAGES := chromium fonts-noto-color-emoji unicode-data postgresql redis-server systemd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint bench serve serve-ray models system-deps clean-venv
@@ -69,8 +69,8 @@ models: $(VENV)/.train
 
 ## lint: ruff and mypy
 lint: $(VENV)/.dev
-	$(BIN)/ruff check predictor tests training app.py pages ui samples
-	$(BIN)/mypy predictor
+	$(BIN)/ruff check predictor bench tests training app.py pages ui samples
+	$(BIN)/mypy
 
 clean-venv:
 	rm -rf $(VENV)

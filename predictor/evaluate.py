@@ -11,15 +11,12 @@ import csv
 import os
 from pathlib import Path
 
-from .errors import PinpointError
-from .metrics import Answer, summarize
+from .accuracy import Answer, summarize
+from .errors import LabeledFileError, PinpointError
 
 REQUIRED = ("image", "x", "y")
 TOP_K = 5
 
-
-class LabeledFileError(PinpointError):
-    """The labeled CSV is missing, unreadable, or lacks the image, x and y columns."""
 
 
 def evaluate_csv(predictor, csv_path: str | os.PathLike) -> dict[str, object]:

@@ -13,17 +13,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
-from .errors import PinpointError
+from .errors import NoModels, ReloadBusy
 from .predict import Predictor
 
-
-class NoModels(PinpointError):
-    """No models are loaded yet (or loading them failed)."""
-
-
-class ReloadBusy(PinpointError):
-    """Another reload is still loading models."""
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -61,6 +56,11 @@ class LivePredictor:
             yield predictor
         finally:
             self._release(predictor)
+
+    def call(self, job: Callable[[Predictor], T]) -> T:
+        """Return job(predictor) on the current Predictor, held open until the job ends."""
+        with self.lease() as predictor:
+            return job(predictor)
 
     def swap(self, new: Predictor) -> Predictor | None:
         """Serve `new` from the next lease on; return the one it replaced (closed when idle)."""

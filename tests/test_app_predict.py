@@ -211,6 +211,18 @@ def test_predict_and_label_through_the_service_into_the_shared_store(app_env, fa
     assert ("color", "rose gold") in _rows(app_env, "SELECT model, label FROM labels")
 
 
+def test_the_app_honours_the_configured_pixel_cap_and_names_a_bad_setting(app_env, monkeypatch):
+    monkeypatch.setenv("PINPOINT_MAX_MP", "1")  # 1 megapixel: the 1200x900 photo passes
+    at = _upload(_page(), "small.png", png())
+    assert not at.error
+    at = _upload(_page(), "big.png", png(size=(1500, 1000)))
+    assert "This image cannot be used:" in at.error[0].value
+    monkeypatch.setenv("PINPOINT_MAX_MP", "lots")
+    at = _page()
+    assert at.error[0].value == ("Pinpoint is misconfigured: PINPOINT_MAX_MP must be a number, "
+                                 "got 'lots'")
+
+
 def _held_bytes(value) -> int:
     """Bytes a session-state value holds in images and byte strings (Pillow: 4 per RGB pixel)."""
     from predictor import DecodedImage

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 import time
 import uuid
@@ -81,6 +82,11 @@ def image_fields(image: Mapping[str, object]) -> dict[str, object]:
     return {key: image.get(key) for key in ("width", "height", "format", "bytes")}
 
 
+def point_fields(x: object, y: object) -> dict[str, float | None]:
+    """The point asked for, as numbers (None where it is not one: request text stays out)."""
+    return {"x": _number(x), "y": _number(y)}
+
+
 def prediction_fields(prediction: Prediction) -> dict[str, Any]:
     """The fields of a prediction worth a log line: image size, point, versions, stage ms."""
     return {
@@ -144,6 +150,14 @@ def _error_name(body: bytes) -> str | None:
     except (ValueError, AttributeError):
         return None
     return name if isinstance(name, str) and name.isidentifier() else None
+
+
+def _number(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _timestamp(record: logging.LogRecord) -> str:

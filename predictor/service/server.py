@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
+import tempfile
 from types import FrameType
 from typing import Any
 
@@ -35,11 +37,20 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
     options: dict[str, Any] = {
         "host": host, "port": port, "access_log": access_log, "log_level": "info",
         "timeout_graceful_shutdown": int(settings.deadline_s) + _STOP_MARGIN_S}
-    if workers == 1:
-        uvicorn.run(_APP, factory=True, **options)
-    else:
-        config = uvicorn.Config(_APP, factory=True, workers=workers, **options)
-        ReloadingWorkers(config, sockets=[config.bind_socket()]).run()
+    # Several workers write their metrics to files that every scrape adds up; a folder of
+    # our own (unless PROMETHEUS_MULTIPROC_DIR names one) starts empty and goes at the end.
+    ours = workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if ours:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="pinpoint-metrics-")
+    try:
+        if workers == 1:
+            uvicorn.run(_APP, factory=True, **options)
+        else:
+            config = uvicorn.Config(_APP, factory=True, workers=workers, **options)
+            ReloadingWorkers(config, sockets=[config.bind_socket()]).run()
+    finally:
+        if ours:
+            shutil.rmtree(os.environ.pop("PROMETHEUS_MULTIPROC_DIR"), ignore_errors=True)
     return 0
 
 
