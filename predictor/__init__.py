@@ -26,7 +26,7 @@ from .errors import (
 )
 from .images import ACCEPTED_FORMATS, DecodedImage, ImageLimits, decode_image
 from .manifest import ModelSpec, load_manifest, manifest_path, read_labels
-from .paths import image_root, list_images, resolve_image
+from .paths import image_root, list_images, read_image, resolve_image
 from .predict import LabelScore, Prediction, Predictor
 from .session import RateLimited, RateLimiter, is_new_click, progress_text
 
@@ -115,6 +115,7 @@ __all__ = [
     "list_images",
     "png_bytes",
     "progress_text",
+    "read_image",
     "resolve_image",
     "to_original",
     # loaded on first use (see _LAZY)

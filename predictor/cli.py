@@ -128,8 +128,8 @@ def _batch(args: argparse.Namespace) -> int:
 def _batch_line(line: str, predictor: Predictor, decode: Callable, top_k: int) -> dict:
     try:
         item = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return {"line": line[:200], "error": f"not a JSON object: {exc}"}
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        return {"line": line[:200], "error": f"not a JSON object: {str(exc)[:200]}"}
     if not isinstance(item, dict):
         return {"line": line[:200], "error": "not a JSON object"}
     try:

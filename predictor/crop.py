@@ -40,6 +40,11 @@ def check_point(x: object, y: object, size: tuple[int, int]) -> tuple[float, flo
                 value = float(str(value).strip())
             except ValueError:
                 raise InvalidPoint(f"{name} must be a number, got {str(value)[:40]!r}") from None
+        try:
+            value = float(value)
+        except OverflowError:  # an int too large for a float, e.g. 10**400 from JSON
+            raise InvalidPoint(f"{name} must be a finite number, got one too large "
+                               "for a float") from None
         if not math.isfinite(value):
             raise InvalidPoint(f"{name} must be a finite number, got {value}")
         values.append(float(value))

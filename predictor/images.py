@@ -134,6 +134,8 @@ def _read_path(path: Path, limits: ImageLimits) -> bytes:
             return handle.read(limits.max_bytes + 1)
     except OSError as exc:
         raise ImageNotFound(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError:  # a name the file system cannot hold: a lone surrogate, a NUL byte
+        raise ImageNotFound(f"{str(path)[:80]!r} is not a valid file name") from None
 
 
 def _from_pil(image: Image.Image, limits: ImageLimits) -> DecodedImage:

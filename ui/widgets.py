@@ -16,6 +16,7 @@ from predictor import (
     NONE_LABEL,
     DecodedImage,
     FeedbackStore,
+    ImageLimits,
     ModelSpec,
     PinpointError,
     Predictor,
@@ -31,7 +32,7 @@ from predictor import (
     list_images,
     predict_and_record,
     predict_remote,
-    resolve_image,
+    read_image,
     to_original,
 )
 from ui.common import load_client, load_limiter
@@ -67,7 +68,8 @@ def server_choices() -> list[ImageChoice]:
     root = image_root()
     if root is None:
         return []
-    return [ImageChoice(f"server:{name}", name, partial(resolve_image, root, name))
+    limit = ImageLimits().max_bytes  # read once through one descriptor: bytes, never the name
+    return [ImageChoice(f"server:{name}", name, partial(read_image, root, name, limit))
             for name in list_images(root)]
 
 

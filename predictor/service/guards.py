@@ -57,7 +57,8 @@ class _TooLarge(Exception):
 class BodyLimit:
     """ASGI middleware: answer 413 once a request body passes its cap, whatever the headers say.
 
-    The cap is `max_bytes` for the paths in `upload_paths` and `small_bytes` elsewhere. A
+    The cap is `max_bytes` for multipart bodies to the paths in `upload_paths` and
+    `small_bytes` for everything else (a JSON predict names a path and a point). A
     declared Content-Length over it is refused before reading anything; otherwise the bytes
     are counted as the application reads them, so chunked uploads and a lying Content-Length
     are cut off too, before any decoding.
@@ -72,7 +73,8 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cap = self.max_bytes if scope["path"] in self.upload_paths else self.small_bytes
+        upload = scope["path"] in self.upload_paths and _is_multipart(scope)
+        cap = self.max_bytes if upload else self.small_bytes
         if _declared_length(scope) > cap:
             await _refuse(send, cap)
             return
@@ -108,6 +110,13 @@ async def _refuse(send: Send, cap: int) -> None:
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
         (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
+
+
+def _is_multipart(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return value.split(b";")[0].strip().lower() == b"multipart/form-data"
+    return False
 
 
 def _declared_length(scope: Scope) -> int:

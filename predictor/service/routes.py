@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Security
@@ -18,7 +17,7 @@ from starlette.formparsers import MultiPartException
 
 from .. import store_schema
 from ..errors import ImageNotFound, PinpointError
-from ..paths import image_root, resolve_image
+from ..paths import image_root, read_image
 from ..store import FeedbackStore, StoreError
 from .app import (
     BadRequest,
@@ -169,7 +168,7 @@ def metrics(request: Request, _key: Annotated[str, Depends(caller)]) -> PlainTex
 
 
 async def _read_predict_request(request: Request, state: ServiceState
-                                ) -> tuple[bytes | Path, object, object, int]:
+                                ) -> tuple[bytes, object, object, int]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
         return await _read_upload(request, state)
@@ -195,18 +194,20 @@ async def _read_upload(request: Request, state: ServiceState) -> tuple[bytes, ob
 
 
 async def _read_server_path(request: Request, state: ServiceState
-                            ) -> tuple[Path, object, object, int]:
+                            ) -> tuple[bytes, object, object, int]:
     try:
         body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the body is not valid JSON") from None
+    except (ValueError, RecursionError):  # RecursionError: nested too deep for the parser
+        raise BadRequest("the body is not valid JSON (or nested too deep)") from None
     if not isinstance(body, dict):
         raise BadRequest('send a JSON object: {"path": ..., "x": ..., "y": ...}')
     root = image_root(state.settings.image_root)
     if root is None:
         raise ImageNotFound("this service has no image folder (set PINPOINT_IMAGE_ROOT)")
-    path = await run_in_threadpool(resolve_image, root, body.get("path"))
-    return path, body.get("x"), body.get("y"), _top_k(body.get("top_k"), state)
+    # Read once, here, through one descriptor: the prediction gets bytes, never the name.
+    data = await run_in_threadpool(read_image, root, body.get("path"),
+                                   state.settings.limits.max_bytes)
+    return data, body.get("x"), body.get("y"), _top_k(body.get("top_k"), state)
 
 
 def _field(form: Any, name: str) -> object:
