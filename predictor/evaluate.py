@@ -16,19 +16,16 @@ import csv
 import os
 from pathlib import Path
 
+from .accuracy import Answer, summarize
 from .crop import crop_pixels
-from .errors import PinpointError
+from .errors import LabeledFileError, PinpointError
 from .heuristic import PROTOTYPES, rank_colors
-from .metrics import Answer, summarize
 
 REQUIRED = ("image", "x", "y")
 TOP_K = 5
 ALSO = "_also"
 HEURISTIC = "nearest named color"
 
-
-class LabeledFileError(PinpointError):
-    """The labeled CSV is missing, unreadable, or lacks the image, x and y columns."""
 
 
 def evaluate_csv(predictor, csv_path: str | os.PathLike) -> dict[str, object]:

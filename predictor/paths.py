@@ -26,7 +26,9 @@ _OPEN = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 def image_root(value: str | os.PathLike | None = None) -> Path | None:
     """Return the configured image folder (argument, else $PINPOINT_IMAGE_ROOT), or None."""
-    chosen = value or os.environ.get("PINPOINT_IMAGE_ROOT")
+    from .config import load_config
+
+    chosen = value or load_config().image_root
     if not chosen:
         return None
     root = Path(chosen)

@@ -28,7 +28,7 @@ AT_FDCWD = -100
 def fake_predictor() -> Predictor:
     spec = ModelSpec("fake", Path("fake.keras"), "keras", ("a", "b"), Path("labels.txt"), "1",
                      8, 1 / 255, 0.0, 0.5)
-    run = lambda batch: np.tile(np.float32([[0.75, 0.25]]), (len(batch), 1))  # noqa: E731
+    run = lambda batch: np.tile(np.array([[0.75, 0.25]], np.float32), (len(batch), 1))  # noqa: E731
     return Predictor([LoadedModel(spec, run, 0.0, 0.0)], limits=LIMITS)
 
 
@@ -127,7 +127,9 @@ def test_a_fifo_swapped_in_never_holds_a_prediction_slot(api, folder):
     assert 503 not in statuses
     assert set(statuses) <= {200, 404}
     metrics = httpx.get(f"{api.url}/metrics", headers=ALICE).text
-    assert "pinpoint_predictions_in_flight 0" in metrics.splitlines()
+    in_flight = [float(line.split()[-1]) for line in metrics.splitlines()
+                 if line.startswith("pinpoint_predictions_in_flight ")]
+    assert in_flight == [0.0]
     assert all(by_path(api.url, "photo.png").status_code == 200 for _ in range(5))
 
 
@@ -180,3 +182,79 @@ def test_a_json_predict_body_over_64_kb_is_413(api):
     assert response.status_code == 413
     assert response.json() == {"error": "TooLarge",
                                "message": "the request is larger than the 65536 byte limit"}
+
+
+# -- 4. memory: a budget of pixels decoded at once --------------------------------------------
+
+
+def test_past_the_decode_budget_the_api_answers_503_with_retry_after(api):
+    from predictor.memory import DECODE_BUDGET
+
+    with DECODE_BUDGET.reserve(DECODE_BUDGET.capacity):
+        refused = by_path(api.url, "photo.png")
+    assert refused.status_code == 503
+    assert refused.json()["error"] == "DecodeBusy"
+    assert refused.headers["retry-after"] == "1"
+    assert by_path(api.url, "photo.png").status_code == 200
+
+
+# -- 6. malformed multipart, strict numbers, duplicate fields ---------------------------------
+
+
+def post_multipart(url, body: bytes, content_type: str):
+    return httpx.post(f"{url}/v1/predict", content=body, timeout=30,
+                      headers={**ALICE, "content-type": content_type})
+
+
+def multipart(*parts: tuple[str, str | None, bytes]) -> bytes:
+    """A multipart body with boundary XyZ from (field, filename or None, value) parts."""
+    out = b""
+    for name, filename, value in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename
+                                                      else "")
+        out += f"--XyZ\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + value + b"\r\n"
+    return out + b"--XyZ--\r\n"
+
+
+IMAGE = ("image", "photo.png", INSIDE)
+FIELDS = [("x", None, b"10"), ("y", None, b"10")]
+
+
+@pytest.mark.parametrize(("parts", "content_type", "words"), [
+    ([IMAGE, ("image", "again.png", INSIDE), *FIELDS], "multipart/form-data; boundary=XyZ",
+     "one file"),
+    ([IMAGE, ("x", "x.txt", b"10"), ("y", None, b"10")], "multipart/form-data; boundary=XyZ",
+     "one file"),
+    ([IMAGE, *FIELDS], "multipart/form-data", "boundary"),
+    ([IMAGE, *FIELDS, *[(f"f{i}", None, b"1") for i in range(11)]],
+     "multipart/form-data; boundary=XyZ", "fields"),
+    ([IMAGE, *FIELDS, ("x", None, b"20")], "multipart/form-data; boundary=XyZ",
+     "'x' is sent twice"),
+], ids=["two-files", "x-as-file", "no-boundary", "too-many-fields", "duplicate-x"])
+def test_malformed_multipart_is_a_typed_422(api, parts, content_type, words):
+    response = post_multipart(api.url, multipart(*parts), content_type)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "BadRequest"
+    assert words in response.json()["message"]
+
+
+@pytest.mark.parametrize("x", ["1_0", "١٠", "１０", "\u200910", "0x10", "1e1_0", "nan", "1,5"])
+def test_only_plain_ascii_decimal_coordinates_are_accepted(api, x):
+    parts = [IMAGE, ("x", None, x.encode()), ("y", None, b"10")]
+    response = post_multipart(api.url, multipart(*parts), "multipart/form-data; boundary=XyZ")
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "InvalidPoint"
+
+
+@pytest.mark.parametrize("x", ["10", "10.5", "-0", "+3", "1e1", ".5", "5.", " 10 "])
+def test_plain_decimal_coordinates_are_accepted(api, x):
+    parts = [IMAGE, ("x", None, x.encode()), ("y", None, b"10")]
+    response = post_multipart(api.url, multipart(*parts), "multipart/form-data; boundary=XyZ")
+    assert response.status_code == 200, response.text
+
+
+def test_a_duplicate_json_field_is_a_422(api):
+    response = post_json(api.url, '{"path": "photo.png", "x": 1, "y": 1, "x": 2}')
+    assert response.status_code == 422
+    assert response.json()["error"] == "BadRequest"
+    assert "'x' is sent twice" in response.json()["message"]

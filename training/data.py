@@ -58,7 +58,7 @@ def build(
         for i, result in enumerate(pool.imap(_chunk, jobs)):
             results.append(result)
             _bar(f"{model} data", i + 1, len(jobs))
-    parts = {"train": [], "val": []}
+    parts: dict[str, list] = {"train": [], "val": []}
     for job, result in zip(jobs, results, strict=True):
         parts[job[1]].append(result)
     out = {}

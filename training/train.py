@@ -7,6 +7,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,10 +55,10 @@ def smoke(recipe: Recipe) -> Recipe:
     return replace(recipe, n_train=12, n_val=4, epochs=1, batch=32, emoji_limit=6)
 
 
-def build_data(recipe: Recipe, workers: int) -> dict:
+def build_data(recipe: Recipe, workers: int) -> dict[str, Any]:
     """Generate the recipe's arrays (call before TensorFlow is imported when workers > 1)."""
     started = time.perf_counter()
-    arrays = data.build(
+    arrays: dict[str, Any] = data.build(
         recipe.name,
         recipe.n_train,
         recipe.n_val,
@@ -144,7 +145,7 @@ def train(recipe: Recipe, arrays: dict, out_root: Path, verbose: int = 1) -> dic
 
 
 def _data_facts(recipe: Recipe, arrays: dict) -> dict:
-    facts = {
+    facts: dict[str, Any] = {
         "train_crops": int(len(arrays["y_train"])),
         "val_crops": int(len(arrays["y_val"])),
         "train_per_class": recipe.n_train,

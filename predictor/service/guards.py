@@ -1,14 +1,10 @@
-"""What stands before the models: API keys, a per-key token bucket and a request size cap."""
+"""What stands before the models: API keys and a request size cap (rate: predictor/ratelimit)."""
 
 from __future__ import annotations
 
 import hmac
 import json
-import threading
-import time
 from collections.abc import Callable, Mapping
-
-from ..session import RateLimited
 
 Scope = dict
 Receive = Callable
@@ -25,29 +21,6 @@ def find_key(keys: Mapping[str, str], offered: str | None) -> str | None:
         if hmac.compare_digest(given, secret.encode()):
             found = name
     return found
-
-
-class TokenBucket:
-    """Per key: `rate` requests per `per_s` seconds on average, bursts of up to `rate`."""
-
-    def __init__(self, rate: int, per_s: float, clock: Callable[[], float] = time.monotonic):
-        self.capacity, self.refill = float(rate), rate / per_s
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last time)
-        self._lock = threading.Lock()
-
-    def take(self, key: str) -> None:
-        """Spend one token of `key`, or raise RateLimited with the seconds until the next."""
-        now = self._clock()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.refill)
-            if tokens < 1:
-                self._buckets[key] = (tokens, now)
-                wait = (1 - tokens) / self.refill
-                raise RateLimited(f"rate limit reached for key {key!r}; retry in {wait:.1f} s",
-                                  retry_after=wait)
-            self._buckets[key] = (tokens - 1, now)
 
 
 class _TooLarge(Exception):
