@@ -7,7 +7,7 @@ import streamlit as st
 from PIL import Image
 from streamlit_image_coordinates import streamlit_image_coordinates
 
-photo = Path(sys.argv[1] if len(sys.argv) > 1 else "samples/living_room.jpg")
+photo = Path(sys.argv[1] if len(sys.argv) > 1 else "samples/rowing_boats.jpg")
 with Image.open(photo) as opened:
     image = opened.convert("RGB")
 image.thumbnail((560, 560))

@@ -1,7 +1,7 @@
 """Click-to-result in Chromium: the Predict page against a bare Streamlit page with the same
 click component and one line of output (the floor). Prints both medians and their ratio.
 
-    python -m bench.click_ratio [--clicks 15] [--photo samples/living_room.jpg]
+    python -m bench.click_ratio [--clicks 15] [--photo samples/rowing_boats.jpg]
 
 The time runs from the mouse click to the moment the page shows that click's answer (the app:
 its "Point (x, y)" line; the bare page: "clicked x y"). It needs Debian's chromium and the
@@ -116,7 +116,7 @@ def measure(browser, photo: Path, clicks: int) -> tuple[list[float], list[float]
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clicks", type=int, default=15)
-    parser.add_argument("--photo", type=Path, default=ROOT / "samples" / "living_room.jpg")
+    parser.add_argument("--photo", type=Path, default=ROOT / "samples" / "rowing_boats.jpg")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright  # noqa: PLC0415
 

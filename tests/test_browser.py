@@ -244,7 +244,9 @@ def test_default_models_in_a_real_browser(browser, tmp_path_factory):
     server, url = _start_app(manifest, folder / "pinpoint.db", folder / "streamlit.log")
     try:
         page = browser.new_page(viewport=LAPTOP)
-        run_loop(page, url, ROOT / "samples" / "living_room.jpg", SHOTS / "trained", models)
+        # the click lands on the navy sofa of a living room
+        run_loop(page, url, ROOT / "tests" / "rendered" / "living_room.jpg", SHOTS / "trained",
+                 models)
         page.close()
     finally:
         server.terminate()
