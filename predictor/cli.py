@@ -147,7 +147,12 @@ def _batch(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         raise PinpointError(f"cannot read {args.points}: {exc}") from None
     predictor = Predictor.from_manifest(args.manifest, limits=_limits(args), parallel=args.parallel)
-    decode = _last_image_cache(predictor.decode)
+    folder = Path(args.points).parent  # one rule with evaluate: paths are read from here
+
+    def decode_beside(image: str) -> DecodedImage:
+        return predictor.decode(image if Path(image).is_absolute() else folder / image)
+
+    decode = _last_image_cache(decode_beside)
     for line in lines:
         if line.strip():
             print(json.dumps(_batch_line(line, predictor, decode, args.top_k)), flush=True)

@@ -143,8 +143,9 @@ def _image_path(csv_path: Path, image: str | None) -> Path:
     image = (image or "").strip()
     if not image:
         raise LabeledFileError("the image cell is empty")
-    # One rule for batch and evaluate: a relative path is relative to the current folder.
-    return Path(image)
+    # One rule for batch and evaluate: a relative path is relative to the input file's folder.
+    candidate = Path(image)
+    return candidate if candidate.is_absolute() else csv_path.parent / candidate
 
 
 def _match(truth: str, labels: tuple[str, ...]) -> str | None:

@@ -240,3 +240,11 @@ def test_batch_survives_deep_nesting_huge_numbers_and_lone_surrogates(tiny_model
     assert [("error" in o, "predictions" in o) for o in out] == [
         (True, False), (True, False), (True, False), (False, True)]
     assert "x must be a finite number" in out[1]["error"]
+
+
+def test_batch_reads_relative_image_paths_from_the_jsonl_folder(tiny_models, images):
+    points = images / "points.jsonl"
+    points.write_text(json.dumps({"image": "photo.jpg", "x": 10, "y": 10}) + "\n")
+    run = cli("batch", str(points), manifest=tiny_models / "manifest.toml")  # run from ROOT
+    assert run.returncode == 0, run.stderr
+    assert "predictions" in json.loads(run.stdout)
