@@ -25,7 +25,7 @@ from .errors import (
     PointOutsideImage,
 )
 from .images import ACCEPTED_FORMATS, DecodedImage, ImageLimits, decode_image
-from .manifest import ModelSpec, load_manifest, manifest_path, read_labels
+from .manifest import ModelSpec, load_manifest, load_versions, manifest_path, read_labels
 from .paths import image_root, list_images, resolve_image
 from .predict import LabelScore, Prediction, Predictor
 from .session import RateLimited, RateLimiter, is_new_click, progress_text
@@ -100,6 +100,7 @@ __all__ = [
     "crop_pixels",
     "decode_image",
     "load_manifest",
+    "load_versions",
     "manifest_path",
     "read_labels",
     # display, paths, session
