@@ -48,24 +48,34 @@ def measure(recipe, arrays: dict, folder: Path, out_root: Path) -> dict:
     loaded = {fmt: load_model(spec_for(recipe, folder, fmt)) for fmt in FORMATS}
     latency = {fmt: round(latency_ms(model, recipe.input_size), 3) for fmt, model in loaded.items()}
     fastest = min(latency, key=latency.get)
-    labels = loaded[fastest].spec.labels
-    answers = []
-    for start in range(0, len(arrays["y_val"]), 256):
-        batch = arrays["x_val"][start : start + 256].astype(np.float32) / 255.0
-        probs = loaded[fastest].probabilities(batch)
-        for row, truth in zip(probs, arrays["y_val"][start : start + 256], strict=True):
-            answers.append(
-                Answer(labels[truth], [labels[i] for i in np.argsort(-row, kind="stable")[:5]])
-            )
     sizes = {fmt: (folder / name).stat().st_size for fmt, name in FORMATS.items()}
+    extra = {}
+    if len(arrays.get("y_photo_val", ())):
+        extra["photo_validation"] = score(loaded[fastest], arrays["x_photo_val"],
+                                          arrays["y_photo_val"])
     return {
         "model": recipe.name,
         "version": recipe.version,
-        "validation": summarize(answers, k=5),
+        **extra,
+        "validation": score(loaded[fastest], arrays["x_val"], arrays["y_val"]),
         "latency_ms_median": latency,
         "served": {"format": fastest, "file": FORMATS[fastest]},
         "file_bytes": sizes,
     }
+
+
+def score(loaded, x: np.ndarray, y: np.ndarray) -> dict:
+    """Top-1/top-5 summary of a loaded model on uint8 crops x with label indices y."""
+    labels = loaded.spec.labels
+    answers = []
+    for start in range(0, len(y), 256):
+        batch = x[start : start + 256].astype(np.float32) / 255.0
+        probs = loaded.probabilities(batch)
+        for row, truth in zip(probs, y[start : start + 256], strict=True):
+            answers.append(
+                Answer(labels[truth], [labels[i] for i in np.argsort(-row, kind="stable")[:5]])
+            )
+    return summarize(answers, k=5)
 
 
 def _pct(value: float | None) -> str:

@@ -50,9 +50,19 @@ class Recipe:
 HISTORY = {
     ("color", "1.0.0"): Recipe("color", "colors.txt", 64, 0.15, 1200, 200, 16, head="flatten"),
     ("theme", "1.0.0"): Recipe("theme", "themes.txt", 80, 0.5, 1100, 150, 12, width=1.25),
+    # 2.0.0: 1.0.0's weights fine-tuned on 1.0.0's generator plus crops of real photos
+    # (training pool only; `photo_data.py`). The synthetic validation crops are 1.0.0's.
+    ("color", "2.0.0"): Recipe(
+        "color", "colors.txt", 64, 0.15, 400, 200, 8, lr=1e-3, head="flatten",
+        version="2.0.0", photo_train=700, photo_val=60, init_from="1.0.0",
+    ),
+    ("theme", "2.0.0"): Recipe(
+        "theme", "themes.txt", 80, 0.5, 500, 150, 6, lr=1e-3, width=1.25,
+        version="2.0.0", photo_train=300, photo_val=40, init_from="1.0.0",
+    ),
 }
 # The version `make models` builds, per model.
-CURRENT = {"color": "1.0.0", "theme": "1.0.0"}
+CURRENT = {"color": "2.0.0", "theme": "1.0.0"}
 RECIPES = {name: HISTORY[(name, version)] for name, version in CURRENT.items()}
 # The version the manifest serves, per model (the others are listed as "retired").
 ACTIVE = dict(CURRENT)
