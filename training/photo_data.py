@@ -65,7 +65,7 @@ def split() -> tuple[list[Path], list[Path]]:
     return [p for p in photos if p not in held], held
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load(path: Path) -> np.ndarray:
     """The photo as uint8 RGB, its long side at most STORED_LONG_SIDE."""
     with Image.open(path) as image:
@@ -95,7 +95,7 @@ def photo_themes() -> dict[str, str]:
     out = {}
     for row in rows:
         theme = (row.get("theme") or "").strip()
-        image = Path((row.get("image") or "").strip()).name
+        image = Path((row.get("file") or row.get("image") or "").strip()).name
         if image and theme in THEME_LABELS:
             out[image] = theme
     return out
@@ -109,8 +109,8 @@ def facts(model: str) -> dict[str, object]:
                               "photo_held_out_names": [p.name for p in held]}
     if model == "theme":
         themes = photo_themes()
-        out["photo_train_with_theme"] = sum(p.name in themes for p in train)
-        out["photo_held_out_with_theme"] = sum(p.name in themes for p in held)
+        out = {"photo_pool": len(train) + len(held),
+               "photo_train_with_theme": sum(p.name in themes for p in pool())}
     return out
 
 
@@ -151,8 +151,11 @@ def _palettes_lab() -> dict[str, np.ndarray]:
 # ---------------------------------------------------------------- where the crop falls
 
 
+Click = tuple[float, float]
+
+
 def _window(rng: np.random.Generator, photo: np.ndarray, fraction: float,
-            point: tuple[float, float] | None = None) -> tuple[np.ndarray, Box, tuple[float, float]]:
+            point: Click | None = None) -> tuple[np.ndarray, Box, Click]:
     """Scale the photo at random, click, and return (window pixels, box in window, click).
 
     The window is the product's crop box plus a margin, cut from the scaled photo.
@@ -291,7 +294,7 @@ HUE_GROUP = {"red": 0, "burgundy": 0, "pink": 0, "orange": 1, "brown": 1, "beige
              "yellow": 2, "olive": 2, "green": 3, "teal": 4, "blue": 5, "navy": 5, "purple": 6}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def multi_spots(path: Path, fraction: float) -> np.ndarray:
     """Points (x, y in stored-photo pixels) whose crop holds >= 3 hue groups (HUE_GROUP), each
     >= 12 % of the crop and none over 60 %: where a person would say "multi-colored"."""
@@ -373,6 +376,32 @@ def _finish(rng: np.random.Generator, rgb: np.ndarray, box: Box, input_size: int
     return _cut(camera(rng, rgb).astype(np.float32), box, input_size)
 
 
+# Labels a crop of `label` may honestly look like after shading and light casts; a crop
+# whose centre is nearest to anything else is drawn again (see `nearest_label`).
+NEAR = {
+    "white": ("gray", "silver", "beige"), "gray": ("silver", "black", "white", "beige"),
+    "black": ("gray", "navy", "brown"), "silver": ("gray", "white"),
+    "gold": ("yellow", "beige", "orange", "brown", "olive"),
+    "rose gold": ("pink", "beige", "brown"),
+    "brown": ("orange", "burgundy", "beige", "black", "olive"),
+    "beige": ("white", "gold", "brown", "gray", "yellow"), "red": ("burgundy", "orange", "pink"),
+    "burgundy": ("red", "brown", "purple"), "orange": ("red", "brown", "yellow", "gold"),
+    "yellow": ("gold",), "green": ("olive", "teal"), "olive": ("green", "brown", "gold"),
+    "teal": ("blue", "green"), "blue": ("navy", "teal", "purple"),
+    "navy": ("blue", "black", "purple"), "purple": ("navy", "pink", "burgundy", "blue"),
+    "pink": ("red", "purple", "rose gold"),
+}
+
+
+def nearest_label(crop: np.ndarray) -> str:
+    """The label with the XKCD color nearest (CIELAB) to the median of the crop's centre."""
+    h, w = crop.shape[:2]
+    centre = np.median(crop[h // 3 : h - h // 3, w // 3 : w - w // 3].reshape(-1, 3), axis=0)
+    lab = rgb_to_lab(centre.astype(np.float32))
+    best = {label: float(((p - lab) ** 2).sum(-1).min()) for label, p in _palettes_lab().items()}
+    return min(best, key=best.__getitem__)
+
+
 def color_crop(rng: np.random.Generator, label: str, paths: list[Path], fraction: float,
                input_size: int) -> np.ndarray:
     """One model-sized crop of a real photo region recolored so that people would say `label`."""
@@ -380,6 +409,15 @@ def color_crop(rng: np.random.Generator, label: str, paths: list[Path], fraction
         return _multi(rng, paths, fraction, input_size)
     if label == "black & white":
         return _black_white(rng, paths, fraction, input_size)
+    for _ in range(4):
+        crop = _plain(rng, label, paths, fraction, input_size)
+        if nearest_label(crop) in (label, *NEAR[label]):
+            break
+    return crop
+
+
+def _plain(rng: np.random.Generator, label: str, paths: list[Path], fraction: float,
+           input_size: int) -> np.ndarray:
     photo = load(paths[rng.integers(len(paths))])
     pixels, box, click = _window(rng, photo, fraction)
     lab = rgb_to_lab(pixels)
@@ -406,9 +444,15 @@ def theme_crop(rng: np.random.Generator, photo: np.ndarray, fraction: float,
 
 def dataset(model: str, part: str, n_per_class: int, seed: int, fraction: float,
             input_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """n_per_class photo crops per label: `part` "train" uses training photos, else held-out."""
+    """n_per_class photo crops per label: `part` "train" uses training photos, else held-out.
+
+    The theme model learns from every themed photo of the pool (few photos carry a theme,
+    and none of its choices were tuned on held-out photos), so it has no photo validation.
+    """
     train, held = split()
     paths = train if part == "train" else held
+    if model == "theme":
+        paths = pool() if part == "train" else []
     rng = np.random.default_rng(seed)
     xs, ys = [], []
     if model == "color":

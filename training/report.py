@@ -78,6 +78,82 @@ def score(loaded, x: np.ndarray, y: np.ndarray) -> dict:
     return summarize(answers, k=5)
 
 
+PHOTO_SETS = {
+    "photos": ("photos/eval_points.csv", "evaluation set: photos no model learned from"),
+    "photo_tuning": ("photos/tuning_points.csv",
+                     "tuning set: held-out training-pool photos, labeled by the trainer"),
+}
+
+
+def photo_figures(spec: ModelSpec, root: Path) -> dict:
+    """Score one model version on the labeled photo sets that exist, as `evaluate` does."""
+    from predictor import Predictor
+    from predictor.evaluate import evaluate_csv
+
+    out = {}
+    predictor = Predictor.from_specs([spec])
+    try:
+        for key, (relative, _what) in PHOTO_SETS.items():
+            path = root / relative
+            if path.exists():
+                scored = evaluate_csv(predictor, path)["models"].get(spec.name)
+                if scored and scored.get("n"):
+                    out[key] = {"file": relative, **_strip(scored)}
+    finally:
+        predictor.close()
+    return out
+
+
+def _strip(scored: dict) -> dict:
+    return {k: v for k, v in scored.items() if k not in ("confusion", "unknown_labels")}
+
+
+def _photo_section(metrics: dict) -> str:
+    parts = []
+    for key, (_relative, what) in PHOTO_SETS.items():
+        figures = metrics.get(key)
+        if not figures:
+            continue
+        lenient = figures.get("top1_lenient")
+        line = (
+            f"- **{what}** (`{figures['file']}`, {figures['n']} points): top-1 "
+            f"**{_pct(figures['top1'])}** strict"
+            + (f", **{_pct(lenient)}** lenient (an acceptable near color counts)"
+               if lenient is not None else "")
+            + f", top-5 **{_pct(figures['top5'])}**."
+        )
+        heuristic = figures.get("heuristic")
+        if heuristic:
+            line += (
+                f" Nearest-named-color heuristic on the same crops: top-1 "
+                f"{_pct(heuristic['top1'])} strict"
+                + (f", {_pct(heuristic['top1_lenient'])} lenient"
+                   if heuristic.get("top1_lenient") is not None else "")
+                + f", top-5 {_pct(heuristic['top5'])}."
+            )
+        parts.append(line)
+    photos = metrics.get("photos")
+    if photos and photos.get("per_class"):
+        rows = [
+            f"| {label} | {c['n']} | {_pct(c['top1'])} | {_pct(c.get('top1_lenient'))} | "
+            f"{_pct(c['top5'])} |"
+            for label, c in photos["per_class"].items()
+        ]
+        parts += ["", "Per class on the evaluation set:", "",
+                  "| class | n | top-1 strict | top-1 lenient | top-5 |", "|---|---|---|---|---|",
+                  *rows]
+    val = metrics.get("photo_validation")
+    if val:
+        parts.append(
+            f"\nRecolored crops of the held-out training-pool photos (made like the training "
+            f"crops): top-1 {_pct(val['top1'])}, top-5 {_pct(val['top5'])} on {val['n']} crops."
+        )
+    if not parts:
+        return ""
+    return "## Real-photo figures\nScored through the core with the served file, as " \
+        "`python -m predictor evaluate` does.\n\n" + "\n".join(parts) + "\n\n"
+
+
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f} %"
 
@@ -112,7 +188,7 @@ left-right flips: {recipe.flip}. Seed {recipe.seed}, op determinism on. Data gen
 2 CPU cores (shared with other jobs while measured).
 Reproduce: `make models` (or `python -m training {recipe.name}`).
 
-## Validation figures
+{_photo_section(metrics)}## Validation figures (synthetic)
 Scored with the served `{metrics["served"]["format"]}` file through `predictor.models`.
 Top-1 **{_pct(val["top1"])}**, top-5 **{_pct(val["top5"])}** on {val["n"]} crops.
 Median single-image latency through the core: {lat}; the manifest serves
