@@ -96,9 +96,12 @@ def photo_figures(spec: ModelSpec, root: Path) -> dict:
         for key, (relative, _what) in PHOTO_SETS.items():
             path = root / relative
             if path.exists():
-                scored = evaluate_csv(predictor, path)["models"].get(spec.name)
+                result = evaluate_csv(predictor, path)
+                scored = result["models"].get(spec.name)
                 if scored and scored.get("n"):
                     out[key] = {"file": relative, **_strip(scored)}
+                    if spec.name in result["heuristic"]:
+                        out[key]["heuristic"] = _strip(result["heuristic"][spec.name])
     finally:
         predictor.close()
     return out
