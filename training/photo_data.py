@@ -143,9 +143,25 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     return np.clip(c * 255, 0, 255)
 
 
+# Changes to the reviewed table for photo crops, from the trainer's tuning points (never
+# the evaluation set): the survey's "light navy"-like names are the blue of a clear sky,
+# which people call blue; brick and terracotta reds are red to people, and without them
+# brick walls were learned as rose gold.
+PHOTO_DROP = {"navy": ("light navy", "light navy blue", "marine blue", "prussian blue")}
+PHOTO_ADD = {"red": ("brick red", "brick", "brownish red", "dark coral", "reddish", "indian red")}
+
+
 @functools.lru_cache(maxsize=1)
 def _palettes_lab() -> dict[str, np.ndarray]:
-    return {label: rgb_to_lab(rgb.astype(np.float32)) for label, rgb in label_palettes().items()}
+    from .color_names import LABEL_XKCD, xkcd_rgb
+
+    table = xkcd_rgb()
+    out = {}
+    for label in label_palettes():
+        names = [n for n in LABEL_XKCD[label] if n not in PHOTO_DROP.get(label, ())]
+        names += PHOTO_ADD.get(label, ())
+        out[label] = rgb_to_lab(np.array([table[n] for n in names], np.float32))
+    return out
 
 
 # ---------------------------------------------------------------- where the crop falls
@@ -232,8 +248,10 @@ def _recolor(rng: np.random.Generator, lab: np.ndarray, mask: np.ndarray, label:
     source_l = lab[..., 0]
     ref_l = float(np.median(source_l[weights])) if weights.any() else float(source_l.mean())
     metal = label in METALLIC
-    contrast = rng.uniform(1.1, 2.0) if metal else rng.uniform(0.35, 1.05)
-    spread = 45.0 if metal else 25.0  # shading range, soft-limited so the name still holds
+    plain_gray = label in ("gray", "white", "black")  # stone, concrete, snow: strong texture
+    contrast = rng.uniform(1.1, 2.0) if metal else rng.uniform(0.35, 1.6 if plain_gray else 1.05)
+    # shading range, soft-limited so the name still holds
+    spread = 45.0 if metal else 35.0 if plain_gray else 25.0
     new_l = target[0] + spread * np.tanh(contrast * (source_l - ref_l) / spread)
     if metal:  # highlights: streaks toward white, as on polished metal
         h, w = source_l.shape

@@ -137,14 +137,20 @@ def _photo_section(metrics: dict) -> str:
         parts.append(line)
     photos = metrics.get("photos")
     if photos and photos.get("per_class"):
+        base = (photos.get("heuristic") or {}).get("per_class", {})
         rows = [
             f"| {label} | {c['n']} | {_pct(c['top1'])} | {_pct(c.get('top1_lenient'))} | "
             f"{_pct(c['top5'])} |"
+            + (f" {_pct(base[label]['top1'])} | {_pct(base[label].get('top1_lenient'))} |"
+               if label in base else "")
             for label, c in photos["per_class"].items()
         ]
-        parts += ["", "Per class on the evaluation set:", "",
-                  "| class | n | top-1 strict | top-1 lenient | top-5 |", "|---|---|---|---|---|",
-                  *rows]
+        head = "| class | n | top-1 strict | top-1 lenient | top-5 |"
+        rule = "|---|---|---|---|---|"
+        if base:
+            head += " heuristic top-1 | heuristic lenient |"
+            rule += "---|---|"
+        parts += ["", "Per class on the evaluation set:", "", head, rule, *rows]
     val = metrics.get("photo_validation")
     if val:
         parts.append(
