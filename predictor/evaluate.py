@@ -131,9 +131,10 @@ def evaluate_versions(
 ) -> dict[str, object]:
     """evaluate_csv with the served models, plus `other_versions`: {name: {version: result}}.
 
-    Each spec in `other_specs` (a manifest entry that is not active) is loaded on its own and
-    scored on the same rows; its result has the same form as the active model's, plus its
-    `status` and, for a color model, the heuristic on its own crops (`heuristic`).
+    Each spec in `other_specs` (a manifest entry that is not active) takes the place of its
+    model's served version beside the other served models (so images decode at the same
+    scale) and is scored on the same rows; its result has the same form as the active
+    model's, plus its `status` and, for a color model, the heuristic on its own crops.
     """
     from .predict import Predictor
 
@@ -141,7 +142,8 @@ def evaluate_versions(
     others: dict[str, dict[str, object]] = {}
     for spec in other_specs:
         kwargs = {} if limits is None else {"limits": limits}
-        single = Predictor.from_specs([spec], **kwargs)
+        beside = [s for s in predictor.specs if s.name != spec.name]
+        single = Predictor.from_specs([spec, *beside], **kwargs)
         try:
             alone = evaluate_csv(single, csv_path)
         finally:

@@ -86,12 +86,19 @@ PHOTO_SETS = {
 
 
 def photo_figures(spec: ModelSpec, root: Path) -> dict:
-    """Score one model version on the labeled photo sets that exist, as `evaluate` does."""
-    from predictor import Predictor
+    """Score one model version on the labeled photo sets that exist, as `evaluate` does.
+
+    The other models the committed manifest serves are loaded beside it, as in `evaluate`,
+    since the scale an image is decoded at depends on every loaded model's crop.
+    """
+    from predictor import Predictor, load_manifest
     from predictor.evaluate import evaluate_csv
 
     out = {}
-    predictor = Predictor.from_specs([spec])
+    manifest = root / "models" / "manifest.toml"
+    served = load_manifest(manifest) if manifest.exists() else []
+    beside = [s for s in served if s.name != spec.name]
+    predictor = Predictor.from_specs([spec, *beside])
     try:
         for key, (relative, _what) in PHOTO_SETS.items():
             path = root / relative
