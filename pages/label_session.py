@@ -1,11 +1,14 @@
 """Pinpoint · Label session: go through a batch of photos quickly — click, check, fix, next."""
 
+from collections.abc import Callable
+
 import streamlit as st
 
-from predictor import progress_text
 from ui.common import load_predictor, load_store, page_setup
+from ui.display import progress_text
 from ui.widgets import (
     UPLOAD_TYPES,
+    ImageChoice,
     decoded_ui,
     point_and_predict_ui,
     result_ui,
@@ -25,7 +28,8 @@ st.write("For each photo: **click a spot**, check the two answers, correct them 
          "list, type the first letters of a label to jump to it.")
 
 # Ask: which batch? Uploads, the server folder, or the samples.
-sources = {"Upload photos": None, "Sample photos": sample_choices}
+sources: dict[str, Callable[[], list[ImageChoice]] | None] = {
+    "Upload photos": None, "Sample photos": sample_choices}
 if server_choices():
     sources["Server folder"] = server_choices
 source = st.radio("Photos", list(sources), horizontal=True, key="label_source")
@@ -33,7 +37,7 @@ if sources[source] is None:
     batch = upload_choices(st.file_uploader("Photos (JPEG, PNG or WebP)", type=UPLOAD_TYPES,
                                             accept_multiple_files=True, key="label_uploads"))
 else:
-    batch = sources[source]()
+    batch = sources[source]()  # type: ignore[misc]  # None is handled above
 if not batch:
     st.info("Add some photos to start a session.")
     st.stop()
@@ -75,7 +79,7 @@ if result is None:
     st.stop()
 result_ui(result)
 chosen = truth_ui("label", predictor.specs, result, submit="Save & next ➜")
-if chosen is not None and save_truth(store, result, chosen, tester):
+if chosen is not None and save_truth(predictor, store, result, chosen, tester):
     st.session_state["label_flash"] = f"Saved photo {index + 1} ({choice.name})."
     next_photo(True)
     st.rerun()

@@ -7,8 +7,8 @@ import streamlit as st
 from predictor import (
     latency_percentiles,
     model_loads,
-    predict_and_record,
     prediction_timings,
+    record_click,
     stage_columns,
 )
 from ui.common import load_predictor, load_store, page_setup
@@ -64,6 +64,6 @@ if st.button("Measure series vs parallel on a sample photo", key="performance_me
     with st.spinner("Measuring…"):
         for i in range(2 * runs):
             point = (rng.uniform(0, decoded.width), rng.uniform(0, decoded.height))
-            predict_and_record(predictor, store, decoded, point, tester=tester,
-                               source="benchmark", parallel=bool(i % 2))
+            record_click(predictor, store, decoded, point, tester=tester,
+                         source="benchmark", parallel=bool(i % 2))
     st.rerun()

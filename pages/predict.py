@@ -41,4 +41,4 @@ if result is None:
 result_ui(result)
 chosen = truth_ui("predict", predictor.specs, result)
 if chosen is not None:
-    save_truth(store, result, chosen, tester)
+    save_truth(predictor, store, result, chosen, tester)

@@ -5,43 +5,45 @@ Nothing here imports Streamlit or a web framework; TensorFlow loads only with th
 
 from typing import TYPE_CHECKING
 
-from .crop import Box, check_point, crop_box, crop_pixels
-from .display import (
-    crop_image,
-    decode_for_display,
-    display_copy,
-    display_size,
-    draw_overlay,
-    png_bytes,
-    to_original,
-)
+from .crop import Box, check_point, crop_box, crop_image, crop_pixels, png_bytes
 from .errors import (
+    DecodeBusy,
     ImageNotFound,
     ImageRejected,
     InvalidPoint,
+    LabeledFileError,
     ManifestError,
     ModelLoadError,
     PinpointError,
     PointOutsideImage,
+    RateLimited,
+    ServiceDegraded,
+    ServiceError,
+    SettingsError,
+    StoreBusy,
+    StoreError,
+    UnknownLabel,
+    UnknownPrediction,
 )
 from .images import ACCEPTED_FORMATS, DecodedImage, ImageLimits, decode_image
 from .manifest import ModelSpec, load_manifest, load_versions, manifest_path, read_labels
-from .paths import image_root, list_images, resolve_image
+from .paths import image_root, list_images, read_image, resolve_image
 from .predict import LabelScore, Prediction, Predictor
-from .session import RateLimited, RateLimiter, is_new_click, progress_text
 
-# The feedback store and its reports need SQLAlchemy and pandas: loaded on first use only,
-# so `import predictor` stays quick for the CLI.
+# The store, reports, settings and rate limiter need SQLAlchemy, pandas, pydantic or limits:
+# loaded on first use only, so `import predictor` stays quick for the CLI.
 _LAZY = {
-    "store": ("FeedbackStore", "StoreBusy", "StoreError", "database_url"),
+    "store": ("FeedbackStore", "database_url"),
     "store_queries": ("StoreFilter", "export_labeled", "filter_choices", "labeled_answers",
                       "model_loads", "prediction_timings"),
     "reports": ("NONE_LABEL", "accuracy_over_time", "accuracy_table", "confusion_table",
                 "latency_long", "latency_percentiles", "per_class_table", "stage_columns"),
-    "feedback": ("RecordedPrediction", "predict_and_record"),
+    "recording": ("RecordedPrediction", "check_labels", "record_click", "record_labels"),
     "cards": ("ModelCard", "card_figures", "read_card"),
     "client": ("PinpointClient",),
-    "remote": ("ServiceDegraded", "label_remote", "predict_remote"),
+    "ratelimit": ("RateLimiter",),
+    "config": ("Config", "load_config"),
+    "remote": ("label_remote", "predict_remote"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -49,8 +51,10 @@ _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names
 if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
     from .cards import ModelCard, card_figures, read_card
     from .client import PinpointClient
-    from .feedback import RecordedPrediction, predict_and_record
-    from .remote import ServiceDegraded, label_remote, predict_remote
+    from .config import Config, load_config
+    from .ratelimit import RateLimiter
+    from .recording import RecordedPrediction, check_labels, record_click, record_labels
+    from .remote import label_remote, predict_remote
     from .reports import (
         NONE_LABEL,
         accuracy_over_time,
@@ -61,7 +65,7 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
         per_class_table,
         stage_columns,
     )
-    from .store import FeedbackStore, StoreBusy, StoreError, database_url
+    from .store import FeedbackStore, database_url
     from .store_queries import (
         StoreFilter,
         export_labeled,
@@ -84,53 +88,55 @@ __all__ = [
     "Box",
     "DecodedImage",
     "ImageLimits",
-    "ImageNotFound",
-    "ImageRejected",
-    "InvalidPoint",
     "LabelScore",
-    "ManifestError",
-    "ModelLoadError",
     "ModelSpec",
-    "PinpointError",
-    "PointOutsideImage",
     "Prediction",
     "Predictor",
     "check_point",
     "crop_box",
+    "crop_image",
     "crop_pixels",
     "decode_image",
+    "image_root",
+    "list_images",
     "load_manifest",
     "load_versions",
     "manifest_path",
-    "read_labels",
-    # display, paths, session
-    "RateLimited",
-    "RateLimiter",
-    "crop_image",
-    "decode_for_display",
-    "display_copy",
-    "display_size",
-    "draw_overlay",
-    "image_root",
-    "is_new_click",
-    "list_images",
     "png_bytes",
-    "progress_text",
+    "read_image",
+    "read_labels",
     "resolve_image",
-    "to_original",
+    # errors (all in predictor/errors.py)
+    "DecodeBusy",
+    "ImageNotFound",
+    "ImageRejected",
+    "InvalidPoint",
+    "LabeledFileError",
+    "ManifestError",
+    "ModelLoadError",
+    "PinpointError",
+    "PointOutsideImage",
+    "RateLimited",
+    "ServiceDegraded",
+    "ServiceError",
+    "SettingsError",
+    "StoreBusy",
+    "StoreError",
+    "UnknownLabel",
+    "UnknownPrediction",
     # loaded on first use (see _LAZY)
+    "Config",
     "FeedbackStore",
+    "RateLimiter",
     "ModelCard",
     "NONE_LABEL",
     "PinpointClient",
     "RecordedPrediction",
-    "ServiceDegraded",
-    "StoreBusy",
-    "StoreError",
     "StoreFilter",
     "accuracy_over_time",
     "accuracy_table",
     "card_figures",
+    "check_labels",
     "confusion_table",
     "database_url",
     "export_labeled",
@@ -139,11 +145,13 @@ __all__ = [
     "labeled_answers",
     "latency_long",
     "latency_percentiles",
+    "load_config",
     "model_loads",
     "per_class_table",
-    "predict_and_record",
     "predict_remote",
     "prediction_timings",
     "read_card",
+    "record_click",
+    "record_labels",
     "stage_columns",
 ]

@@ -27,7 +27,8 @@ def run_benchmark(manifest: str | None = None, quick: bool = False) -> dict:
     """Measure floors, end-to-end cases, the naive baseline, concurrency, cold start, memory."""
     n = _Runs(quick)
     predictor = Predictor.from_manifest(manifest)
-    images = {"png_0.3mp": _photo(640, 480, "PNG"), "jpeg_12mp": _photo(4000, 3000, "JPEG")}
+    images = {"png_0.3mp": synthetic_photo(640, 480, "PNG"),
+              "jpeg_12mp": synthetic_photo(4000, 3000, "JPEG")}
     decoded = predictor.decode(images["jpeg_12mp"])
     ours = {
         "png_0.3mp": _times(lambda: predictor.predict(images["png_0.3mp"], 320, 240), n.e2e),
@@ -94,8 +95,10 @@ def _floors(predictor: Predictor, runs: int) -> dict[str, dict[str, float]]:
 
 def _naive(predictor: Predictor, images: dict[str, bytes], n: _Runs) -> dict:
     """A first version: full Pillow decode, crop, resize, Keras `model.predict`, in series."""
-    from .bench_naive import NaivePredictor
-
+    try:
+        from bench.naive import NaivePredictor  # a developer tool beside the package
+    except ImportError:
+        return {"skipped": "the naive baseline (bench/naive.py) is not beside predictor/"}
     naive = NaivePredictor.for_specs(predictor.specs)
     if naive is None:
         return {"skipped": "no .keras file beside the served models"}
@@ -150,7 +153,7 @@ def _load(predictor: Predictor, decoded: DecodedImage, callers: int, seconds: fl
 
 def _probe(manifest: str | None, calls: int) -> dict:
     """Cold start and memory in a fresh process, so this process's extra models do not count."""
-    command = [sys.executable, "-m", "predictor.bench_probe", str(calls), manifest or ""]
+    command = [sys.executable, "-m", "bench.probe", str(calls), manifest or ""]
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=_REPOSITORY)
     assert child.stdout is not None
@@ -179,7 +182,7 @@ def _ratios(result: dict) -> dict[str, float | None]:
     return ratios
 
 
-def _photo(width: int, height: int, fmt: str, seed: int = 5) -> bytes:
+def synthetic_photo(width: int, height: int, fmt: str, seed: int = 5) -> bytes:
     """A synthetic photo: smooth lighting, shapes, sensor noise; made here, never downloaded."""
     rng = np.random.default_rng(seed)
     small = Image.new("RGB", (width // 8, height // 8), (120, 110, 100))

@@ -8,12 +8,18 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from .config import load_config
 from .crop import check_point
 from .errors import PinpointError
 from .images import DecodedImage, ImageLimits, decode_image
 from .manifest import load_manifest, load_versions
-from .predict import Prediction, Predictor, crop_needs
+from .predict import Predictor, crop_needs
+from .recording import RecordedPrediction, record_click
+
+if TYPE_CHECKING:
+    from .store import FeedbackStore
 
 EXIT_USER_ERROR = 2
 
@@ -49,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--y", required=True, type=_number, help="pixels from the top edge")
     _add_common(predict)
     predict.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    predict.add_argument("--record", action="store_true",
+                         help="also store it in the feedback database ($PINPOINT_DB_URL)")
+    predict.add_argument("--tester", default=os.environ.get("USER") or "cli",
+                         help="the name stored with --record (default $USER)")
     predict.set_defaults(handler=_predict)
 
     batch = commands.add_parser("batch", help="predict every line of a JSONL file")
@@ -87,8 +97,10 @@ def _parser() -> argparse.ArgumentParser:
 def _add_common(command: argparse.ArgumentParser) -> None:
     command.add_argument("--top-k", type=int, default=5, help="labels per model (default 5)")
     command.add_argument("--parallel", action="store_true", help="run the models in parallel")
-    command.add_argument("--max-mb", type=float, default=20, help="largest image in MB")
-    command.add_argument("--max-mp", type=float, default=50, help="largest image in megapixels")
+    command.add_argument("--max-mb", type=float,
+                         help="largest image in MB (default $PINPOINT_MAX_MB, else 20)")
+    command.add_argument("--max-mp", type=float,
+                         help="largest image in megapixels (default $PINPOINT_MAX_MP, else 50)")
 
 
 def _number(text: str) -> float:
@@ -99,7 +111,10 @@ def _number(text: str) -> float:
 
 
 def _limits(args: argparse.Namespace) -> ImageLimits:
-    return ImageLimits(int(args.max_mb * 1024 * 1024), int(args.max_mp * 1_000_000))
+    config = load_config()
+    max_mb = config.max_mb if args.max_mb is None else args.max_mb
+    max_mp = config.max_mp if args.max_mp is None else args.max_mp
+    return ImageLimits(int(max_mb * 1024 * 1024), int(max_mp * 1_000_000))
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -109,9 +124,21 @@ def _predict(args: argparse.Namespace) -> int:
     decoded = decode_image(args.image, limits, crop_needs(specs))
     check_point(args.x, args.y, decoded.size)
     predictor = Predictor.from_specs(specs, limits=limits, parallel=args.parallel)
-    result = predictor.predict(decoded, args.x, args.y, top_k=args.top_k, include_decode=True)
-    print(json.dumps(result.to_dict()) if args.json else _table(result))
+    store = _open_store() if args.record else None
+    try:
+        recorded = record_click(predictor, store, decoded, (args.x, args.y), tester=args.tester,
+                                source="cli", top_k=args.top_k, include_decode=True)
+    finally:
+        if store is not None:
+            store.close()
+    print(json.dumps(recorded.to_dict()) if args.json else _table(recorded))
     return 0
+
+
+def _open_store() -> FeedbackStore:
+    from .store import FeedbackStore  # SQLAlchemy loads only for --record
+
+    return FeedbackStore()
 
 
 def _batch(args: argparse.Namespace) -> int:
@@ -130,15 +157,17 @@ def _batch(args: argparse.Namespace) -> int:
 def _batch_line(line: str, predictor: Predictor, decode: Callable, top_k: int) -> dict:
     try:
         item = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return {"line": line[:200], "error": f"not a JSON object: {exc}"}
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        return {"line": line[:200], "error": f"not a JSON object: {str(exc)[:200]}"}
     if not isinstance(item, dict):
         return {"line": line[:200], "error": "not a JSON object"}
     try:
         if not isinstance(item.get("image"), str):
             raise PinpointError('each line needs "image": a file path')
-        result = predictor.predict(decode(item["image"]), item.get("x"), item.get("y"), top_k=top_k)
-        return {**item, "predictions": result.to_dict()["predictions"]}
+        point = (item.get("x"), item.get("y"))
+        answer = record_click(predictor, None, decode(item["image"]), point, tester="cli",
+                              source="cli", top_k=top_k).to_dict()
+        return {**item, "predictions": answer["predictions"], "status": answer["status"]}
     except PinpointError as exc:
         return {**item, "error": str(exc)}
 
@@ -208,8 +237,8 @@ def _serve_ray(args: argparse.Namespace) -> int:
     return serve_ray(args.host, args.port, manifest=args.manifest, config_path=args.ray_config)
 
 
-def _table(result: Prediction) -> str:
-    lines = []
+def _table(recorded: RecordedPrediction) -> str:
+    result, lines = recorded.prediction, []
     for name, scores in result.predictions.items():
         box = result.crops[name]
         meta = result.models[name]
@@ -219,4 +248,8 @@ def _table(result: Prediction) -> str:
             lines.append(f"  {rank}. {item.label:<24} {item.score:6.3f}")
     stages = ", ".join(f"{k} {v:.1f}" for k, v in result.timings_ms.items() if k != "total")
     lines.append(f"total {result.timings_ms['total']:.1f} ms ({stages})")
+    if recorded.faulty:
+        lines.append(f"degraded: the {', '.join(recorded.faulty)} model gave unusable scores")
+    if recorded.prediction_id is not None:
+        lines.append(f"stored as prediction #{recorded.prediction_id} ({recorded.status})")
     return "\n".join(lines)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import math
+import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from .errors import InvalidPoint, PointOutsideImage
+
+if TYPE_CHECKING:
+    from .images import DecodedImage
+
+# ASCII digits only: 12, -3.5, .5, 5., 1e3; no underscores, other scripts' digits, nan or inf.
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -36,10 +45,16 @@ def check_point(x: object, y: object, size: tuple[int, int]) -> tuple[float, flo
     values = []
     for name, value in (("x", x), ("y", y)):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            try:
-                value = float(str(value).strip())
-            except ValueError:
-                raise InvalidPoint(f"{name} must be a number, got {str(value)[:40]!r}") from None
+            text = str(value).strip(" \t\r\n")
+            if not _DECIMAL.fullmatch(text):  # float() would take 1_0, ١٠, nan, inf too
+                raise InvalidPoint(f"{name} must be a plain decimal number, got "
+                                   f"{str(value)[:40]!r}")
+            value = float(text)
+        try:
+            value = float(value)
+        except OverflowError:  # an int too large for a float, e.g. 10**400 from JSON
+            raise InvalidPoint(f"{name} must be a finite number, got one too large "
+                               "for a float") from None
         if not math.isfinite(value):
             raise InvalidPoint(f"{name} must be a finite number, got {value}")
         values.append(float(value))
@@ -83,3 +98,15 @@ def crop_pixels(image: Image.Image, box: Box, scale: float, input_size: int) -> 
 
 def _clamp(value: int, low: int, high: int) -> int:
     return max(low, min(value, high))
+
+
+def crop_image(decoded: DecodedImage, box: Box, side: int = 128) -> Image.Image:
+    """Return the crop box of an image as a `side` x `side` RGB image, for showing or storing."""
+    return Image.fromarray(crop_pixels(decoded.image, box, decoded.scale, side))
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """Encode an image as PNG bytes."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()

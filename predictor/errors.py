@@ -1,4 +1,8 @@
-"""Typed errors: every problem a user can cause has a name and a one-line message."""
+"""Typed errors: every problem a user can cause has a name and a one-line message.
+
+All of the core's user-facing errors live here, so the CLI, the app and the service's
+status table import one module. The service adds its own HTTP ones in service/errors.py.
+"""
 
 from __future__ import annotations
 
@@ -29,3 +33,55 @@ class ManifestError(PinpointError):
 
 class ModelLoadError(PinpointError):
     """A model file could not be loaded or does not match its labels."""
+
+
+class SettingsError(PinpointError):
+    """A setting in the environment is malformed; the message names the variable."""
+
+
+class LabeledFileError(PinpointError):
+    """The labeled CSV is missing, unreadable, or lacks the image, x and y columns."""
+
+
+class StoreError(PinpointError):
+    """The feedback database could not do what was asked."""
+
+
+class StoreBusy(StoreError):
+    """The feedback database stayed locked by another writer past the timeout; retry."""
+
+
+class UnknownPrediction(PinpointError):
+    """No prediction has this id."""
+
+
+class UnknownLabel(PinpointError):
+    """A label names a model the prediction has no answer from, or is not one of its labels."""
+
+
+class RateLimited(PinpointError):
+    """This tester asked for more predictions than the limit allows; wait and retry."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServiceError(PinpointError):
+    """The Pinpoint service could not answer (strict mode only); `status` is None off the wire."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class ServiceDegraded(PinpointError):
+    """The prediction service gave no answer; the reason says why."""
+
+
+class DecodeBusy(PinpointError):
+    """Too many large images are being decoded at once; retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float = 1.0):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -19,19 +19,16 @@ import csv
 import os
 from pathlib import Path
 
+from .accuracy import Answer, summarize
 from .crop import crop_pixels
-from .errors import PinpointError
+from .errors import LabeledFileError, PinpointError
 from .heuristic import PROTOTYPES, rank_colors
-from .metrics import Answer, summarize
 
 REQUIRED = ("image", "x", "y")
 TOP_K = 5
 ALSO = "_also"
 HEURISTIC = "nearest named color"
 
-
-class LabeledFileError(PinpointError):
-    """The labeled CSV is missing, unreadable, or lacks the image, x and y columns."""
 
 
 def evaluate_csv(predictor, csv_path: str | os.PathLike) -> dict[str, object]:
@@ -148,11 +145,13 @@ def evaluate_versions(
             alone = evaluate_csv(single, csv_path)
         finally:
             single.close()
-        scored = alone["models"].get(spec.name)
+        models: dict = alone["models"]  # type: ignore[assignment]
+        baselines: dict = alone["heuristic"]  # type: ignore[assignment]
+        scored = models.get(spec.name)
         if scored is not None:
             entry = {**scored, "status": spec.status}
-            if spec.name in alone["heuristic"]:
-                entry["heuristic"] = alone["heuristic"][spec.name]
+            if spec.name in baselines:
+                entry["heuristic"] = baselines[spec.name]
             others.setdefault(spec.name, {})[spec.version] = entry
     result["other_versions"] = others
     return result

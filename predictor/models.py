@@ -44,6 +44,11 @@ def _tf():  # noqa: ANN202 - the tensorflow module
     return tensorflow
 
 
+def tensorflow():  # noqa: ANN201 - the tensorflow module
+    """Return TensorFlow, imported once and quietly (for tools that run Keras themselves)."""
+    return _tf()
+
+
 def _interpreter_class():  # noqa: ANN202
     try:  # TensorFlow's own tf.lite.Interpreter is deprecated in favour of LiteRT
         from ai_edge_litert.interpreter import Interpreter

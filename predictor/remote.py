@@ -1,39 +1,39 @@
 """Predict through a remote Pinpoint service instead of in-process, for the app.
 
-The answer comes back as the same `RecordedPrediction` that `predict_and_record` gives, with
-crops cut locally from the already decoded image. A degraded answer raises `ServiceDegraded`
-(after storing it as "degraded", which no accuracy figure counts).
+The answer comes back as the same `RecordedPrediction` that `record_click` gives (the
+service stored it), with crops cut locally from the already decoded image. An unanswered
+click raises `ServiceDegraded` after storing it locally as "degraded" (never scored).
 """
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 from .client import PinpointClient, ServiceAnswer
-from .crop import Box
-from .display import crop_image
-from .errors import PinpointError
-from .feedback import RecordedPrediction
+from .crop import Box, crop_image
+from .errors import ServiceDegraded
 from .images import DecodedImage
 from .predict import LabelScore, Prediction
+from .recording import RecordedPrediction, record_unanswered
 from .store import FeedbackStore
 
-
-class ServiceDegraded(PinpointError):
-    """The prediction service gave no answer; the reason says why."""
+__all__ = ["ServiceDegraded", "label_remote", "predict_remote", "prediction_from_json"]
 
 
-def predict_remote(client: PinpointClient, image: bytes, decoded: DecodedImage,
+def predict_remote(client: PinpointClient, image: bytes | Path, decoded: DecodedImage,
                    point: tuple[float, float], *, tester: str,
                    store: FeedbackStore | None = None) -> RecordedPrediction:
-    """Ask the service about `point` of `image` (its original bytes, already decoded here)."""
+    """Ask the service about `point` of `image` (its original bytes or file, decoded here)."""
     answer = client.predict(image, point[0], point[1])
     if answer.degraded or answer.prediction_id is None:
         if store is not None:
-            store.record_prediction(_degraded_row(decoded, point), tester=tester, source="app",
-                                    status="degraded")
+            record_unanswered(store, decoded, point, tester=tester, source="app")
         raise ServiceDegraded(f"the prediction service did not answer ({answer.reason})")
     prediction = prediction_from_json(answer.data)
     crops = {name: crop_image(decoded, box) for name, box in prediction.crops.items()}
-    return RecordedPrediction(int(answer.prediction_id), prediction, crops)
+    faulty = tuple(answer.data.get("faulty") or ())
+    return RecordedPrediction(int(answer.prediction_id), prediction, crops, faulty)
 
 
 def label_remote(client: PinpointClient, prediction_id: int,
@@ -45,10 +45,10 @@ def label_remote(client: PinpointClient, prediction_id: int,
 
 
 def prediction_from_json(data: dict) -> Prediction:
-    """Rebuild a Prediction from the service's (or the CLI's) JSON."""
+    """Rebuild a Prediction from the service's (or the CLI's) JSON; a null score is NaN."""
     point = data["point"]
     return Prediction(
-        predictions={name: [LabelScore(s["label"], float(s["score"])) for s in ranked]
+        predictions={name: [LabelScore(s["label"], _score(s["score"])) for s in ranked]
                      for name, ranked in data["predictions"].items()},
         crops={name: Box(**box) for name, box in data["crops"].items()},
         timings_ms=dict(data["timings_ms"]),
@@ -58,6 +58,5 @@ def prediction_from_json(data: dict) -> Prediction:
     )
 
 
-def _degraded_row(decoded: DecodedImage, point: tuple[float, float]) -> dict[str, object]:
-    image = decoded.describe()
-    return {"predictions": {}, "image": image, "point": {"x": point[0], "y": point[1]}}
+def _score(value: object) -> float:
+    return math.nan if value is None else float(value)  # type: ignore[arg-type]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .metrics import Answer, summarize
+from .accuracy import Answer, summarize
 
 NONE_LABEL = "none of these"
 PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}

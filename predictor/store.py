@@ -6,7 +6,6 @@ for several writers (WAL, busy timeout, BEGIN IMMEDIATE); only `make_engine` kno
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from . import store_schema as schema
-from .errors import PinpointError
+from .errors import StoreBusy, StoreError
 from .predict import Prediction
 
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "pinpoint.db"
@@ -31,17 +30,13 @@ _PG_RETRYABLE = {"55P03", "40001", "40P01"}
 _UPGRADE_LOCK = 0x50494E50  # "PINP": the advisory lock key taken while upgrading the schema
 
 
-class StoreError(PinpointError):
-    """The feedback database could not do what was asked."""
-
-
-class StoreBusy(StoreError):
-    """The feedback database stayed locked by another writer past the timeout; retry."""
 
 
 def database_url(url: str | None = None) -> str:
     """Return the URL to use: the argument, else $PINPOINT_DB_URL, else data/pinpoint.db."""
-    return url or os.environ.get("PINPOINT_DB_URL") or f"sqlite:///{DEFAULT_DB}"
+    from .config import load_config
+
+    return url or load_config().db_url or f"sqlite:///{DEFAULT_DB}"
 
 
 def make_engine(url: str | None = None, *, busy_timeout_ms: int = 5000) -> Engine:
@@ -156,6 +151,13 @@ class FeedbackStore:
                     raise StoreError(
                         f"prediction {prediction_id} has no answer from model {model!r}")
                 _upsert_label(conn, prediction_id, model, label, tester, when)
+
+    def models_of(self, prediction_id: int) -> set[str]:
+        """Return the names of the models that answered this prediction (empty if none)."""
+        table = schema.prediction_models
+        with self.read() as conn:
+            query = select(table.c.model).where(table.c.prediction_id == prediction_id)
+            return set(conn.execute(query).scalars())
 
     def record_model_loads(self, described: Mapping[str, Mapping[str, object]],
                            at: datetime | None = None) -> None:

@@ -10,14 +10,16 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
 import uvicorn
 
+import bench.server
+from bench.server import free_port
 from predictor import Predictor
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = {"alice": "alice-secret-key-0001", "bob": "bob-secret-key-000002"}
 ALICE = {"X-API-Key": KEYS["alice"]}
+__all__ = ["ALICE", "KEYS", "LiveServer", "free_port", "serve_subprocess", "sharing", "wait_ready"]
 
 
 class LiveServer:
@@ -48,27 +50,14 @@ class LiveServer:
 
 
 def wait_ready(url: str, seconds: float = 120) -> None:
-    """Poll /readyz until it answers 200."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} never became ready")
+    """Poll /readyz until it answers 200, or raise."""
+    if not bench.server.wait_ready(url, seconds):
+        raise RuntimeError(f"{url} never became ready")
 
 
 def sharing(predictor: Predictor, **options) -> Predictor:
     """A new Predictor over already loaded models (closing it leaves the shared one working)."""
     return Predictor(predictor.models, **options)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def serve_subprocess(env: dict[str, str], port: int, *args: str) -> subprocess.Popen:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from bench.server import free_port
 
 
 def postgres_bin() -> str | None:
@@ -26,7 +27,7 @@ def throwaway_postgres() -> Iterator[str]:
         raise RuntimeError("PostgreSQL is not installed (Debian package 'postgresql')")
     folder = tempfile.mkdtemp(prefix="pinpoint-pg-")
     as_user = _as_postgres_user(folder)
-    port = _free_port()
+    port = free_port()
     data = os.path.join(folder, "data")
     _run([*as_user, f"{bin_dir}/initdb", "-D", data, "-A", "trust", "-U", "pinpoint", "-E", "UTF8"])
     options = f"-p {port} -c listen_addresses=127.0.0.1 -k {folder} -c fsync=on"
@@ -48,12 +49,6 @@ def _as_postgres_user(folder: str) -> list[str]:
         return []
     shutil.chown(folder, "postgres")
     return ["runuser", "-u", "postgres", "--"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _run(command: list[str]) -> None:

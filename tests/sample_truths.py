@@ -39,7 +39,7 @@ TRUTHS = [
 
 def seed_store(predictor, store, tester: str = "sample-truths") -> int:
     """Predict at every known point and label it with the known answer; return how many."""
-    from predictor import predict_and_record
+    from predictor import record_click
 
     truths = {"color": 3, "theme": 4}
     decoded = {}
@@ -47,8 +47,8 @@ def seed_store(predictor, store, tester: str = "sample-truths") -> int:
         name, x, y = row[:3]
         if name not in decoded:
             decoded[name] = predictor.decode(SAMPLES / name)
-        recorded = predict_and_record(predictor, store, decoded[name], (x, y), tester=tester,
-                                      source="cli")
+        recorded = record_click(predictor, store, decoded[name], (x, y), tester=tester,
+                                source="cli")
         chosen = {spec.name: row[truths[spec.name]] for spec in predictor.specs
                   if spec.name in truths}
         store.record_labels(recorded.prediction_id, chosen, tester=tester)

@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from bench.server import free_port
 from tests.app_models import build_app_models
 from tests.sample_truths import seed_store
 
@@ -34,14 +34,8 @@ def _need_chromium():
         pytest.skip(message)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start_app(manifest: Path, db: Path, log: Path, *options: str):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PINPOINT_MANIFEST": str(manifest), "PINPOINT_DB_URL": f"sqlite:///{db}",
            "PINPOINT_RATE_LIMIT": "0", "PINPOINT_IMAGE_ROOT": ""}
     server = subprocess.Popen(
@@ -236,3 +230,29 @@ def test_login_screen_is_all_a_stranger_sees_when_oidc_is_configured(browser, tm
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_api_docs_render_offline_in_a_real_browser(browser, tmp_path):
+    from predictor.service import Settings, create_app
+    from tests.live_server import KEYS, LiveServer
+    from tests.test_api_hardening import fake_predictor
+
+    settings = Settings(api_keys=KEYS, db_url=f"sqlite:///{tmp_path / 'docs.db'}")
+    with LiveServer(create_app(settings, load_predictor=fake_predictor)) as server:
+        page = browser.new_page()
+        outside = []
+
+        def only_this_server(route):
+            if route.request.url.startswith(server.url):
+                route.continue_()
+            else:  # what an offline machine gets for a CDN
+                outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", only_this_server)
+        page.goto(f"{server.url}/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("Pinpoint",
+                                                                         timeout=30_000)
+        expect(page.locator(".opblock-summary-path", has_text="/v1/predict")).to_be_visible()
+        page.close()
+    assert outside == []

@@ -1,4 +1,5 @@
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -74,6 +75,7 @@ def test_predict_json_shape(tiny_models, images, name, x, y):
     assert set(data["crops"]["tflite"]) == {"left", "top", "right", "bottom"}
     assert data["timings_ms"]["decode"] > 0 and data["timings_ms"]["total"] > 0
     assert data["models"]["graphdef"]["format"] == "graphdef"
+    assert (data["status"], data["faulty"], data["prediction_id"]) == ("ok", [], None)
 
 
 def test_rotated_jpeg_reports_the_size_a_browser_shows(tiny_models, images):
@@ -181,3 +183,47 @@ def test_output_cut_short_by_a_pipe_is_not_an_error(tiny_models, images, tmp_pat
                          text=True, cwd=ROOT, timeout=300)
     assert json.loads(run.stdout)["x"] == 5
     assert run.stderr == "" and run.returncode == 0
+
+
+def test_a_model_returning_nan_is_answered_and_recorded_as_degraded(tiny_models, images, tmp_path,
+                                                                      monkeypatch, capsys):
+    import numpy as np
+
+    from predictor.cli import main
+    from predictor.models import LoadedModel
+
+    monkeypatch.setattr(LoadedModel, "probabilities",
+                        lambda self, batch: np.full((len(batch), len(self.spec.labels)), np.nan))
+    monkeypatch.setenv("PINPOINT_DB_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    manifest = str(tiny_models / "manifest.toml")
+    args = ["--manifest", manifest, "predict", str(images / "photo.jpg"), "--x", "80", "--y", "60"]
+    assert main([*args, "--json", "--record", "--tester", "ann"]) == 0
+    data = json.loads(capsys.readouterr().out)  # null, not a bare NaN token
+    assert (data["status"], data["faulty"]) == ("degraded", ["keras", "savedmodel", "graphdef",
+                                                             "tflite"])
+    assert {s["score"] for ranked in data["predictions"].values() for s in ranked} == {None}
+    with sqlite3.connect(tmp_path / "cli.db") as conn:
+        assert conn.execute("SELECT id, status, source, tester FROM predictions").fetchall() == [
+            (data["prediction_id"], "degraded", "cli", "ann")]
+    assert main(args) == 0
+    assert "degraded: the keras, savedmodel, graphdef, tflite model gave unusable scores" in (
+        capsys.readouterr().out)
+
+
+def test_batch_survives_deep_nesting_huge_numbers_and_lone_surrogates(tiny_models, images,
+                                                                       tmp_path):
+    photo = str(images / "photo.jpg")
+    lines = [
+        "[" * 100_000,
+        json.dumps({"image": photo, "x": 1, "y": 1, "id": 2}).replace('x": 1', 'x": 1' + "0" * 400),
+        '{"image": "\\ud800", "x": 1, "y": 1, "id": 3}',
+        json.dumps({"image": photo, "x": 10, "y": 10, "id": 4}),
+    ]
+    points = tmp_path / "hostile.jsonl"
+    points.write_text("\n".join(lines) + "\n")
+    run = cli("batch", str(points), manifest=tiny_models / "manifest.toml")
+    assert run.returncode == 0, run.stderr
+    out = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [("error" in o, "predictions" in o) for o in out] == [
+        (True, False), (True, False), (True, False), (False, True)]
+    assert "x must be a finite number" in out[1]["error"]

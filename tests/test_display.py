@@ -3,14 +3,14 @@ import io
 import pytest
 from PIL import Image
 
-from predictor import Box, decode_image
-from predictor.display import (
-    crop_image,
+from predictor import Box, crop_image, decode_image, png_bytes
+from ui.display import (
     decode_for_display,
     display_copy,
     display_size,
     draw_overlay,
-    png_bytes,
+    is_new_click,
+    progress_text,
     to_display,
     to_original,
 )
@@ -114,3 +114,19 @@ def test_click_on_the_displayed_image_finds_the_spot_for_every_exif_orientation(
     box = Box(x - 50, y - 50, x + 50, y + 50)
     red, _, blue = crop_image(decoded, box, side=16).getpixel((8, 8))
     assert point == pytest.approx((1201.0, 301.0)) and red > 200 and blue < 60
+
+
+@pytest.mark.parametrize("click, last_seen, expected", [
+    (None, None, False),
+    ({"x": 1, "y": 2, "unix_time": 100}, None, True),
+    ({"x": 1, "y": 2, "unix_time": 100}, 100, False),  # the component repeating itself
+    ({"x": 1, "y": 2, "unix_time": 101}, 100, True),
+    ({"x": 1, "y": 2}, None, False),
+])
+def test_is_new_click(click, last_seen, expected):
+    assert is_new_click(click, last_seen) is expected
+
+
+def test_progress_text():
+    assert progress_text(12, 40) == "12 of 40"
+    assert progress_text(41, 40) == "40 of 40"

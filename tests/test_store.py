@@ -23,6 +23,7 @@ from predictor.store import FeedbackStore, StoreBusy, StoreError, make_engine
 ROOT = Path(__file__).resolve().parent.parent
 WRITER = ROOT / "tests" / "store_writer.py"
 _spec = importlib.util.spec_from_file_location("store_writer", WRITER)
+assert _spec is not None and _spec.loader is not None
 store_writer = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(store_writer)
 fake_prediction = store_writer.fake_prediction

@@ -100,7 +100,10 @@ def xkcd_rgb() -> dict[str, tuple[int, int, int]]:
     """Return every XKCD survey name (without the 'xkcd:' prefix) as an RGB triple."""
     from matplotlib._color_data import XKCD_COLORS
 
-    return {k[5:]: tuple(int(v[i : i + 2], 16) for i in (1, 3, 5)) for k, v in XKCD_COLORS.items()}
+    def rgb(text: str) -> tuple[int, int, int]:
+        return int(text[1:3], 16), int(text[3:5], 16), int(text[5:7], 16)
+
+    return {k[5:]: rgb(str(v)) for k, v in XKCD_COLORS.items()}
 
 
 def label_palettes() -> dict[str, np.ndarray]:

@@ -73,6 +73,7 @@ def _tone(rng: np.random.Generator, label: str) -> np.ndarray:
 
 def _matte(rng: np.random.Generator, base: np.ndarray, h: int, w: int, side: int) -> np.ndarray:
     kind = rng.integers(4)
+    value: np.ndarray
     if kind == 0:  # plain, with gentle unevenness
         value = 1 + 0.05 * noise(rng, h, w, side * 0.5)
     elif kind == 1:  # fabric weave

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from predictor.accuracy import Answer, summarize
 from predictor.manifest import ModelSpec, read_labels
-from predictor.metrics import Answer, summarize
 
 FORMATS = {"tflite": "model.tflite", "keras": "model.keras"}
 
@@ -47,7 +47,7 @@ def measure(recipe, arrays: dict, folder: Path, out_root: Path) -> dict:
 
     loaded = {fmt: load_model(spec_for(recipe, folder, fmt)) for fmt in FORMATS}
     latency = {fmt: round(latency_ms(model, recipe.input_size), 3) for fmt, model in loaded.items()}
-    fastest = min(latency, key=latency.get)
+    fastest = min(latency, key=lambda fmt: latency[fmt])
     sizes = {fmt: (folder / name).stat().st_size for fmt, name in FORMATS.items()}
     extra = {}
     if len(arrays.get("y_photo_val", ())):

@@ -83,7 +83,8 @@ def render_emoji(limit_per_theme: int | None = None) -> list[Emoji]:
 def split(emoji: list[Emoji], val_share: float, seed: int) -> tuple[list[Emoji], list[Emoji]]:
     """Split by emoji group, per theme, so no group is in both; every theme gets >= 1 val group."""
     rng = np.random.default_rng(seed)
-    train, val = [], []
+    train: list[Emoji] = []
+    val: list[Emoji] = []
     for theme in range(len(LABELS)):
         groups = sorted({e.group for e in emoji if e.theme == theme})
         rng.shuffle(groups)

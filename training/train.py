@@ -7,6 +7,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -89,10 +90,10 @@ def model_folder(out_root: Path, name: str, version: str) -> Path:
     return out_root / name / version
 
 
-def build_data(recipe: Recipe, workers: int) -> dict:
+def build_data(recipe: Recipe, workers: int) -> dict[str, Any]:
     """Generate the recipe's arrays (call before TensorFlow is imported when workers > 1)."""
     started = time.perf_counter()
-    arrays = data.build(
+    arrays: dict[str, Any] = data.build(
         recipe.name,
         recipe.n_train,
         recipe.n_val,
@@ -204,7 +205,7 @@ def refresh_cards(out_root: Path) -> list[Path]:
 
 
 def _data_facts(recipe: Recipe, arrays: dict) -> dict:
-    facts = {
+    facts: dict[str, Any] = {
         "train_crops": int(len(arrays["y_train"])),
         "val_crops": int(len(arrays["y_val"])),
         "train_per_class": recipe.n_train,

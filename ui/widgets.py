@@ -22,19 +22,12 @@ from predictor import (
     RateLimited,
     RecordedPrediction,
     StoreBusy,
-    decode_for_display,
-    display_copy,
-    draw_overlay,
     image_root,
-    is_new_click,
-    label_remote,
     list_images,
-    predict_and_record,
-    predict_remote,
-    resolve_image,
-    to_original,
+    read_image,
 )
-from ui.common import load_client, load_limiter
+from ui.common import load_clicks, load_client, load_config
+from ui.display import decode_for_display, display_copy, draw_overlay, is_new_click, to_original
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp"]
@@ -67,7 +60,8 @@ def server_choices() -> list[ImageChoice]:
     root = image_root()
     if root is None:
         return []
-    return [ImageChoice(f"server:{name}", name, partial(resolve_image, root, name))
+    limit = load_config().limits.max_bytes  # read once through one descriptor: bytes, not a name
+    return [ImageChoice(f"server:{name}", name, partial(read_image, root, name, limit))
             for name in list_images(root)]
 
 
@@ -104,7 +98,8 @@ def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice):
         return None
     shown = display_copy(decoded, DISPLAY_SIDE)
     st.session_state[slot] = (choice.key, decoded, shown)
-    st.session_state[f"{prefix}_original"] = source  # the original, for the remote service
+    if load_client() is not None:  # the original bytes only matter to the remote service
+        st.session_state[f"{prefix}_original"] = source
     return decoded, shown
 
 
@@ -173,15 +168,12 @@ def truth_ui(prefix: str, specs: list[ModelSpec], result: RecordedPrediction,
     return {name: None if label == NONE_LABEL else label for name, label in chosen.items()}
 
 
-def save_truth(store: FeedbackStore, result: RecordedPrediction,
+def save_truth(predictor: Predictor, store: FeedbackStore, result: RecordedPrediction,
                chosen: dict[str, str | None], tester: str) -> bool:
     """Store the labels with their prediction and say so; on failure say what to do."""
-    client = load_client()
+    assert result.prediction_id is not None  # the app always stores its predictions
     try:
-        if client is None:
-            store.record_labels(result.prediction_id, chosen, tester=tester)
-        else:  # the service stored the prediction: the labels go to it too
-            label_remote(client, result.prediction_id, chosen)
+        load_clicks(predictor, store).label(result.prediction_id, chosen, tester)
     except StoreBusy as exc:
         st.warning(f"Not saved: {exc}")
         return False
@@ -195,14 +187,8 @@ def save_truth(store: FeedbackStore, result: RecordedPrediction,
 
 def _predict(prefix: str, predictor: Predictor, store: FeedbackStore, decoded: DecodedImage,
              point: tuple[float, float], tester: str) -> RecordedPrediction:
-    limiter, client = load_limiter(), load_client()
-    if client is None:
-        return predict_and_record(predictor, store, decoded, point, tester=tester,
-                                  source="app", limiter=limiter)
-    if limiter is not None:
-        limiter.check(tester)
-    return predict_remote(client, st.session_state[f"{prefix}_original"], decoded, point,
-                          tester=tester, store=store)
+    clicks = load_clicks(predictor, store)
+    return clicks.record(decoded, st.session_state.get(f"{prefix}_original"), point, tester)
 
 
 def point_and_predict_ui(prefix: str, predictor: Predictor, store: FeedbackStore,

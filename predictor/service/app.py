@@ -3,116 +3,29 @@
 from __future__ import annotations
 
 import logging
-import math
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from PIL import Image
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from ..errors import ImageNotFound, ImageRejected, InvalidPoint, PinpointError
+from ..errors import PinpointError
 from ..predict import Predictor
-from ..session import RateLimited
-from ..store import FeedbackStore, StoreBusy, StoreError
-from .guards import BodyLimit, TokenBucket
+from ..store import FeedbackStore
+from .errors import BadRequest, error_response
+from .guards import BodyLimit
 from .metrics import Metrics
+from .routes import router
 from .settings import Settings
-from .work import BoundedRunner, NotReady, ServiceBusy
+from .state import ServiceState
 
 log = logging.getLogger("pinpoint.service")
-
-
-class Unauthorized(PinpointError):
-    """The request carries no API key, or one the service does not know."""
-
-
-class BadRequest(PinpointError):
-    """The request is malformed: wrong fields, wrong types, unreadable JSON."""
-
-
-class UnsupportedMedia(BadRequest):
-    """The body is neither a multipart upload nor JSON."""
-
-
-class TooLarge(PinpointError):
-    """The image is larger than the service accepts."""
-
-
-class UnknownPrediction(PinpointError):
-    """No prediction has this id."""
-
-
-# First match wins, so subclasses come before their parents.
-_STATUS: tuple[tuple[type[Exception], int], ...] = (
-    (Unauthorized, 401), (RateLimited, 429), (ServiceBusy, 503), (StoreBusy, 503),
-    (StoreError, 503), (TooLarge, 413), (UnsupportedMedia, 415), (ImageNotFound, 404),
-    (UnknownPrediction, 404),
-    (ImageRejected, 422), (InvalidPoint, 422), (BadRequest, 422), (PinpointError, 400),
-)
-
-
-class ServiceState:
-    """What the routes share: settings, models once loaded, the store, limits and metrics."""
-
-    def __init__(self, settings: Settings, load_predictor: Callable[[], Predictor],
-                 open_store: Callable[[], FeedbackStore]):
-        self.settings = settings
-        self.metrics = Metrics()
-        self.runner = BoundedRunner(settings.max_in_flight, settings.deadline_s)
-        self.bucket = TokenBucket(settings.rate, settings.per_s) if settings.rate else None
-        self.predictor: Predictor | None = None
-        self.store: FeedbackStore | None = None
-        self.load_error: str | None = None
-        self._load_predictor, self._open_store = load_predictor, open_store
-        self._loader: threading.Thread | None = None
-
-    @property
-    def ready(self) -> bool:
-        return self.predictor is not None and self.store is not None
-
-    def start_loading(self) -> None:
-        """Open the store and load and warm the models in a thread; /readyz says when done."""
-        self._loader = threading.Thread(target=self._load, name="pinpoint-load", daemon=True)
-        self._loader.start()
-
-    def require_ready(self) -> tuple[Predictor, FeedbackStore]:
-        """Return the models and the store, or raise NotReady."""
-        if self.predictor is None or self.store is None:
-            raise NotReady(self.load_error or "the models are still loading; retry shortly", 5)
-        return self.predictor, self.store
-
-    def close(self) -> None:
-        self.runner.close()
-        if self.predictor is not None:
-            self.predictor.close()
-        if self.store is not None:
-            self.store.close()
-
-    def _load(self) -> None:
-        started = time.perf_counter()
-        try:
-            store = self._open_store()
-            predictor = self._load_predictor()
-            warm_up(predictor)
-        except Exception as exc:  # a broken manifest or database must show in /readyz
-            self.load_error = f"not ready: {type(exc).__name__}: {exc}"[:300]
-            log.error("pinpoint: %s", self.load_error)
-            return
-        self.store, self.predictor = store, predictor
-        self.metrics.set("pinpoint_ready", "1 once the models are loaded and warm", 1)
-        log.info("pinpoint: %d models ready in %.1f s", len(predictor.models),
-                 time.perf_counter() - started)
-
-
-def warm_up(predictor: Predictor) -> None:
-    """Run one whole prediction (decode, crop, every model) so the first request is not slow."""
-    predictor.predict(Image.new("RGB", (64, 64), (128, 128, 128)), 32, 32)
 
 
 def create_app(
@@ -122,8 +35,6 @@ def create_app(
     open_store: Callable[[], FeedbackStore] | None = None,
 ) -> FastAPI:
     """Build the service; models load after start-up (in each worker process, after any fork)."""
-    from .routes import router
-
     settings = settings or Settings.from_env()
     state = ServiceState(
         settings,
@@ -141,32 +52,37 @@ def create_app(
         yield
         state.close()
 
-    app = FastAPI(title="Pinpoint", version="1", lifespan=lifespan, description=_DESCRIPTION)
+    app = FastAPI(title="Pinpoint", version="1", lifespan=lifespan, description=_DESCRIPTION,
+                  docs_url=None)
     app.state.pinpoint = state
     app.include_router(router)
+    _add_offline_docs(app)
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body)
     app.add_middleware(_Observe, metrics=state.metrics)  # outermost: sees 413s too
     return app
 
 
+def _add_offline_docs(app: FastAPI) -> None:
+    """Serve /docs with Swagger UI's files from the swagger-ui-bundle package, not a CDN."""
+    import swagger_ui_bundle
+
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+              name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title="Pinpoint API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png")
+
+
 def app_from_env() -> FastAPI:
     """The factory `python -m predictor serve` hands to uvicorn (settings from the environment)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
     return create_app()
-
-
-def error_response(exc: Exception) -> JSONResponse:
-    """Map a typed error to its status and a one-line JSON body."""
-    status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
-    headers = {}
-    retry = getattr(exc, "retry_after", 1 if isinstance(exc, StoreBusy) else None)
-    if retry is not None:
-        headers["Retry-After"] = str(max(1, math.ceil(retry)))
-    if status == 401:
-        headers["WWW-Authenticate"] = 'Bearer realm="pinpoint"'
-    body = {"error": type(exc).__name__, "message": str(exc)}
-    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _add_error_handlers(app: FastAPI) -> None:

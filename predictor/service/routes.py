@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-from pathlib import Path
+import re
+import threading
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Security
@@ -12,26 +14,34 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field, StringConstraints
-from sqlalchemy import select
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
-from .. import store_schema
-from ..errors import ImageNotFound, PinpointError
-from ..paths import image_root, resolve_image
-from ..store import FeedbackStore, StoreError
-from .app import (
+from ..errors import (
+    DecodeBusy,
+    ImageNotFound,
+    ImageRejected,
+    PinpointError,
+    StoreError,
+    UnknownLabel,
+)
+from ..paths import image_root, read_image
+from ..recording import RecordedPrediction, record_click, record_labels, record_timeout
+from ..store import FeedbackStore
+from .errors import (
     BadRequest,
-    ServiceState,
+    DeadlineExceeded,
+    Overloaded,
     TooLarge,
     Unauthorized,
-    UnknownPrediction,
     UnsupportedMedia,
 )
 from .guards import find_key
-from .work import DeadlineExceeded, Outcome, Overloaded, predict_job
+from .state import ServiceState
 
 router = APIRouter()
+_WHOLE = re.compile(r"[+-]?\d{1,6}", re.ASCII)  # int() would take 1_0 and ١٠ too
 _KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False,
                            description="An API key; `Authorization: Bearer KEY` works too.")
 
@@ -54,10 +64,10 @@ def caller(request: Request, key: Annotated[str | None, Security(_KEY_HEADER)] =
 
 
 def limited_caller(request: Request, name: Annotated[str, Depends(caller)]) -> str:
-    """Like `caller`, and spend one token of that key's rate limit."""
+    """Like `caller`, and count one request against that key's rate limit."""
     bucket = _state(request).bucket
     if bucket is not None:
-        bucket.take(name)
+        bucket.check(name)
     return name
 
 
@@ -91,20 +101,26 @@ async def predict(request: Request, key: Annotated[str, Depends(limited_caller)]
         _count_prediction(state, "overloaded")
         raise Overloaded(f"all {state.runner.slots} prediction slots are busy; retry in a second")
     source, x, y, top_k = await _read_predict_request(request, state)
-    tester = f"api:{key}"
+    tester, gave_up = f"api:{key}", threading.Event()
+    job = partial(record_click, predictor, store, source, (x, y), tester=tester, source="api",
+                  top_k=top_k, parallel=False, decode_wait_s=0, abandoned=gave_up.is_set)
     try:
-        outcome = await state.runner.run(predict_job, predictor, source, x, y, top_k)
-    except Overloaded:
+        recorded = await state.runner.run(job)
+    except (Overloaded, DecodeBusy):
         _count_prediction(state, "overloaded")
         raise
     except DeadlineExceeded as exc:
+        gave_up.set()  # the late job stores nothing; the timeout row below stands for it
         _count_prediction(state, "timeout")
         await _record_timeout(store, tester, str(exc))
         raise
-    except PinpointError:
+    except ImageRejected:
         _count_prediction(state, "rejected")
         raise
-    return await _recorded(state, store, outcome, tester)
+    except PinpointError:
+        _count_prediction(state, "failed")
+        raise
+    return _answer(state, recorded)
 
 
 class Feedback(BaseModel):
@@ -120,17 +136,11 @@ class Feedback(BaseModel):
 async def feedback(request: Request, body: Feedback,
                    key: Annotated[str, Depends(limited_caller)]) -> dict[str, object]:
     predictor, store = _state(request).require_ready()
-    answered = await run_in_threadpool(_models_of, store, body.prediction_id)
-    if not answered:
-        raise UnknownPrediction(f"no prediction {body.prediction_id}")
-    known = {spec.name: spec.labels for spec in predictor.specs}
-    for model, label in body.labels.items():
-        if model not in answered:
-            raise BadRequest(f"prediction {body.prediction_id} has no answer from model {model!r}")
-        if label is not None and model in known and label not in known[model]:
-            raise BadRequest(f"{label!r} is not one of model {model!r}'s labels")
-    await run_in_threadpool(store.record_labels, body.prediction_id, body.labels,
-                            tester=f"api:{key}")
+    try:
+        await run_in_threadpool(partial(record_labels, predictor, store, body.prediction_id,
+                                        body.labels, tester=f"api:{key}"))
+    except UnknownLabel as exc:
+        raise BadRequest(str(exc)) from None  # the API's documented error name
     return {"prediction_id": body.prediction_id, "recorded": body.labels}
 
 
@@ -169,7 +179,7 @@ def metrics(request: Request, _key: Annotated[str, Depends(caller)]) -> PlainTex
 
 
 async def _read_predict_request(request: Request, state: ServiceState
-                                ) -> tuple[bytes | Path, object, object, int]:
+                                ) -> tuple[bytes, object, object, int]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
         return await _read_upload(request, state)
@@ -182,8 +192,13 @@ async def _read_predict_request(request: Request, state: ServiceState
 async def _read_upload(request: Request, state: ServiceState) -> tuple[bytes, object, object, int]:
     try:
         form = await request.form(max_files=1, max_fields=10)
+    except HTTPException as exc:  # Starlette's answer to a MultiPartException
+        raise BadRequest(_multipart_problem(str(exc.detail))) from None
     except (MultiPartException, ValueError, KeyError) as exc:
-        raise BadRequest(f"the multipart body cannot be read: {str(exc)[:100]}") from None
+        raise BadRequest(_multipart_problem(str(exc))) from None
+    for name in ("image", "x", "y", "top_k"):
+        if len(form.getlist(name)) > 1:
+            raise BadRequest(f"the field {name!r} is sent twice; send each field once")
     image = form.get("image")
     if not isinstance(image, UploadFile):
         raise BadRequest("send the image as a file field named 'image'")
@@ -195,18 +210,35 @@ async def _read_upload(request: Request, state: ServiceState) -> tuple[bytes, ob
 
 
 async def _read_server_path(request: Request, state: ServiceState
-                            ) -> tuple[Path, object, object, int]:
+                            ) -> tuple[bytes, object, object, int]:
     try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the body is not valid JSON") from None
+        body = json.loads(await request.body(), object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError):  # RecursionError: nested too deep for the parser
+        raise BadRequest("the body is not valid JSON (or nested too deep)") from None
     if not isinstance(body, dict):
         raise BadRequest('send a JSON object: {"path": ..., "x": ..., "y": ...}')
     root = image_root(state.settings.image_root)
     if root is None:
         raise ImageNotFound("this service has no image folder (set PINPOINT_IMAGE_ROOT)")
-    path = await run_in_threadpool(resolve_image, root, body.get("path"))
-    return path, body.get("x"), body.get("y"), _top_k(body.get("top_k"), state)
+    # Read once, here, through one descriptor: the prediction gets bytes, never the name.
+    data = await run_in_threadpool(read_image, root, body.get("path"),
+                                   state.settings.limits.max_bytes)
+    return data, body.get("x"), body.get("y"), _top_k(body.get("top_k"), state)
+
+
+def _multipart_problem(detail: str) -> str:
+    if "files" in detail.lower():
+        return "send one file, the image; x, y and top_k are plain fields, not files"
+    return f"the multipart body cannot be read: {detail[:100]}"
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise BadRequest(f"the field {key!r} is sent twice; send each field once")
+        seen[key] = value
+    return seen
 
 
 def _field(form: Any, name: str) -> object:
@@ -220,43 +252,26 @@ def _top_k(value: object, state: ServiceState) -> int:
     if value is None:
         return 5
     number = None
-    if isinstance(value, (int, str)) and not isinstance(value, bool):
-        with contextlib.suppress(ValueError):
-            number = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _WHOLE.fullmatch(value.strip(" \t\r\n")):
+        number = int(value)
     if number is None or not 1 <= number <= state.settings.max_top_k:
         raise BadRequest(f"top_k must be a whole number from 1 to {state.settings.max_top_k}")
     return number
 
 
-async def _recorded(state: ServiceState, store: FeedbackStore, outcome: Outcome,
-                    tester: str) -> JSONResponse:
-    if outcome.error is not None or outcome.prediction is None:
-        _count_prediction(state, "failed")
-        await run_in_threadpool(lambda: store.record_failure(
-            tester=tester, source="api", error=str(outcome.error), image=outcome.image,
-            point=outcome.point))
-        raise outcome.error or BadRequest("no prediction")
-    prediction = outcome.prediction
-    prediction_id = await run_in_threadpool(lambda: store.record_prediction(
-        prediction, tester=tester, source="api", crops_png=outcome.crops_png,
-        parallel=False))
-    _count_prediction(state, "ok")
-    _observe_stages(state, prediction.timings_ms)
-    return JSONResponse({**prediction.to_dict(), "prediction_id": prediction_id})
+def _answer(state: ServiceState, recorded: RecordedPrediction) -> JSONResponse:
+    _count_prediction(state, recorded.status)
+    _observe_stages(state, recorded.prediction.timings_ms)
+    return JSONResponse(recorded.to_dict())
 
 
 async def _record_timeout(store: FeedbackStore, tester: str, error: str) -> None:
     # The caller gets its 503 either way; a store failure here is not the news.
     with contextlib.suppress(StoreError):
-        await run_in_threadpool(lambda: store.record_failure(
-            tester=tester, source="api", status="timeout", error=error))
-
-
-def _models_of(store: FeedbackStore, prediction_id: int) -> set[str]:
-    table = store_schema.prediction_models
-    with store.read() as conn:
-        query = select(table.c.model).where(table.c.prediction_id == prediction_id)
-        return set(conn.execute(query).scalars())
+        await run_in_threadpool(partial(record_timeout, store, tester=tester, source="api",
+                                        error=error))
 
 
 def _count_prediction(state: ServiceState, status: str) -> None:

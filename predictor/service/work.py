@@ -1,4 +1,4 @@
-"""Predictions off the event loop: a bounded pool, a deadline, and errors that say why."""
+"""Predictions off the event loop: a bounded pool and a deadline."""
 
 from __future__ import annotations
 
@@ -6,35 +6,11 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TypeVar
 
-from ..display import crop_image, png_bytes
-from ..errors import PinpointError
-from ..images import ImageSource
-from ..predict import Prediction, Predictor
+from .errors import DeadlineExceeded, Overloaded
 
 T = TypeVar("T")
-
-
-class ServiceBusy(PinpointError):
-    """The service cannot take this request now; retry after `retry_after` seconds."""
-
-    def __init__(self, message: str, retry_after: float = 1.0):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class Overloaded(ServiceBusy):
-    """Every prediction slot is taken: refused at once rather than queued."""
-
-
-class DeadlineExceeded(ServiceBusy):
-    """The prediction did not finish within the deadline."""
-
-
-class NotReady(ServiceBusy):
-    """The models are still loading (or failed to load)."""
 
 
 class BoundedRunner:
@@ -95,37 +71,3 @@ class BoundedRunner:
 def _consume(future: asyncio.Future) -> None:
     if not future.cancelled():
         future.exception()
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one prediction job produced: the answer and crop PNGs, or the error after decoding."""
-
-    image: dict[str, object]
-    point: dict[str, float]
-    prediction: Prediction | None = None
-    crops_png: dict[str, bytes] | None = None
-    error: PinpointError | None = None
-
-
-def predict_job(predictor: Predictor, source: ImageSource, x: object, y: object,
-                top_k: int) -> Outcome:
-    """Decode, predict and render each crop; errors after decoding are returned, not raised."""
-    decoded = predictor.decode(source)
-    image = decoded.describe()
-    given = {"x": _maybe_float(x), "y": _maybe_float(y)}
-    point = {axis: value for axis, value in given.items() if value is not None}
-    try:
-        prediction = predictor.predict(decoded, x, y, top_k=top_k, include_decode=True)
-    except PinpointError as exc:
-        return Outcome(image, point, error=exc)
-    crops = {name: png_bytes(crop_image(decoded, box)) for name, box in prediction.crops.items()}
-    return Outcome(image, point, prediction, crops)
-
-
-def _maybe_float(value: object) -> float | None:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if abs(number) < 1e300 else None

@@ -20,10 +20,10 @@ def main() -> None:
     calls, manifest = int(sys.argv[1]), sys.argv[2] or None
     started = time.perf_counter()
     from predictor import Predictor
-    from predictor.bench import _photo
+    from predictor.bench import synthetic_photo
 
     predictor = Predictor.from_manifest(manifest)
-    image = predictor.decode(_photo(1600, 1200, "JPEG"))
+    image = predictor.decode(synthetic_photo(1600, 1200, "JPEG"))
     predictor.predict(image, 800, 600)
     loaded = {
         "in_process_first_prediction_ms": round((time.perf_counter() - started) * 1e3, 1),

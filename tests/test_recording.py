@@ -11,8 +11,8 @@ from predictor import (
     RateLimited,
     RateLimiter,
     labeled_answers,
-    predict_and_record,
     prediction_timings,
+    record_click,
 )
 
 
@@ -33,7 +33,7 @@ def decoded(tiny_predictor):
 
 
 def test_prediction_is_stored_with_each_models_crop(tiny_predictor, store, decoded):
-    recorded = predict_and_record(tiny_predictor, store, decoded, (100.0, 200.0), tester="ann")
+    recorded = record_click(tiny_predictor, store, decoded, (100.0, 200.0), tester="ann")
     names = [spec.name for spec in tiny_predictor.specs]
     assert sorted(recorded.crops) == sorted(names)
     assert recorded.crops[names[0]].getpixel((64, 64))[0] > 200  # the red half, around the point
@@ -48,7 +48,7 @@ def test_prediction_is_stored_with_each_models_crop(tiny_predictor, store, decod
 @pytest.mark.parametrize("point", [(math.nan, 1.0), (1.0, math.inf), (-1.0, 5.0), (641.0, 5.0)])
 def test_bad_point_is_recorded_as_failed_and_raised(tiny_predictor, store, decoded, point):
     with pytest.raises(InvalidPoint):
-        predict_and_record(tiny_predictor, store, decoded, point, tester="ann")
+        record_click(tiny_predictor, store, decoded, point, tester="ann")
     timings = prediction_timings(store)
     assert timings["status"].tolist() == ["failed"]
     assert labeled_answers(store).empty
@@ -56,15 +56,15 @@ def test_bad_point_is_recorded_as_failed_and_raised(tiny_predictor, store, decod
 
 def test_rate_limited_click_stores_nothing(tiny_predictor, store, decoded):
     limiter = RateLimiter(1, 3600)
-    predict_and_record(tiny_predictor, store, decoded, (5, 5), tester="ann", limiter=limiter)
+    record_click(tiny_predictor, store, decoded, (5, 5), tester="ann", limiter=limiter)
     with pytest.raises(RateLimited):
-        predict_and_record(tiny_predictor, store, decoded, (6, 6), tester="ann", limiter=limiter)
+        record_click(tiny_predictor, store, decoded, (6, 6), tester="ann", limiter=limiter)
     assert len(prediction_timings(store)) == 1
 
 
 def test_parallel_flag_is_stored(tiny_predictor, store, decoded):
     for parallel in (False, True):
-        predict_and_record(tiny_predictor, store, decoded, (5, 5), tester="t", parallel=parallel)
+        record_click(tiny_predictor, store, decoded, (5, 5), tester="t", parallel=parallel)
     assert prediction_timings(store)["parallel"].tolist() == [0, 1]
 
 
@@ -73,7 +73,7 @@ def test_nan_scores_make_a_degraded_prediction_that_is_never_scored(tiny_predict
     model = tiny_predictor.models[0]
     monkeypatch.setattr(type(model), "probabilities",
                         lambda self, batch: np.full((len(batch), len(self.spec.labels)), np.nan))
-    recorded = predict_and_record(tiny_predictor, store, decoded, (5, 5), tester="t")
+    recorded = record_click(tiny_predictor, store, decoded, (5, 5), tester="t")
     assert recorded.status == "degraded" and recorded.faulty[0] == model.spec.name
     store.record_labels(recorded.prediction_id, {model.spec.name: "alpha"}, tester="t")
     assert prediction_timings(store)["status"].tolist() == ["degraded"]

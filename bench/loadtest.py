@@ -1,6 +1,6 @@
 """A bounded load test of the service on loopback: fixed duration, a few client counts.
 
-    python -m predictor.loadtest [--manifest M | --stand-in] [--duration 20] [--clients 1,8,32]
+    python -m bench.loadtest [--manifest M | --stand-in] [--duration 20] [--clients 1,8,32]
 
 Starts `python -m predictor serve` on a free 127.0.0.1 port (its own temporary database and
 key), uploads one JPEG at a fixed point from N client threads for `duration` seconds per
@@ -16,7 +16,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,18 +27,20 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from .server import free_port, wait_ready
+
 SHED = "503 Overloaded"  # refused at once because every prediction slot was busy
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    image = Path(args.image).read_bytes() if args.image else _test_jpeg()
+    image = Path(args.image).read_bytes() if args.image else sample_jpeg()
     levels = [int(n) for n in args.clients.split(",")]
     with tempfile.TemporaryDirectory(prefix="pinpoint-load-") as folder:
         if args.stand_in:
             args.manifest = str(stand_in_manifest(Path(folder)))
         key = secrets.token_urlsafe(24)
-        server, url = _start_server(args, Path(folder), key)
+        server, url = start_server(args, Path(folder), key)
         report: dict = {"levels": [], "rss": {}}
         try:
             report = _run(url, key, server, image, levels, args.duration,
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m predictor.loadtest", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.loadtest", description=__doc__)
     parser.add_argument("--manifest", help="models to serve (default models/manifest.toml)")
     parser.add_argument("--stand-in", action="store_true",
                         help="serve untrained models of the default architecture and sizes")
@@ -100,7 +101,7 @@ def stand_in_manifest(folder: Path) -> Path:
     return manifest
 
 
-def _test_jpeg() -> bytes:
+def sample_jpeg() -> bytes:
     from PIL import Image
 
     rng = np.random.default_rng(0)
@@ -110,11 +111,9 @@ def _test_jpeg() -> bytes:
     return buffer.getvalue()
 
 
-def _start_server(args: argparse.Namespace, folder: Path, key: str
+def start_server(args: argparse.Namespace, folder: Path, key: str
                   ) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "PINPOINT_API_KEYS": f"load:{key}", "PINPOINT_API_RATE": "0",
            "PINPOINT_DB_URL": f"sqlite:///{folder / 'load.db'}",
            "PINPOINT_MAX_IN_FLIGHT": str(args.max_in_flight)}
@@ -124,14 +123,8 @@ def _start_server(args: argparse.Namespace, folder: Path, key: str
     log = (folder / "server.log").open("w")
     server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return server, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
+    if wait_ready(url, 300, alive=lambda: server.poll() is None):
+        return server, url
     server.kill()
     raise SystemExit(f"the service did not become ready:\n{(folder / 'server.log').read_text()}")
 
@@ -141,14 +134,14 @@ def _run(url: str, key: str, server: subprocess.Popen, image: bytes, levels: lis
     rss = {"after_warm_up_mb": _rss_mb(server.pid)}
     results: list[dict] = []
     for number, clients in enumerate(levels, 1):
-        results.append(_level(url, key, image, clients, duration, polite))
+        results.append(level(url, key, image, clients, duration, polite))
         if server.poll() is not None:
             break
         rss[f"after_level_{number}_{clients}_clients_mb"] = _rss_mb(server.pid)
     return {"levels": results, "rss": rss}
 
 
-def _level(url: str, key: str, image: bytes, clients: int, duration: float,
+def level(url: str, key: str, image: bytes, clients: int, duration: float,
            polite: bool = True) -> dict:
     samples: list[tuple[float, str]] = []
     lock = threading.Lock()
@@ -181,10 +174,10 @@ def _level(url: str, key: str, image: bytes, clients: int, duration: float,
         thread.start()
     for thread in threads:
         thread.join()
-    return _summary(clients, samples, time.monotonic() - began)
+    return summary(clients, samples, time.monotonic() - began)
 
 
-def _summary(clients: int, samples: list[tuple[float, str]], elapsed: float) -> dict:
+def summary(clients: int, samples: list[tuple[float, str]], elapsed: float) -> dict:
     ok = np.array([s for s, outcome in samples if outcome == "200"]) * 1e3
     shed_ms = np.array([s for s, outcome in samples if outcome == SHED]) * 1e3
     counts = Counter(outcome for _, outcome in samples)

@@ -1,6 +1,6 @@
 """One run, same machine, same load: the single-process service against Ray Serve.
 
-    python -m predictor.bench_ray [--manifest M | --stand-in] [--clients 32] [--duration 20]
+    python -m bench.ray_serve [--manifest M | --stand-in] [--clients 32] [--duration 20]
 
 Serves the same models five ways: `python -m predictor serve` (uvicorn, one process), then
 Ray Serve with 1 and 2 replicas, micro-batching off and on (one local Ray cluster, the
@@ -25,7 +25,8 @@ from pathlib import Path
 import httpx
 
 # The load test's client loop and summary, so both tools measure the same way.
-from .loadtest import _level, _start_server, _test_jpeg, stand_in_manifest
+from .loadtest import level, sample_jpeg, stand_in_manifest, start_server
+from .server import free_port, wait_ready
 
 WAYS = [(1, False), (1, True), (2, False), (2, True)]  # Ray: (replicas, batching)
 
@@ -33,7 +34,7 @@ WAYS = [(1, False), (1, True), (2, False), (2, True)]  # Ray: (replicas, batchin
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     load_at_start = os.getloadavg()
-    image = _test_jpeg()
+    image = sample_jpeg()
     key = secrets.token_urlsafe(24)
     with tempfile.TemporaryDirectory(prefix="pinpoint-bench-ray-") as name:
         folder = Path(name)
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m predictor.bench_ray", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.ray_serve", description=__doc__)
     parser.add_argument("--manifest", help="models to serve (default: --stand-in)")
     parser.add_argument("--stand-in", action="store_true",
                         help="untrained models of the default architecture and sizes")
@@ -68,12 +69,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _measure(url: str, key: str, image: bytes, args: argparse.Namespace) -> dict:
-    _level(url, key, image, args.clients, args.warm_up)
-    return _level(url, key, image, args.clients, args.duration)
+    level(url, key, image, args.clients, args.warm_up)
+    return level(url, key, image, args.clients, args.duration)
 
 
 def _bench_uvicorn(args: argparse.Namespace, folder: Path, key: str, image: bytes) -> dict:
-    server, url = _start_server(args, folder, key)
+    server, url = start_server(args, folder, key)
     try:
         result = _measure(url, key, image, args)
     finally:
@@ -83,15 +84,15 @@ def _bench_uvicorn(args: argparse.Namespace, folder: Path, key: str, image: byte
 
 
 def _bench_ray(args: argparse.Namespace, folder: Path, key: str, image: bytes) -> list[dict]:
-    from .images import ImageLimits
-    from .service import Settings, ray_engine
-    from .service.ray_config import load_ray_config
+    from predictor.images import ImageLimits
+    from predictor.service import Settings, ray_engine
+    from predictor.service.ray_config import load_ray_config
 
     base = load_ray_config(args.ray_config)
     settings = Settings(api_keys={"load": key}, rate=0, manifest=args.manifest,
                         db_url=f"sqlite:///{folder / 'ray.db'}", max_in_flight=args.max_in_flight,
                         limits=ImageLimits())
-    port = _port()
+    port = free_port()
     ray_engine.start_cluster("127.0.0.1", port, num_cpus=os.cpu_count())
     url, rows = f"http://127.0.0.1:{port}", []
     try:
@@ -99,7 +100,8 @@ def _bench_ray(args: argparse.Namespace, folder: Path, key: str, image: bytes) -
             config = base.with_changes(replicas=replicas, batching=batching)
             started = time.perf_counter()
             ray_engine.deploy(settings, config)
-            _wait_ready(url)
+            if not wait_ready(url, 300):
+                raise SystemExit(f"{url} never became ready")
             deploy_s = round(time.perf_counter() - started, 1)
             result = _measure(url, key, image, args)
             rows.append({"engine": "Ray Serve", "replicas": replicas, "batching": batching,
@@ -107,26 +109,6 @@ def _bench_ray(args: argparse.Namespace, folder: Path, key: str, image: bytes) -
     finally:
         ray_engine.stop_cluster()
     return rows
-
-
-def _port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_ready(url: str) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{url} never became ready")
 
 
 def _mean_batch(url: str, key: str) -> float | None:

@@ -1,16 +1,16 @@
-"""What the browser is sent: a display-sized copy, the click mapped back, boxes drawn on top."""
+"""What the browser is sent: a display-sized copy, the click mapped back, boxes drawn on top;
+and the click and progress helpers of a tester's session. No Streamlit here."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 
 from PIL import Image, ImageDraw
 
-from .crop import Box, crop_pixels
-from .images import DecodedImage, ImageLimits, ImageSource, decode_image
-from .manifest import ModelSpec
-from .predict import crop_needs
+from predictor.crop import Box
+from predictor.images import DecodedImage, ImageLimits, ImageSource, decode_image
+from predictor.manifest import ModelSpec
+from predictor.predict import crop_needs
 
 # One outline colour per model, in manifest order; the point is drawn in white and black.
 BOX_COLORS = ("#ff2d55", "#00c7be", "#ffcc00", "#af52de", "#34c759")
@@ -72,13 +72,16 @@ def draw_overlay(shown: Image.Image, size: tuple[int, int], point: tuple[float, 
     return out
 
 
-def crop_image(decoded: DecodedImage, box: Box, side: int = 128) -> Image.Image:
-    """Return the crop box of an image as a `side` x `side` RGB image, for showing or storing."""
-    return Image.fromarray(crop_pixels(decoded.image, box, decoded.scale, side))
+def is_new_click(click: Mapping[str, object] | None, last_seen: object) -> bool:
+    """Return True if `click` is a real click not handled yet.
+
+    The image component repeats its last click on every rerun; its unix_time tells them apart.
+    """
+    if not click or click.get("unix_time") is None:
+        return False
+    return click["unix_time"] != last_seen
 
 
-def png_bytes(image: Image.Image) -> bytes:
-    """Encode an image as PNG bytes."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()
+def progress_text(done: int, total: int) -> str:
+    """Return "12 of 40" style progress for a labeling batch."""
+    return f"{min(done, total)} of {total}"

@@ -10,8 +10,8 @@ import io
 import numpy as np
 from PIL import Image, ImageOps
 
-from .crop import crop_box
-from .manifest import ModelSpec
+from predictor.crop import crop_box
+from predictor.manifest import ModelSpec
 
 
 class NaivePredictor:
@@ -23,9 +23,9 @@ class NaivePredictor:
     @classmethod
     def for_specs(cls, specs: list[ModelSpec]) -> NaivePredictor | None:
         """Load the Keras file beside each served model, or None when one is missing."""
-        from .models import _tf
+        from predictor.models import tensorflow
 
-        _tf()  # TensorFlow's quiet import: its start-up lines would clutter the table
+        tensorflow()  # TensorFlow's quiet import: its start-up lines would clutter the table
         import keras
 
         paths = [
