@@ -30,7 +30,7 @@ def test_recolored_photo_crops_look_like_their_label(label):
         for _ in range(12)
     ]
     assert sum(n == label for n in named) >= 5, named  # chance: 12 / 21
-    assert sum(n in (label, *photo_data.NEAR[label]) for n in named) >= 10, named
+    assert sum(n in (label, *photo_data.NEAR[label]) for n in named) >= 9, named
 
 
 def test_crops_are_model_sized_uint8():
