@@ -29,7 +29,7 @@ from .errors import (
 )
 from .images import ACCEPTED_FORMATS, DecodedImage, ImageLimits, decode_image
 from .live import LivePredictor
-from .manifest import ModelSpec, load_manifest, manifest_path, read_labels
+from .manifest import ModelSpec, load_manifest, load_versions, manifest_path, read_labels
 from .paths import image_root, list_images, read_image, resolve_image
 from .predict import LabelScore, Prediction, Predictor
 
@@ -104,6 +104,7 @@ __all__ = [
     "image_root",
     "list_images",
     "load_manifest",
+    "load_versions",
     "manifest_path",
     "png_bytes",
     "read_image",
