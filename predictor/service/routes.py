@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import threading
 from functools import partial
 from typing import Annotated, Any
 
@@ -21,13 +20,18 @@ from starlette.formparsers import MultiPartException
 from ..errors import (
     DecodeBusy,
     ImageNotFound,
-    ImageRejected,
     PinpointError,
     StoreError,
     UnknownLabel,
 )
 from ..paths import image_root, read_image
-from ..recording import RecordedPrediction, record_click, record_labels, record_timeout
+from ..recording import (
+    RecordedPrediction,
+    predict_click,
+    record_labels,
+    record_timeout,
+    store_click,
+)
 from ..store import FeedbackStore
 from .errors import (
     BadRequest,
@@ -101,24 +105,28 @@ async def predict(request: Request, key: Annotated[str, Depends(limited_caller)]
         _count_prediction(state, "overloaded")
         raise Overloaded(f"all {state.runner.slots} prediction slots are busy; retry in a second")
     source, x, y, top_k = await _read_predict_request(request, state)
-    tester, gave_up = f"api:{key}", threading.Event()
-    job = partial(record_click, predictor, store, source, (x, y), tester=tester, source="api",
-                  top_k=top_k, parallel=False, decode_wait_s=0, abandoned=gave_up.is_set)
+    tester = f"api:{key}"
+    # The deadline covers decoding, crops and models; storing the answer comes after it.
+    job = partial(predict_click, predictor, source, (x, y), top_k=top_k, include_decode=True,
+                  decode_wait_s=0)
     try:
-        recorded = await state.runner.run(job)
+        click = await state.runner.run(job)
     except (Overloaded, DecodeBusy):
         _count_prediction(state, "overloaded")
         raise
     except DeadlineExceeded as exc:
-        gave_up.set()  # the late job stores nothing; the timeout row below stands for it
         _count_prediction(state, "timeout")
         await _record_timeout(store, tester, str(exc))
         raise
-    except ImageRejected:
+    except PinpointError:
         _count_prediction(state, "rejected")
         raise
+    try:
+        recorded = await run_in_threadpool(partial(store_click, store, click, tester=tester,
+                                                   source="api"))
     except PinpointError:
-        _count_prediction(state, "failed")
+        if click.error is not None:  # a bad point or a failed model, now stored as failed
+            _count_prediction(state, "failed")
         raise
     return _answer(state, recorded)
 
