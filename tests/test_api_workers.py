@@ -28,7 +28,6 @@ def test_two_workers_share_one_rate_limit_and_one_metrics_view(tiny_models, tmp_
     finally:
         server.terminate()
         server.wait(30)
-        server.stdout.close()
     # Per worker in memory, up to 12 of them would pass; one shared limit lets 6 through.
     assert codes.count(429) == 8 and len(codes) - codes.count(429) == 6
     assert other != 429
