@@ -25,7 +25,7 @@ from .errors import (
     UnknownPrediction,
 )
 from .images import ACCEPTED_FORMATS, DecodedImage, ImageLimits, decode_image
-from .manifest import ModelSpec, load_manifest, manifest_path, read_labels
+from .manifest import ModelSpec, load_manifest, load_versions, manifest_path, read_labels
 from .paths import image_root, list_images, resolve_image
 from .predict import LabelScore, Prediction, Predictor
 from .ratelimit import RateLimiter
@@ -97,6 +97,7 @@ __all__ = [
     "image_root",
     "list_images",
     "load_manifest",
+    "load_versions",
     "manifest_path",
     "png_bytes",
     "read_labels",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from .crop import check_point
 from .errors import PinpointError
 from .images import DecodedImage, ImageLimits, decode_image
-from .manifest import load_manifest
+from .manifest import load_manifest, load_versions
 from .predict import Predictor, crop_needs
 from .recording import RecordedPrediction, record_click
 
@@ -72,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="accuracy on a CSV of labeled points")
     evaluate.add_argument("labeled", help="CSV with columns image,x,y and one per model name")
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of a report")
+    evaluate.add_argument("--active-only", action="store_true",
+                          help="score only the served versions, not the manifest's other ones")
     evaluate.set_defaults(handler=_evaluate)
 
     bench = commands.add_parser("bench", help="measure where the time of a prediction goes")
@@ -193,9 +195,12 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_csv, format_report
+    from .evaluate import evaluate_versions, format_report
 
-    result = evaluate_csv(Predictor.from_manifest(args.manifest), args.labeled)
+    specs = load_versions(args.manifest)
+    served = Predictor.from_specs([s for s in specs if s.status == "active"])
+    others = [] if args.active_only else [s for s in specs if s.status != "active"]
+    result = evaluate_versions(served, others, args.labeled)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0
 

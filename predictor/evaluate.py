@@ -3,6 +3,9 @@
 The CSV has columns `image,x,y` and one column per model name holding the right label; an
 empty cell means "not labeled for this model". Image paths are relative to the CSV's folder.
 A row whose image or point cannot be used is counted as an error and the run goes on.
+
+`evaluate_versions` also scores every other version the manifest lists (candidate and
+retired ones) on the same points, so versions are compared on equal terms.
 """
 
 from __future__ import annotations
@@ -76,6 +79,32 @@ class _ModelTally:
         return {"version": version, **summary, "unknown_labels": unknown}
 
 
+def evaluate_versions(
+    predictor, other_specs: list, csv_path: str | os.PathLike, limits=None
+) -> dict[str, object]:
+    """evaluate_csv with the served models, plus `other_versions`: {name: {version: result}}.
+
+    Each spec in `other_specs` (a manifest entry that is not active) is loaded on its own and
+    scored on the same rows; its result has the same form as the active model's, plus its
+    `status`.
+    """
+    from .predict import Predictor
+
+    result = evaluate_csv(predictor, csv_path)
+    others: dict[str, dict[str, object]] = {}
+    for spec in other_specs:
+        kwargs = {} if limits is None else {"limits": limits}
+        single = Predictor.from_specs([spec], **kwargs)
+        try:
+            scored = evaluate_csv(single, csv_path)["models"].get(spec.name)
+        finally:
+            single.close()
+        if scored is not None:
+            others.setdefault(spec.name, {})[spec.version] = {**scored, "status": spec.status}
+    result["other_versions"] = others
+    return result
+
+
 def _read(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -131,6 +160,8 @@ def format_report(result: dict) -> str:
     ]
     for name, model in result["models"].items():
         lines += ["", *_model_lines(name, model)]
+        for other in result.get("other_versions", {}).get(name, {}).values():
+            lines += ["", *_model_lines(name, other)]
     if result["models_without_column"]:
         lines += ["", f"not labeled in this file: {', '.join(result['models_without_column'])}"]
     if result["ignored_columns"]:
@@ -142,8 +173,9 @@ def format_report(result: dict) -> str:
 
 
 def _model_lines(name: str, model: dict) -> list[str]:
+    status = f", {model['status']}" if "status" in model else ""
     lines = [
-        f"{name} (version {model['version']}): {model['n']} labeled points, "
+        f"{name} (version {model['version']}{status}): {model['n']} labeled points, "
         f"top-1 {_pct(model['top1']).strip()}, top-{TOP_K} {_pct(model[f'top{TOP_K}']).strip()}"
     ]
     if model["per_class"]:

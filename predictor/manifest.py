@@ -1,4 +1,15 @@
-"""The model manifest: which models to serve, where their files are, how to feed them."""
+"""The model manifest: which models to serve, where their files are, how to feed them.
+
+A manifest may list several versions of one model (several [[model]] entries with the same
+`name`); each entry's `status` says what it is for:
+
+- "active" (the default): the version the Predictor serves; exactly one per name;
+- "candidate": a newer version being tried (evaluated beside the active one, not served);
+- "retired": an older version kept loadable so it can still be compared.
+
+`load_manifest` returns the active entries (what every server and the app load);
+`load_versions` returns every entry, for `evaluate` and the Accuracy page.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +22,7 @@ from pathlib import Path
 from .errors import ManifestError
 
 FORMATS = ("keras", "savedmodel", "graphdef", "tflite")
+STATUSES = ("active", "candidate", "retired")
 RETRAIN_INPUT = "input:0"
 RETRAIN_OUTPUT = "final_result:0"
 DEFAULT_MANIFEST = Path(__file__).resolve().parent.parent / "models" / "manifest.toml"
@@ -34,6 +46,7 @@ class ModelSpec:
     input_tensor: str = RETRAIN_INPUT
     output_tensor: str = RETRAIN_OUTPUT
     outputs: str = "probabilities"
+    status: str = "active"
 
     def describe(self) -> dict[str, object]:
         """Return what a user needs to know about this model, JSON-ready."""
@@ -54,7 +67,15 @@ def manifest_path(path: str | os.PathLike | None = None) -> Path:
 
 
 def load_manifest(path: str | os.PathLike | None = None) -> list[ModelSpec]:
-    """Read and check a manifest; relative paths in it are relative to its folder."""
+    """Read and check a manifest; return the active version of each model, in manifest order.
+
+    Relative paths in the manifest are relative to its folder.
+    """
+    return [spec for spec in load_versions(path) if spec.status == "active"]
+
+
+def load_versions(path: str | os.PathLike | None = None) -> list[ModelSpec]:
+    """Read and check a manifest; return every entry (active, candidate and retired)."""
     path = manifest_path(path)
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -66,9 +87,18 @@ def load_manifest(path: str | os.PathLike | None = None) -> list[ModelSpec]:
     if not isinstance(entries, list) or not entries:
         raise ManifestError(f"{path} lists no [[model]] entries")
     specs = [_spec(entry, path.parent, path) for entry in entries]
-    names = [spec.name for spec in specs]
-    if len(set(names)) != len(names):
-        raise ManifestError(f"{path}: model names must be unique, got {names}")
+    active = [spec.name for spec in specs if spec.status == "active"]
+    if len(set(active)) != len(active):
+        raise ManifestError(
+            f"{path}: active model names must be unique, got {active}; "
+            'mark the other versions status = "candidate" or "retired"'
+        )
+    versions = [(spec.name, spec.version) for spec in specs]
+    if len(set(versions)) != len(versions):
+        raise ManifestError(f"{path}: each (name, version) must be unique, got {versions}")
+    without = sorted({spec.name for spec in specs} - set(active))
+    if without:
+        raise ManifestError(f"{path}: no active version of {', '.join(without)}")
     return specs
 
 
@@ -110,6 +140,7 @@ def _spec(entry: object, folder: Path, manifest: Path) -> ModelSpec:
         input_tensor=str(entry.get("input_tensor", RETRAIN_INPUT)),
         output_tensor=str(entry.get("output_tensor", RETRAIN_OUTPUT)),
         outputs=_choice(entry, "outputs", ("probabilities", "logits"), where),
+        status=_choice(entry, "status", STATUSES, where),
     )
 
 

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 from predictor import Predictor, load_manifest
 from training import colors, themes
 from training.report import write_card
-from training.train import RECIPES
+from training.train import HISTORY
 
 # Theme model 1.0.0 measured 0.77 on training emoji and 0.37 on held-out emoji (one per
 # group, pasted large on a plain background); chance is 1/16. The floors leave room for a
@@ -129,11 +129,11 @@ def test_theme_model_beats_chance_on_held_out_emoji(predictor, theme_split):
     assert theme_top1_rate(predictor, theme_split[1]) >= HELD_OUT_EMOJI_TOP1
 
 
-@pytest.mark.parametrize("name", ["color", "theme"])
-def test_committed_model_card_is_what_its_metrics_and_the_card_text_give(name, tmp_path):
+@pytest.mark.parametrize(("name", "version"), sorted(HISTORY))
+def test_committed_model_card_is_what_its_metrics_and_the_card_text_give(name, version, tmp_path):
     # The card's prose lives in training/cards.py; editing it without regenerating the
     # committed card (or hand-editing a figure in the card) fails here.
-    folder = Path(__file__).resolve().parent.parent / "models" / name
+    folder = Path(__file__).resolve().parent.parent / "models" / name / version
     metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-    write_card(RECIPES[name], metrics, tmp_path / "card.md")
+    write_card(HISTORY[(name, version)], metrics, tmp_path / "card.md")
     assert (tmp_path / "card.md").read_text() == (folder / "MODEL_CARD.md").read_text()

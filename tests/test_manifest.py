@@ -79,3 +79,45 @@ def test_labels_file_rules(tmp_path):
     path.write_text("\n\n")
     with pytest.raises(ManifestError, match="empty"):
         read_labels(path)
+
+
+def test_several_versions_of_a_model_serve_only_the_active_one(folder):
+    from predictor import load_versions
+
+    (folder / "old.keras").write_bytes(b"x")
+    text = (
+        manifest_entry("color", "m.keras", version="2.0.0", status="active")
+        + manifest_entry("color", "old.keras", version="1.0.0", status="retired")
+        + manifest_entry("color", "m.keras", version="2.1.0", status="candidate")
+        + manifest_entry("theme", "m.keras")
+    )
+    path = write(folder, text)
+    assert [(s.name, s.version) for s in load_manifest(path)] == [
+        ("color", "2.0.0"),
+        ("theme", "0.1"),
+    ]
+    everything = load_versions(path)
+    assert [(s.version, s.status) for s in everything if s.name == "color"] == [
+        ("2.0.0", "active"),
+        ("1.0.0", "retired"),
+        ("2.1.0", "candidate"),
+    ]
+    assert everything[1].path == folder / "old.keras"
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ([("a", "1", "active"), ("a", "2", "active")], "active model names must be unique"),
+        ([("a", "1", "active"), ("a", "1", "retired")], r"\(name, version\) must be unique"),
+        ([("a", "1", "candidate"), ("b", "1", "active")], "no active version of a"),
+        ([("a", "1", "old")], "'status' must be one of"),
+    ],
+)
+def test_bad_version_sets_say_what_is_wrong(folder, entries, message):
+    text = "".join(
+        manifest_entry(name, "m.keras", version=version, status=status)
+        for name, version, status in entries
+    )
+    with pytest.raises(ManifestError, match=message):
+        load_manifest(write(folder, text))

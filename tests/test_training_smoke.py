@@ -22,7 +22,9 @@ def smoke_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("name, n_labels", [("color", 21), ("theme", 16)])
 def test_smoke_run_writes_artifacts_and_metrics(smoke_models, name, n_labels):
-    folder = smoke_models / name
+    from training.train import RECIPES
+
+    folder = smoke_models / name / RECIPES[name].version
     for file in ("model.keras", "model.tflite", "MODEL_CARD.md"):
         assert (folder / file).stat().st_size > 1000
     metrics = json.loads((folder / "metrics.json").read_text())
@@ -61,8 +63,9 @@ def test_other_export_formats_load_and_agree_with_keras(smoke_models, tmp_path, 
     from training.train import RECIPES
 
     recipe = RECIPES["color"]
-    export_all(smoke_models / "color" / "model.keras", recipe.input_size, tmp_path)
-    keras_spec = spec_for(recipe, smoke_models / "color", "keras")
+    folder = smoke_models / "color" / recipe.version
+    export_all(folder / "model.keras", recipe.input_size, tmp_path)
+    keras_spec = spec_for(recipe, folder, "keras")
     other = load_model(
         keras_spec.__class__(**{**keras_spec.__dict__, "path": tmp_path / file, "format": fmt})
     )

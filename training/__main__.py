@@ -1,4 +1,8 @@
-"""`python -m training color|theme|all [--smoke] [--out DIR]`: rebuild the default models."""
+"""`python -m training color|theme|all [--version V] [--smoke] [--out DIR]`: rebuild models.
+
+Without --version each model's current version is built (models/<name>/<version>/); the
+manifest lists every version found in the output folder.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
 warnings.filterwarnings("ignore", message=".*shuffle=True.*")
 
-from .train import RECIPES, ROOT, build_data, smoke, train  # noqa: E402
+from .train import HISTORY, RECIPES, ROOT, build_data, smoke, train  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,9 +31,17 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=ROOT / "models", help="models folder (default: models/)"
     )
     parser.add_argument("--workers", type=int, default=2, help="processes for data generation")
+    parser.add_argument(
+        "--version", help="an earlier version to rebuild (default: the current one)"
+    )
     args = parser.parse_args(argv)
     names = list(RECIPES) if args.model == "all" else [args.model]
-    recipes = [smoke(RECIPES[n]) if args.smoke else RECIPES[n] for n in names]
+    if args.version:
+        missing = [n for n in names if (n, args.version) not in HISTORY]
+        if missing:
+            parser.error(f"no recipe for version {args.version} of {', '.join(missing)}")
+    chosen = [HISTORY[(n, args.version)] if args.version else RECIPES[n] for n in names]
+    recipes = [smoke(r) if args.smoke else r for r in chosen]
     arrays = {r.name: build_data(r, args.workers) for r in recipes}  # before TensorFlow loads
     for recipe in recipes:
         started = time.perf_counter()
@@ -41,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(
                 {
                     "model": recipe.name,
+                    "version": recipe.version,
                     "top1": round(val["top1"], 4),
                     "top5": round(val["top5"], 4),
                     "served": metrics["served"],

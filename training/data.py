@@ -25,6 +25,10 @@ def _theme_split(seed: int, val_share: float, limit: int | None):
 
 def _chunk(job: tuple) -> tuple[np.ndarray, np.ndarray]:
     model, part, n, seed, fraction, size, limit, split_seed = job
+    if model.startswith("photo-"):
+        from . import photo_data
+
+        return photo_data.dataset(model[6:], part, n, seed, fraction, size)
     if model == "color":
         from . import colors
 
@@ -44,13 +48,25 @@ def build(
     size: int,
     workers: int = 2,
     limit: int | None = None,
+    photo_train: int = 0,
+    photo_val: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Return x_train, y_train, x_val, y_val: n_train / n_val crops per class."""
+    """Return x_train, y_train, x_val, y_val: n_train / n_val crops per class.
+
+    With photo_train / photo_val, that many crops per class made from the training-pool
+    photos (`photo_data.py`) are added; their validation crops come from held-out photos
+    and are also returned apart as x_photo_val, y_photo_val.
+    """
     jobs = []
-    for part, n, base in (("train", n_train, seed * 100), ("val", n_val, seed * 100 + 50)):
+    for kind, part, n, base in (
+        (model, "train", n_train, seed * 100),
+        (model, "val", n_val, seed * 100 + 50),
+        (f"photo-{model}", "train", photo_train, seed * 100 + 20),
+        (f"photo-{model}", "photo_val", photo_val, seed * 100 + 70),
+    ):
         per = [n // CHUNKS + (i < n % CHUNKS) for i in range(CHUNKS)]
         jobs += [
-            (model, part, k, base + i, fraction, size, limit, seed) for i, k in enumerate(per) if k
+            (kind, part, k, base + i, fraction, size, limit, seed) for i, k in enumerate(per) if k
         ]
     results = []
     ctx = multiprocessing.get_context("fork")
@@ -58,13 +74,18 @@ def build(
         for i, result in enumerate(pool.imap(_chunk, jobs)):
             results.append(result)
             _bar(f"{model} data", i + 1, len(jobs))
-    parts: dict[str, list] = {"train": [], "val": []}
+    parts: dict[str, list] = {"train": [], "val": [], "photo_val": []}
     for job, result in zip(jobs, results, strict=True):
         parts[job[1]].append(result)
     out = {}
     for part, chunks in parts.items():
-        out[f"x_{part}"] = np.concatenate([c[0] for c in chunks])
-        out[f"y_{part}"] = np.concatenate([c[1] for c in chunks])
+        if chunks:
+            out[f"x_{part}"] = np.concatenate([c[0] for c in chunks])
+            out[f"y_{part}"] = np.concatenate([c[1] for c in chunks])
+    if photo_train or photo_val:
+        from . import photo_data
+
+        out["photo_facts"] = photo_data.facts(model)
     return out
 
 

@@ -86,7 +86,7 @@ def write_card(recipe, metrics: dict, path: Path) -> None:
     text = f"""# Model card: `{recipe.name}` {recipe.version}
 
 ## Data
-{DATA[recipe.name]}
+{DATA[(recipe.name, recipe.version)]}
 
 Sizes: {metrics["data"]["train_crops"]} training crops, {metrics["data"]["val_crops"]}
 validation crops.
@@ -116,7 +116,7 @@ Most confused pairs (truth → predicted: count):
 {chr(10).join(pairs) or "- none"}
 
 ## Known weaknesses
-{WEAKNESSES[recipe.name]}
+{WEAKNESSES[(recipe.name, recipe.version)]}
 """
     path.write_text(text, encoding="utf-8")
 

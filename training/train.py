@@ -38,21 +38,44 @@ class Recipe:
     seed: int = SEED
     version: str = "1.0.0"
     emoji_limit: int | None = None  # emoji per theme, smoke runs only
+    photo_train: int = 0  # per class: crops made from the training-pool photos (2.0.0 on)
+    photo_val: int = 0
+    init_from: str | None = None  # start from this committed version's weights (fine-tune)
 
     @property
     def labels_path(self) -> Path:
         return ROOT / "labels" / self.labels_file
 
 
-RECIPES = {
-    "color": Recipe("color", "colors.txt", 64, 0.15, 1200, 200, 16, head="flatten"),
-    "theme": Recipe("theme", "themes.txt", 80, 0.5, 1100, 150, 12, width=1.25),
+# Every version ever shipped, so `python -m training color --version 1.0.0` still rebuilds it.
+HISTORY = {
+    ("color", "1.0.0"): Recipe("color", "colors.txt", 64, 0.15, 1200, 200, 16, head="flatten"),
+    ("theme", "1.0.0"): Recipe("theme", "themes.txt", 80, 0.5, 1100, 150, 12, width=1.25),
 }
+# The version `make models` builds, per model.
+CURRENT = {"color": "1.0.0", "theme": "1.0.0"}
+RECIPES = {name: HISTORY[(name, version)] for name, version in CURRENT.items()}
+# The version the manifest serves, per model (the others are listed as "retired").
+ACTIVE = dict(CURRENT)
 
 
 def smoke(recipe: Recipe) -> Recipe:
     """The CI version: one short epoch on a few hundred crops."""
-    return replace(recipe, n_train=12, n_val=4, epochs=1, batch=32, emoji_limit=6)
+    return replace(
+        recipe,
+        n_train=12,
+        n_val=4,
+        epochs=1,
+        batch=32,
+        emoji_limit=6,
+        photo_train=min(recipe.photo_train, 6),
+        photo_val=min(recipe.photo_val, 2),
+    )
+
+
+def model_folder(out_root: Path, name: str, version: str) -> Path:
+    """Where one version of one model lives: models/<name>/<version>/."""
+    return out_root / name / version
 
 
 def build_data(recipe: Recipe, workers: int) -> dict[str, Any]:
@@ -67,6 +90,8 @@ def build_data(recipe: Recipe, workers: int) -> dict[str, Any]:
         recipe.input_size,
         workers,
         recipe.emoji_limit,
+        recipe.photo_train,
+        recipe.photo_val,
     )
     arrays["seconds"] = time.perf_counter() - started
     return arrays
@@ -84,6 +109,9 @@ def fit(recipe: Recipe, arrays: dict, verbose: int = 1):
     model = build(
         len(_labels(recipe)), recipe.input_size, recipe.width, recipe.head, recipe.dropout
     )
+    if recipe.init_from:
+        start = model_folder(ROOT / "models", recipe.name, recipe.init_from) / "model.keras"
+        model.set_weights(keras.saving.load_model(start, compile=False).get_weights())
     steps = math.ceil(len(arrays["y_train"]) / recipe.batch) * recipe.epochs
     schedule = keras.optimizers.schedules.CosineDecay(recipe.lr, steps, alpha=0.02)
     model.compile(
@@ -122,7 +150,7 @@ def train(recipe: Recipe, arrays: dict, out_root: Path, verbose: int = 1) -> dic
     from .export import export_tflite
     from .report import measure, write_card
 
-    folder = out_root / recipe.name
+    folder = model_folder(out_root, recipe.name, recipe.version)
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     model = fit(recipe, arrays, verbose)
@@ -151,6 +179,9 @@ def _data_facts(recipe: Recipe, arrays: dict) -> dict:
         "train_per_class": recipe.n_train,
         "val_per_class": recipe.n_val,
     }
+    for key in ("photo_facts",):
+        if key in arrays:
+            facts.update(arrays[key])
     if recipe.name == "theme":
         train, val = data._theme_split(recipe.seed, data.VAL_SHARE, recipe.emoji_limit)
         facts.update(
@@ -169,32 +200,46 @@ def _labels(recipe: Recipe) -> tuple[str, ...]:
     return read_labels(recipe.labels_path)
 
 
+def _version_key(version: str) -> tuple:
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
+
+
 def write_manifest(out_root: Path) -> Path:
-    """Write out_root/manifest.toml with one entry per trained model found there."""
+    """Write out_root/manifest.toml: every trained version found there, ACTIVE ones served.
+
+    A model whose ACTIVE version is not in out_root serves its newest version instead.
+    """
     import os
 
     lines = [
         "# Written by `python -m training`; each entry serves the format measured fastest.",
+        '# One version per model is "active" (served); the others stay loadable for comparison.',
         "",
     ]
     for name, recipe in RECIPES.items():
-        metrics_path = out_root / name / "metrics.json"
-        if not metrics_path.exists():
-            continue
-        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-        served, used = metrics["served"], metrics["recipe"]
-        labels = os.path.relpath(recipe.labels_path, out_root.resolve())
-        lines += [
-            "[[model]]",
-            f'name = "{name}"',
-            f'file = "{name}/{served["file"]}"',
-            f'format = "{served["format"]}"',
-            f'labels = "{labels}"',
-            f'version = "{used["version"]}"',
-            f"input_size = {used['input_size']}",
-            f"crop_fraction = {used['crop_fraction']}",
-            "",
-        ]
+        found = sorted(
+            (p.parent.name for p in (out_root / name).glob("*/metrics.json")),
+            key=_version_key,
+            reverse=True,
+        )
+        active = ACTIVE[name] if ACTIVE[name] in found else (found[0] if found else None)
+        for version in sorted(found, key=lambda v: (v != active, [-x for x in _version_key(v)])):
+            metrics_path = model_folder(out_root, name, version) / "metrics.json"
+            metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+            served, used = metrics["served"], metrics["recipe"]
+            labels = os.path.relpath(recipe.labels_path, out_root.resolve())
+            lines += [
+                "[[model]]",
+                f'name = "{name}"',
+                f'version = "{used["version"]}"',
+                f'status = "{"active" if version == active else "retired"}"',
+                f'file = "{name}/{version}/{served["file"]}"',
+                f'format = "{served["format"]}"',
+                f'labels = "{labels}"',
+                f"input_size = {used['input_size']}",
+                f"crop_fraction = {used['crop_fraction']}",
+                "",
+            ]
     path = out_root / "manifest.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
