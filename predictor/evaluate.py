@@ -14,10 +14,11 @@ import csv
 import os
 from pathlib import Path
 
-from .accuracy import Answer, summarize
+from .accuracy import NONE_LABEL, Answer, summarize
 from .errors import LabeledFileError, PinpointError
 
 REQUIRED = ("image", "x", "y")
+_EXPORT_EXTRAS = ("prediction_id", "image_sha256", "tester")  # columns a labels export adds
 TOP_K = 5
 
 
@@ -25,12 +26,16 @@ TOP_K = 5
 def evaluate_csv(predictor, csv_path: str | os.PathLike) -> dict[str, object]:
     """Predict every labeled row with every model and summarise accuracy per model."""
     path = Path(csv_path)
-    header, rows = _read(path)
+    header, rows = read_labeled(path)
     names = [m.spec.name for m in predictor.models]
     scored = {name: _ModelTally() for name in names if name in header}
     errors, unlabeled = [], 0
     for line, row in rows:
-        wanted = {name: row[name].strip() for name in scored if (row.get(name) or "").strip()}
+        wanted = {name: row[name].split("|")[0].strip() for name in scored
+                  if (row.get(name) or "").split("|")[0].strip()}
+        for name in [n for n, truth in wanted.items() if truth.casefold() == NONE_LABEL]:
+            scored[name].none_of_these += 1  # said explicitly; no model can be right
+            del wanted[name]
         if not wanted:
             unlabeled += 1
             continue
@@ -51,7 +56,8 @@ def evaluate_csv(predictor, csv_path: str | os.PathLike) -> dict[str, object]:
         "errors": errors,
         "models": {name: tally.result(_version(predictor, name)) for name, tally in scored.items()},
         "models_without_column": [n for n in names if n not in header],
-        "ignored_columns": [c for c in header if c not in (*REQUIRED, *names)],
+        "ignored_columns": [c for c in header if c not in (*REQUIRED, *names, *_EXPORT_EXTRAS)
+                            and not any(c.startswith(f"{n}_") for n in names)],
     }
 
 
@@ -61,6 +67,7 @@ class _ModelTally:
     def __init__(self) -> None:
         self.answers: list[Answer] = []
         self.unknown: dict[str, list[int]] = {}
+        self.none_of_these = 0
 
     def add(self, truth: str, ranked: list[str], line: int, labels: tuple[str, ...]) -> None:
         canonical = _match(truth, labels)
@@ -76,7 +83,8 @@ class _ModelTally:
             {"label": label, "count": len(lines), "rows": lines}
             for label, lines in sorted(self.unknown.items())
         ]
-        return {"version": version, **summary, "unknown_labels": unknown}
+        return {"version": version, **summary, "unknown_labels": unknown,
+                "none_of_these": self.none_of_these}
 
 
 def evaluate_versions(
@@ -105,7 +113,8 @@ def evaluate_versions(
     return result
 
 
-def _read(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+def read_labeled(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Return a labeled CSV's header and (line number, row) pairs; raise LabeledFileError."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)

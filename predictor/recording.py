@@ -63,6 +63,7 @@ def record_click(
     include_decode: bool | None = None,
     limiter: RateLimiter | None = None,
     abandoned: Callable[[], bool] | None = None,
+    image_name: str | None = None,
 ) -> RecordedPrediction:
     """Predict at `point` (original pixels) of `image` and store it with its status.
 
@@ -71,6 +72,7 @@ def record_click(
     failed model is stored as "failed", then raised. A model returning NaN or infinite
     scores makes the prediction "degraded": stored, answered, never counted in accuracy.
     Nothing is stored without a store, or when `abandoned()` says the caller gave up.
+    `image_name` (a file name or path, when known) is stored with the prediction.
     The decode time counts when decoded here, or when `include_decode` says so.
     """
     if limiter is not None:
@@ -94,7 +96,7 @@ def record_click(
     prediction_id = store.record_prediction(
         prediction, tester=tester, source=source, status="degraded" if faulty else "ok",
         crops_png={name: png_bytes(crop) for name, crop in crops.items()},
-        parallel=used_parallel and len(prediction.crops) > 1)
+        parallel=used_parallel and len(prediction.crops) > 1, image_name=image_name)
     return RecordedPrediction(prediction_id, prediction, crops, faulty)
 
 
