@@ -68,14 +68,19 @@ def new_head(base: ModelSpec, train: list[LabeledCrop], folder: Path,
     features = feature_runner(base)
     x, y = _arrays(base, augmented(train, options.augment, _rng(options)))
     x = np.concatenate([features(x[i:i + 64]) for i in range(0, len(x), 64)])
+    # Train on standardised features (bottlenecks can be tiny or huge), then fold the
+    # standardisation into the saved weights so the head reads raw features.
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+    x = (x - mean) / std
     keras.utils.set_random_seed(options.seed)
     head = keras.Sequential([keras.Input((x.shape[1],)),
                              keras.layers.Dense(len(base.labels), activation="softmax")])
-    head.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    head.compile(optimizer=keras.optimizers.Adam(3e-2), loss="sparse_categorical_crossentropy")
     epochs = options.epochs * 5  # one layer: cheap epochs, and it needs more of them
     head.fit(x, y, epochs=epochs, batch_size=32, verbose=0, shuffle=True,
              callbacks=[_progress(say, 0.2, 0.7, epochs, "head")])
     weights, bias = head.layers[-1].get_weights()
+    weights, bias = weights / std[:, None], bias - (mean / std) @ weights
     np.savez(folder / "head.npz", weights=weights, bias=bias)
     entry = {**_entry(base, folder, base.path), "feature_tensor": base.feature_tensor,
              "head": _relative(folder / "head.npz", folder)}

@@ -54,7 +54,7 @@ def next_version(entries: list[dict], model: str) -> str:
     numeric = [tuple(int(p) for p in v.split("."))
                for v in known if re.fullmatch(r"\d+(\.\d+)*", v)]
     if not numeric:
-        base, n = (known[-1] if known else "0"), 1
+        base, n = re.sub(r"-r\d+$", "", known[-1] if known else "0"), 1
         while f"{base}-r{n}" in known:
             n += 1
         return f"{base}-r{n}"

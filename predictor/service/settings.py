@@ -23,6 +23,7 @@ class Settings:
     """Everything the service needs to know; `from_env` documents each variable."""
 
     api_keys: Mapping[str, str] = field(default_factory=dict)  # name -> secret
+    admin_keys: frozenset[str] = frozenset()  # names of the API keys that may promote
     image_root: Path | None = None
     manifest: str | None = None
     db_url: str | None = None
@@ -42,12 +43,15 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read PINPOINT_API_KEYS / _API_KEYS_FILE, _IMAGE_ROOT, _MANIFEST, _DB_URL,
         _DEADLINE_S, _MAX_IN_FLIGHT, _API_RATE ("60/60": requests/seconds per key),
-        _MAX_MB and _MAX_MP."""
+        _MAX_MB, _MAX_MP and _ADMIN_KEYS (comma-separated names of API keys that may
+        promote model versions)."""
         env = os.environ if env is None else env
         rate, per_s = _rate(env.get("PINPOINT_API_RATE", "60/60"))
         root = env.get("PINPOINT_IMAGE_ROOT")
         return cls(
             api_keys=_keys(env.get("PINPOINT_API_KEYS", ""), env.get("PINPOINT_API_KEYS_FILE")),
+            admin_keys=frozenset(name.strip() for name in
+                                 env.get("PINPOINT_ADMIN_KEYS", "").split(",") if name.strip()),
             image_root=Path(root) if root else None,
             manifest=env.get("PINPOINT_MANIFEST") or None,
             db_url=env.get("PINPOINT_DB_URL") or None,
