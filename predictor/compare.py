@@ -85,3 +85,17 @@ def _class(figures: dict, label: str) -> float | None:
 def _pct(value: object) -> str:
     return "n/a" if value is None else f"{100 * float(value):.1f}%"  # type: ignore[arg-type]
 
+
+
+def version_figures(model: str, *, manifest: str | os.PathLike | None = None,
+                    store=None) -> list[dict[str, object]]:
+    """Every listed version of `model` scored on the same labeled points of the store."""
+    specs = [s for s in load_versions(manifest) if s.name == model]
+    active = next(s for s in specs if s.status == "active")
+    points = gather(active, store=store)
+    rows = []
+    for spec in specs:
+        figures = measure(spec, points) if points else {"n": 0, "top1": None, "top5": None}
+        rows.append({"version": spec.version, "status": spec.status, "format": spec.format,
+                     "n": figures["n"], "top1": figures["top1"], "top5": figures["top5"]})
+    return rows

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, insert, select, text, update
+from sqlalchemy import create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
@@ -180,6 +180,11 @@ class FeedbackStore:
                "to_version": to_version, "by": by or "anonymous", "source": source}
         with self._write() as conn:
             conn.execute(insert(schema.model_switches).values(row))
+
+    def count_labels(self) -> int:
+        """Return how many labels are stored (a cheap key for caches of labeled figures)."""
+        with self.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(schema.labels)).scalar() or 0)
 
     def schema_version_stored(self) -> int:
         """Read the schema version back from the database."""

@@ -70,7 +70,10 @@ def register_candidate(path: str | os.PathLike | None, entry: dict) -> None:
     if any(e["name"] == entry["name"] and str(e.get("version")) == entry["version"]
            for e in entries):
         raise ManifestError(f"{entry['name']} {entry['version']} is already in the manifest")
-    write_entries(path, [*entries, {**entry, "status": "candidate"}])
+    # Right after the model's other versions, so the served models keep their order.
+    at = max((i for i, e in enumerate(entries) if e["name"] == entry["name"]),
+             default=len(entries) - 1) + 1
+    write_entries(path, [*entries[:at], {**entry, "status": "candidate"}, *entries[at:]])
 
 
 def promote(path: str | os.PathLike | None, model: str, version: str) -> str | None:

@@ -140,7 +140,8 @@ def test_every_version_in_the_manifest_is_scored_on_the_same_points(tiny_models,
     served = Predictor.from_specs([s for s in specs if s.status == "active"])
     truths = [ranked(served, image)[0] for image in images]
     path = write_csv(tmp_path, ["image", "x", "y", "keras"],
-                     [[image.name, 20, 20, truth] for image, truth in zip(images, truths)])
+                     [[image.name, 20, 20, truth]
+                      for image, truth in zip(images, truths, strict=True)])
     result = evaluate_versions(served, [s for s in specs if s.status != "active"], path)
     served.close()
     assert result["models"]["keras"]["version"] == "2.0"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from contextlib import suppress
+from pathlib import Path
 
 import streamlit as st
 
@@ -16,6 +18,7 @@ from predictor import (
     database_url,
     manifest_path,
 )
+from predictor.training_jobs import TrainingJobs
 
 
 def page_setup(title: str) -> str:
@@ -66,10 +69,20 @@ def tester_ui() -> str:
     return typed.strip() or "anonymous"
 
 
-@st.cache_resource(show_spinner="Loading the models (once per server)…")
-def _predictor(path: str) -> Predictor:
-    # Shared by every session and thread: never mutate what this returns.
+@st.cache_resource(show_spinner="Loading the models…", max_entries=2)
+def _predictor(path: str, fingerprint: str) -> Predictor:
+    # Shared by every session and thread: never mutate what this returns. Keyed by the
+    # manifest's content too: once a version is promoted (here, by the CLI or the API) the
+    # next page run loads the new models, while runs already going finish on the old ones.
     return Predictor.from_manifest(path)
+
+
+def manifest_fingerprint(path: str) -> str:
+    """A hash of the manifest's text: it changes when a version is promoted or added."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
 
 
 @st.cache_resource
@@ -83,22 +96,23 @@ def _limiter(setting: str) -> RateLimiter | None:
 
 
 @st.cache_resource
-def _loads_recorded(path: str, url: str) -> bool:
-    # Once per process: keep the load and warm-up times for the Performance page.
-    _store(url).record_model_loads(_predictor(path).describe())
+def _loads_recorded(path: str, fingerprint: str, url: str) -> bool:
+    # Once per loaded model set: keep the load and warm-up times for the Performance page.
+    _store(url).record_model_loads(_predictor(path, fingerprint).describe())
     return True
 
 
 def load_predictor() -> Predictor:
     """Return the process-wide Predictor, or show why it cannot load and stop the page."""
     path = str(manifest_path())
+    fingerprint = manifest_fingerprint(path)
     try:
-        predictor = _predictor(path)
+        predictor = _predictor(path, fingerprint)
     except PinpointError as exc:
         st.error(f"The models could not be loaded: {exc}")
         st.stop()
     with suppress(PinpointError):  # a busy database must not stop predictions
-        _loads_recorded(path, database_url())
+        _loads_recorded(path, fingerprint, database_url())
     return predictor
 
 
@@ -126,3 +140,18 @@ def load_client() -> PinpointClient | None:
 def load_limiter() -> RateLimiter | None:
     """Return the process-wide per-tester rate limit ($PINPOINT_RATE_LIMIT, e.g. 60/60)."""
     return _limiter(os.environ.get("PINPOINT_RATE_LIMIT", ""))
+
+
+def is_admin() -> bool:
+    """Who may train, promote and roll back: anyone when login is off (local use), else the
+    logged-in users whose email is listed in $PINPOINT_ADMINS (comma-separated)."""
+    if not login_configured():
+        return True
+    admins = {a.strip().lower() for a in os.environ.get("PINPOINT_ADMINS", "").split(",")}
+    return _logged_in() and str(st.user.get("email") or "").lower() in admins - {""}
+
+
+@st.cache_resource
+def training_jobs() -> TrainingJobs:
+    """The process-wide background training (one at a time; a reload still sees it)."""
+    return TrainingJobs()
