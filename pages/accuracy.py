@@ -8,10 +8,11 @@ from predictor import (
     confusion_table,
     export_labeled,
     labeled_answers,
+    model_switches,
     per_class_table,
 )
 from ui.common import load_store, page_setup
-from ui.dashboard import confusion_heatmap, filters_ui, over_time, percent_bars
+from ui.dashboard import confusion_heatmap, filters_ui, over_time, percent_bars, with_switches
 
 page_setup("Accuracy")
 store = load_store()
@@ -45,8 +46,9 @@ for model, answers in labeled.groupby("model"):
                        width="stretch")
     trend = accuracy_over_time(answers, "D")
     trend["series"] = "version " + trend["version"]
-    st.altair_chart(over_time(trend, "top1", "series", "Top-1 accuracy per day", percent=True),
-                    width="stretch")
+    # Dashed rules: when a version was promoted or rolled back.
+    chart = over_time(trend, "top1", "series", "Top-1 accuracy per day", percent=True)
+    st.altair_chart(with_switches(chart, model_switches(store, model)), width="stretch")
 
 st.download_button("Download labeled records (CSV, crops included)",
                    export_labeled(store, where).to_csv(index=False).encode(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from .manifest import ModelSpec, load_versions
 from .retrain import LabeledCrop, gather, measure
@@ -21,7 +22,7 @@ def version_spec(model: str, version: str, manifest: str | os.PathLike | None) -
 
 def compare_versions(model: str, version_a: str, version_b: str, *,
                      manifest: str | os.PathLike | None = None, store=None,
-                     source: str | os.PathLike | None = None) -> dict[str, object]:
+                     source: str | os.PathLike | None = None) -> dict[str, Any]:
     """Score A and B on the store's labeled points (or a labeled file's) and list the flips."""
     spec_a = version_spec(model, version_a, manifest)
     spec_b = version_spec(model, version_b, manifest)
@@ -31,7 +32,7 @@ def compare_versions(model: str, version_a: str, version_b: str, *,
 
 
 def compare_on(spec_a: ModelSpec, spec_b: ModelSpec,
-               points: list[LabeledCrop]) -> dict[str, object]:
+               points: list[LabeledCrop]) -> dict[str, Any]:
     """Score two specs on the same crops; each flipped point names its index in `points`."""
     scored = {"a": measure(spec_a, points), "b": measure(spec_b, points)}
     flips: dict[str, list[dict]] = {"right_to_wrong": [], "wrong_to_right": []}

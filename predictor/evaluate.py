@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
+from typing import Any
 
 from .accuracy import NONE_LABEL, Answer, summarize
 from .errors import LabeledFileError, PinpointError
@@ -23,7 +24,7 @@ TOP_K = 5
 
 
 
-def evaluate_csv(predictor, csv_path: str | os.PathLike) -> dict[str, object]:
+def evaluate_csv(predictor, csv_path: str | os.PathLike) -> dict[str, Any]:
     """Predict every labeled row with every model and summarise accuracy per model."""
     path = Path(csv_path)
     header, rows = read_labeled(path)
@@ -89,7 +90,7 @@ class _ModelTally:
 
 def evaluate_versions(
     predictor, other_specs: list, csv_path: str | os.PathLike, limits=None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """evaluate_csv with the served models, plus `other_versions`: {name: {version: result}}.
 
     Each spec in `other_specs` (a manifest entry that is not active) is loaded on its own and

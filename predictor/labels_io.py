@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import and_, select
 
@@ -60,7 +61,7 @@ def alternatives(cell: str | None, labels: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def import_labels(predictor: Predictor, store: FeedbackStore, path: str | os.PathLike, *,
-                  tester: str) -> dict[str, object]:
+                  tester: str) -> dict[str, Any]:
     """Store every usable row as a click plus its labels; report and skip the others whole."""
     with labeled_csv(path) as csv_path:
         header, rows = read_labeled(csv_path)

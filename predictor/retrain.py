@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -63,7 +64,7 @@ class RetrainOptions:
 
 def retrain(model: str, *, manifest: str | os.PathLike | None = None, store=None,
             source: str | os.PathLike | None = None, options: RetrainOptions = RetrainOptions(),
-            progress: Progress | None = None) -> dict[str, object]:
+            progress: Progress | None = None) -> dict[str, Any]:
     """Train a new candidate version of `model` from the store's labels or a labeled file."""
     started = time.perf_counter()
     say = progress or (lambda _fraction, _message: None)
@@ -191,7 +192,7 @@ def augmented(points: list[LabeledCrop], copies: int,
     return out
 
 
-def measure(spec: ModelSpec, points: list[LabeledCrop]) -> dict[str, object]:
+def measure(spec: ModelSpec, points: list[LabeledCrop]) -> dict[str, Any]:
     """Score one version on labeled crops: summarize()'s figures, plus each point's top 5."""
     from .models import load_model
 
