@@ -43,7 +43,7 @@ def fine_tune(base: ModelSpec, train: list[LabeledCrop], folder: Path,
                   callbacks=[_progress(say, 0.1 + 0.4 * step, 0.4, options.epochs, mode)])
         score = _top1(model(x_check, training=False).numpy(), y_check) if len(check) else 0.0
         tried[mode] = (score, model)
-        say(0.1 + 0.4 * (step + 1), f"{mode} layers: top-1 {score:.1%} on the check images")
+        say(0.1 + 0.4 * (step + 1), f"{mode}: top-1 {score:.1%} on the check images")
     mode = max(tried, key=lambda m: tried[m][0])
     model = tried[mode][1]
     model.save(folder / "model.keras")
@@ -53,7 +53,8 @@ def fine_tune(base: ModelSpec, train: list[LabeledCrop], folder: Path,
             converter = tf.lite.TFLiteConverter.from_keras_model(model)
             (folder / "model.tflite").write_bytes(converter.convert())
         file = folder / "model.tflite"
-    details = {"method": f"Keras fine-tune ({mode} layers)", "epochs": options.epochs,
+    what = {"last": "the last layer", "all": "all layers"}[mode]
+    details = {"method": f"Keras fine-tune of {what}", "epochs": options.epochs,
                "augment": options.augment, "fit_points": len(fit), "check_points": len(check),
                "check_top1": {m: score for m, (score, _) in tried.items()}}
     return _entry(base, folder, file), details

@@ -73,7 +73,9 @@ def register_candidate(path: str | os.PathLike | None, entry: dict) -> None:
     # Right after the model's other versions, so the served models keep their order.
     at = max((i for i, e in enumerate(entries) if e["name"] == entry["name"]),
              default=len(entries) - 1) + 1
-    write_entries(path, [*entries[:at], {**entry, "status": "candidate"}, *entries[at:]])
+    new = {"name": entry["name"], "version": entry["version"], "status": "candidate",
+           **{k: v for k, v in entry.items() if k not in ("name", "version", "status")}}
+    write_entries(path, [*entries[:at], new, *entries[at:]])
 
 
 def promote(path: str | os.PathLike | None, model: str, version: str) -> str | None:
