@@ -2,7 +2,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := chromium fonts-noto-color-emoji unicode-data postgresql
+SYSTEM_PACKAGES := chromium fonts-noto-color-emoji unicode-data postgresql redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint bench serve serve-ray models system-deps clean-venv
@@ -19,9 +19,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt requirements-train.txt requi
 	$(BIN)/pip install --quiet -r requirements-dev.txt -r requirements-train.txt -r requirements-ray.txt
 	touch $@ $(VENV)/.runtime
 
-## run: install the pinned requirements and open the app on http://localhost:8501
+## run: install the pinned requirements and open the app on http://localhost:8501 (this machine only;
+##      with login configured, `make run APP_ADDRESS=0.0.0.0` opens it to others: docs/app.md)
+APP_ADDRESS ?= 127.0.0.1
 run: $(VENV)/.runtime
-	$(BIN)/streamlit run app.py --server.port 8501
+	$(BIN)/streamlit run app.py --server.port 8501 --server.address $(APP_ADDRESS)
 
 ## serve: the REST API on http://127.0.0.1:8000 (docs at /docs; keys and limits: docs/service.md)
 serve: $(VENV)/.runtime

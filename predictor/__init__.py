@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from .crop import Box, check_point, crop_box, crop_image, crop_pixels, png_bytes
 from .errors import (
+    DecodeBusy,
     ImageNotFound,
     ImageRejected,
     InvalidPoint,
@@ -26,12 +27,11 @@ from .errors import (
 )
 from .images import ACCEPTED_FORMATS, DecodedImage, ImageLimits, decode_image
 from .manifest import ModelSpec, load_manifest, load_versions, manifest_path, read_labels
-from .paths import image_root, list_images, resolve_image
+from .paths import image_root, list_images, read_image, resolve_image
 from .predict import LabelScore, Prediction, Predictor
-from .ratelimit import RateLimiter
 
-# The feedback store and its reports need SQLAlchemy and pandas: loaded on first use only,
-# so `import predictor` stays quick for the CLI.
+# The store, reports, settings and rate limiter need SQLAlchemy, pandas, pydantic or limits:
+# loaded on first use only, so `import predictor` stays quick for the CLI.
 _LAZY = {
     "store": ("FeedbackStore", "database_url"),
     "store_queries": ("StoreFilter", "export_labeled", "filter_choices", "labeled_answers",
@@ -41,6 +41,8 @@ _LAZY = {
     "recording": ("RecordedPrediction", "check_labels", "record_click", "record_labels"),
     "cards": ("ModelCard", "card_figures", "read_card"),
     "client": ("PinpointClient",),
+    "ratelimit": ("RateLimiter",),
+    "config": ("Config", "load_config"),
     "remote": ("label_remote", "predict_remote"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
@@ -49,6 +51,8 @@ _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names
 if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
     from .cards import ModelCard, card_figures, read_card
     from .client import PinpointClient
+    from .config import Config, load_config
+    from .ratelimit import RateLimiter
     from .recording import RecordedPrediction, check_labels, record_click, record_labels
     from .remote import label_remote, predict_remote
     from .reports import (
@@ -89,7 +93,6 @@ __all__ = [
     "ModelSpec",
     "Prediction",
     "Predictor",
-    "RateLimiter",
     "check_point",
     "crop_box",
     "crop_image",
@@ -101,9 +104,11 @@ __all__ = [
     "load_versions",
     "manifest_path",
     "png_bytes",
+    "read_image",
     "read_labels",
     "resolve_image",
     # errors (all in predictor/errors.py)
+    "DecodeBusy",
     "ImageNotFound",
     "ImageRejected",
     "InvalidPoint",
@@ -121,7 +126,9 @@ __all__ = [
     "UnknownLabel",
     "UnknownPrediction",
     # loaded on first use (see _LAZY)
+    "Config",
     "FeedbackStore",
+    "RateLimiter",
     "ModelCard",
     "NONE_LABEL",
     "PinpointClient",
@@ -139,6 +146,7 @@ __all__ = [
     "labeled_answers",
     "latency_long",
     "latency_percentiles",
+    "load_config",
     "model_loads",
     "model_switches",
     "per_class_table",

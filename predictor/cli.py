@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .config import load_config
 from .crop import check_point
 from .errors import PinpointError
 from .images import DecodedImage, ImageLimits, decode_image
@@ -137,8 +138,10 @@ def _add_feedback_commands(commands) -> None:  # noqa: ANN001 - argparse's subpa
 def _add_common(command: argparse.ArgumentParser) -> None:
     command.add_argument("--top-k", type=int, default=5, help="labels per model (default 5)")
     command.add_argument("--parallel", action="store_true", help="run the models in parallel")
-    command.add_argument("--max-mb", type=float, default=20, help="largest image in MB")
-    command.add_argument("--max-mp", type=float, default=50, help="largest image in megapixels")
+    command.add_argument("--max-mb", type=float,
+                         help="largest image in MB (default $PINPOINT_MAX_MB, else 20)")
+    command.add_argument("--max-mp", type=float,
+                         help="largest image in megapixels (default $PINPOINT_MAX_MP, else 50)")
 
 
 def _number(text: str) -> float:
@@ -149,7 +152,10 @@ def _number(text: str) -> float:
 
 
 def _limits(args: argparse.Namespace) -> ImageLimits:
-    return ImageLimits(int(args.max_mb * 1024 * 1024), int(args.max_mp * 1_000_000))
+    config = load_config()
+    max_mb = config.max_mb if args.max_mb is None else args.max_mb
+    max_mp = config.max_mp if args.max_mp is None else args.max_mp
+    return ImageLimits(int(max_mb * 1024 * 1024), int(max_mp * 1_000_000))
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -192,8 +198,8 @@ def _batch(args: argparse.Namespace) -> int:
 def _batch_line(line: str, predictor: Predictor, decode: Callable, top_k: int) -> dict:
     try:
         item = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return {"line": line[:200], "error": f"not a JSON object: {exc}"}
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        return {"line": line[:200], "error": f"not a JSON object: {str(exc)[:200]}"}
     if not isinstance(item, dict):
         return {"line": line[:200], "error": "not a JSON object"}
     try:

@@ -51,8 +51,10 @@ class PinpointClient:
     @classmethod
     def from_env(cls, **options: Any) -> PinpointClient | None:
         """Build from $PINPOINT_SERVICE_URL and $PINPOINT_API_KEY; None when no URL is set."""
-        url = os.environ.get("PINPOINT_SERVICE_URL")
-        return cls(url, os.environ.get("PINPOINT_API_KEY"), **options) if url else None
+        from .config import load_config
+
+        config = load_config()
+        return cls(config.service_url, config.api_key, **options) if config.service_url else None
 
     def predict(self, image: bytes | str | os.PathLike | BinaryIO, x: float, y: float,
                 top_k: int = 5) -> ServiceAnswer:

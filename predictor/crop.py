@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,9 @@ from .errors import InvalidPoint, PointOutsideImage
 
 if TYPE_CHECKING:
     from .images import DecodedImage
+
+# ASCII digits only: 12, -3.5, .5, 5., 1e3; no underscores, other scripts' digits, nan or inf.
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -41,10 +45,16 @@ def check_point(x: object, y: object, size: tuple[int, int]) -> tuple[float, flo
     values = []
     for name, value in (("x", x), ("y", y)):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            try:
-                value = float(str(value).strip())
-            except ValueError:
-                raise InvalidPoint(f"{name} must be a number, got {str(value)[:40]!r}") from None
+            text = str(value).strip(" \t\r\n")
+            if not _DECIMAL.fullmatch(text):  # float() would take 1_0, ١٠, nan, inf too
+                raise InvalidPoint(f"{name} must be a plain decimal number, got "
+                                   f"{str(value)[:40]!r}")
+            value = float(text)
+        try:
+            value = float(value)
+        except OverflowError:  # an int too large for a float, e.g. 10**400 from JSON
+            raise InvalidPoint(f"{name} must be a finite number, got one too large "
+                               "for a float") from None
         if not math.isfinite(value):
             raise InvalidPoint(f"{name} must be a finite number, got {value}")
         values.append(float(value))

@@ -77,3 +77,11 @@ class ServiceError(PinpointError):
 
 class ServiceDegraded(PinpointError):
     """The prediction service gave no answer; the reason says why."""
+
+
+class DecodeBusy(PinpointError):
+    """Too many large images are being decoded at once; retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float = 1.0):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -15,9 +15,10 @@ from typing import BinaryIO
 
 # Importing the three decoders registers them, so Image.open does not import every
 # Pillow plugin (~150 ms) on the first request.
-from PIL import Image, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401
+from PIL import Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401
 
 from .errors import ImageNotFound, ImageRejected
+from .memory import DECODE_BUDGET, TRIM_ABOVE_PIXELS, give_back_memory
 
 ImageSource = bytes | bytearray | memoryview | str | os.PathLike | BinaryIO | Image.Image
 
@@ -34,6 +35,13 @@ _KNOWN_REFUSED = {
     b"SIMPLE": "FITS",
 }
 _ROTATED_ORIENTATIONS = {5, 6, 7, 8}
+# What ImageOps.exif_transpose does for each EXIF orientation, applied to the reduced copy.
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 @dataclass(frozen=True)
@@ -78,11 +86,14 @@ def decode_image(
     source: ImageSource,
     limits: ImageLimits = ImageLimits(),
     crop_needs: Sequence[tuple[float, int]] = (),
+    wait_s: float | None = 30.0,
 ) -> DecodedImage:
     """Check and decode an image; raise ImageRejected with a one-line reason if it is unusable.
 
-    `crop_needs` lists (crop fraction, model input size) pairs: a large JPEG is then decoded
-    at the smallest 1/2, 1/4 or 1/8 scale that still gives every crop its full input size.
+    `crop_needs` lists (crop fraction, model input size) pairs: a large image is then kept
+    at the smallest scale that still gives every crop its full input size (a JPEG is even
+    decoded at 1/2, 1/4 or 1/8). Decodes share a budget of pixels in flight
+    (memory.DECODE_BUDGET); past it, wait up to `wait_s` seconds, then raise DecodeBusy.
     """
     started = time.perf_counter()
     if isinstance(source, Image.Image):
@@ -98,13 +109,19 @@ def decode_image(
         except Exception:
             raise ImageRejected(_unsupported_message(data)) from None
         _check_pixels(image.size, limits)
-        raw_size = image.size
+        raw_size, fmt = image.size, image.format or ""
         _draft(image, crop_needs)
-        pixels = _finish(image)
-    size = _displayed_size(raw_size, image)
+        with DECODE_BUDGET.reserve(image.size[0] * image.size[1], wait_s):
+            pixels, orientation = _finish(image, crop_needs)
+            if pixels is not image:
+                image.close()  # drop the full-size decode now, not when this frame ends
+            if raw_size[0] * raw_size[1] >= TRIM_ABOVE_PIXELS:
+                give_back_memory()  # before the next decode may take this part of the budget
+        del image
+    size = _displayed_size(raw_size, orientation)
     scale = pixels.width / size[0]
     elapsed = (time.perf_counter() - started) * 1e3
-    return DecodedImage(pixels, size, scale, image.format or "", digest, len(data), elapsed)
+    return DecodedImage(pixels, size, scale, fmt, digest, len(data), elapsed)
 
 
 def _read_bytes(source: ImageSource, limits: ImageLimits) -> bytes:
@@ -134,11 +151,13 @@ def _read_path(path: Path, limits: ImageLimits) -> bytes:
             return handle.read(limits.max_bytes + 1)
     except OSError as exc:
         raise ImageNotFound(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError:  # a name the file system cannot hold: a lone surrogate, a NUL byte
+        raise ImageNotFound(f"{str(path)[:80]!r} is not a valid file name") from None
 
 
 def _from_pil(image: Image.Image, limits: ImageLimits) -> DecodedImage:
     _check_pixels(image.size, limits)
-    pixels = _finish(image)
+    pixels, _orientation = _finish(image, ())
     digest = hashlib.sha256(pixels.tobytes()).hexdigest()
     return DecodedImage(pixels, pixels.size, 1.0, image.format or "PIL", digest, 0)
 
@@ -165,19 +184,41 @@ def _draft(image: Image.Image, crop_needs: Sequence[tuple[float, int]]) -> None:
         image.draft(None, (math.ceil(width / reduce), math.ceil(height / reduce)))
 
 
-def _finish(image: Image.Image) -> Image.Image:
-    """Decode frame 0, apply EXIF orientation and flatten transparency onto white."""
+def _finish(image: Image.Image, crop_needs: Sequence[tuple[float, int]]
+            ) -> tuple[Image.Image, int | None]:
+    """Decode frame 0, reduce it to what the crops need, apply EXIF orientation and flatten
+    transparency onto white; return the RGB pixels and the orientation.
+
+    Only the decode itself is full size: every copy (reduce, transpose, flatten) is made
+    of the reduced image, so a 50 MP RGBA PNG costs one 200 MB buffer, not five.
+    """
     try:
         image.load()
-        # exif_transpose and convert each copy the pixels: only call them when they change some.
-        oriented = ImageOps.exif_transpose(image) if _orientation(image) in range(2, 9) else image
-        if oriented.mode in ("RGBA", "LA", "PA") or "transparency" in oriented.info:
-            rgba = oriented.convert("RGBA")
-            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            return Image.alpha_composite(white, rgba).convert("RGB")
-        return oriented if oriented.mode == "RGB" else oriented.convert("RGB")
+        orientation = _orientation(image)
+        transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        pixels = image
+        if pixels.mode not in ("RGB", "RGBA", "L"):  # palette, 16-bit, CMYK: reduce needs these
+            pixels = pixels.convert("RGBA" if transparent else "RGB")
+        factor = _reduce_factor(pixels.size, crop_needs)
+        if factor >= 2:
+            pixels = pixels.reduce(factor)
+        if orientation in _TRANSPOSE:
+            pixels = pixels.transpose(_TRANSPOSE[orientation])
+        if transparent:
+            rgba = pixels if pixels.mode == "RGBA" else pixels.convert("RGBA")
+            flat = Image.new("RGB", rgba.size, (255, 255, 255))
+            flat.paste(rgba, (0, 0), rgba)  # blends by alpha onto white, in place
+            return flat, orientation
+        return (pixels if pixels.mode == "RGB" else pixels.convert("RGB")), orientation
     except Exception as exc:  # decoders raise many types for damaged data
         raise ImageRejected(f"the image is corrupt or truncated ({_short(exc)})") from None
+
+
+def _reduce_factor(size: tuple[int, int], crop_needs: Sequence[tuple[float, int]]) -> int:
+    """Return the largest whole factor that keeps every crop at its model's full input size."""
+    if not crop_needs:
+        return 1
+    return max(1, math.floor(min(f * min(size) / side for f, side in crop_needs)))
 
 
 def _orientation(image: Image.Image) -> int | None:
@@ -187,9 +228,9 @@ def _orientation(image: Image.Image) -> int | None:
         return None
 
 
-def _displayed_size(raw_size: tuple[int, int], image: Image.Image) -> tuple[int, int]:
+def _displayed_size(raw_size: tuple[int, int], orientation: int | None) -> tuple[int, int]:
     width, height = raw_size
-    return (height, width) if _orientation(image) in _ROTATED_ORIENTATIONS else (width, height)
+    return (height, width) if orientation in _ROTATED_ORIENTATIONS else (width, height)
 
 
 def _unsupported_message(data: bytes) -> str:

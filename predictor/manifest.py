@@ -64,7 +64,9 @@ class ModelSpec:
 
 def manifest_path(path: str | os.PathLike | None = None) -> Path:
     """Return the manifest to use: the argument, else $PINPOINT_MANIFEST, else models/."""
-    chosen = path or os.environ.get("PINPOINT_MANIFEST") or DEFAULT_MANIFEST
+    from .config import load_config
+
+    chosen = path or load_config().manifest or DEFAULT_MANIFEST
     return Path(chosen)
 
 

@@ -119,9 +119,12 @@ class Predictor:
             for m in self.models
         }
 
-    def decode(self, source: ImageSource) -> DecodedImage:
-        """Check and decode an image once, at the smallest scale every model can use."""
-        return decode_image(source, self.limits, self._crop_needs)
+    def decode(self, source: ImageSource, wait_s: float | None = 30.0) -> DecodedImage:
+        """Check and decode an image once, at the smallest scale every model can use.
+
+        Past the budget of pixels decoded at once, wait up to `wait_s` s, then raise DecodeBusy.
+        """
+        return decode_image(source, self.limits, self._crop_needs, wait_s)
 
     def predict(
         self,

@@ -1,46 +1,61 @@
-"""A fair rate limit per tester (or API key), shared by every session of a process."""
+"""One rate limit for the app's testers and the service's API keys, on the `limits` library.
+
+A moving window: at most `limit` events per key in any `per_s` seconds. Counted in this
+process by default ("memory://"), or in Redis ("redis://HOST:PORT") so that several service
+workers, Ray replicas and the app share one limit (PINPOINT_RATE_STORAGE).
+"""
 
 from __future__ import annotations
 
-import os
-import re
-import threading
+import math
 import time
-from collections import deque
-from collections.abc import Callable
 
-from .errors import RateLimited
+from limits import RateLimitItemPerSecond
+from limits.errors import ConfigurationError
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from .config import Rate, load_config, parse_rate
+from .errors import RateLimited, SettingsError
 
 
 class RateLimiter:
-    """At most `limit` events per tester in any `window` seconds; shared by all sessions."""
+    """At most `limit` events per key in any `per_s` seconds; thread-safe, shared on purpose."""
 
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic):
-        self.limit, self.window, self._clock = limit, window, clock
-        self._events: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, limit: int, per_s: float, storage: str = "memory://",
+                 namespace: str = "pinpoint", what: str = "predictions"):
+        self.limit, self.per_s, self.what = limit, max(1, math.ceil(per_s)), what
+        self._item = RateLimitItemPerSecond(limit, self.per_s, namespace=namespace)
+        try:
+            self._limiter = MovingWindowRateLimiter(storage_from_string(storage))
+        except ConfigurationError as exc:
+            raise SettingsError(
+                f"PINPOINT_RATE_STORAGE {storage!r} cannot be used: {exc}") from None
+
+    @property
+    def window(self) -> int:
+        """The window in seconds."""
+        return self.per_s
+
+    @classmethod
+    def of(cls, rate: Rate | None, storage: str = "memory://",
+           **options: str) -> RateLimiter | None:
+        """Build from a parsed rate; None (no limit) stays None."""
+        return None if rate is None else cls(rate.limit, rate.per_s, storage, **options)
 
     @classmethod
     def from_env(cls, value: str | None = None) -> RateLimiter | None:
-        """Build from "N/SECONDS" (argument, else $PINPOINT_RATE_LIMIT, else 60/60); "0" = off."""
-        text = (value or os.environ.get("PINPOINT_RATE_LIMIT") or "60/60").strip()
-        if text in ("0", "off", "none"):
-            return None
-        match = re.fullmatch(r"(\d+)\s*/\s*(\d+(?:\.\d+)?)", text)
-        if not match or int(match[1]) < 1:
-            raise ValueError(f"rate limit must look like 30/60 (events/seconds), got {text!r}")
-        return cls(int(match[1]), float(match[2]))
+        """The app's per-tester limit: "N/SECONDS" (argument, else $PINPOINT_RATE_LIMIT, else
+        60/60); "0", "off" or "none" = no limit. Counted where $PINPOINT_RATE_STORAGE says."""
+        config = load_config()
+        rate = parse_rate(value, "the rate limit") if value else config.app_rate
+        return cls.of(rate, config.rate_storage, namespace="pinpoint-app")
 
-    def check(self, tester: str) -> None:
-        """Count one event for `tester`, or raise RateLimited without counting it."""
-        now = self._clock()
-        with self._lock:
-            events = self._events.setdefault(tester, deque())
-            while events and events[0] <= now - self.window:
-                events.popleft()
-            if len(events) >= self.limit:
-                wait = events[0] + self.window - now
-                raise RateLimited(
-                    f"{tester} made {self.limit} predictions in the last {self.window:g} s; "
-                    f"please wait {wait:.0f} s", retry_after=wait)
-            events.append(now)
+    def check(self, key: str) -> None:
+        """Count one event for `key`, or raise RateLimited without counting it."""
+        if self._limiter.hit(self._item, key):
+            return
+        reset = self._limiter.get_window_stats(self._item, key).reset_time
+        wait = max(0.0, reset - time.time())
+        raise RateLimited(f"{self.limit} {self.what} in the last {self.per_s:g} s; "
+                          f"please wait {math.ceil(wait)} s", retry_after=wait)

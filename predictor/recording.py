@@ -17,9 +17,9 @@ from .crop import crop_image, png_bytes
 from .errors import PinpointError, UnknownLabel, UnknownPrediction
 from .images import DecodedImage, ImageSource
 from .predict import Prediction, Predictor
-from .ratelimit import RateLimiter
 
-if TYPE_CHECKING:  # SQLAlchemy loads only when a store is opened
+if TYPE_CHECKING:  # SQLAlchemy and limits load only when a store or a limiter is made
+    from .ratelimit import RateLimiter
     from .store import FeedbackStore
 
 
@@ -62,12 +62,16 @@ def record_click(
     parallel: bool | None = None,
     include_decode: bool | None = None,
     limiter: RateLimiter | None = None,
+    rate_key: str | None = None,
+    decode_wait_s: float | None = 30.0,
     abandoned: Callable[[], bool] | None = None,
     image_name: str | None = None,
 ) -> RecordedPrediction:
     """Predict at `point` (original pixels) of `image` and store it with its status.
 
-    Raises RateLimited before any work when the tester is over the limit (nothing stored).
+    Raises RateLimited before any work when `rate_key` (default: the tester) is over the
+    limit (nothing stored). Past the budget of pixels decoded at once, decoding waits up
+    to `decode_wait_s` seconds, then raises DecodeBusy (nothing stored).
     An image that cannot be decoded raises ImageRejected (nothing stored); a bad point or a
     failed model is stored as "failed", then raised. A model returning NaN or infinite
     scores makes the prediction "degraded": stored, answered, never counted in accuracy.
@@ -76,9 +80,9 @@ def record_click(
     The decode time counts when decoded here, or when `include_decode` says so.
     """
     if limiter is not None:
-        limiter.check(tester)
+        limiter.check(rate_key or tester)
     counted = not isinstance(image, DecodedImage) if include_decode is None else include_decode
-    decoded = image if isinstance(image, DecodedImage) else predictor.decode(image)
+    decoded = image if isinstance(image, DecodedImage) else predictor.decode(image, decode_wait_s)
     try:
         prediction = predictor.predict(decoded, point[0], point[1], top_k=top_k,
                                        parallel=parallel, include_decode=counted)

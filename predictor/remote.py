@@ -8,6 +8,7 @@ click raises `ServiceDegraded` after storing it locally as "degraded" (never sco
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from .client import PinpointClient, ServiceAnswer
 from .crop import Box, crop_image
@@ -20,10 +21,10 @@ from .store import FeedbackStore
 __all__ = ["ServiceDegraded", "label_remote", "predict_remote", "prediction_from_json"]
 
 
-def predict_remote(client: PinpointClient, image: bytes, decoded: DecodedImage,
+def predict_remote(client: PinpointClient, image: bytes | Path, decoded: DecodedImage,
                    point: tuple[float, float], *, tester: str,
                    store: FeedbackStore | None = None) -> RecordedPrediction:
-    """Ask the service about `point` of `image` (its original bytes, already decoded here)."""
+    """Ask the service about `point` of `image` (its original bytes or file, decoded here)."""
     answer = client.predict(image, point[0], point[1])
     if answer.degraded or answer.prediction_id is None:
         if store is not None:

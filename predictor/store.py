@@ -6,7 +6,6 @@ for several writers (WAL, busy timeout, BEGIN IMMEDIATE); only `make_engine` kno
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,7 +34,9 @@ _UPGRADE_LOCK = 0x50494E50  # "PINP": the advisory lock key taken while upgradin
 
 def database_url(url: str | None = None) -> str:
     """Return the URL to use: the argument, else $PINPOINT_DB_URL, else data/pinpoint.db."""
-    return url or os.environ.get("PINPOINT_DB_URL") or f"sqlite:///{DEFAULT_DB}"
+    from .config import load_config
+
+    return url or load_config().db_url or f"sqlite:///{DEFAULT_DB}"
 
 
 def make_engine(url: str | None = None, *, busy_timeout_ms: int = 5000) -> Engine:

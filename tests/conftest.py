@@ -13,6 +13,7 @@ from PIL import Image
 
 from tests.model_factory import build_tiny_models
 from tests.pg_server import postgres_bin, throwaway_postgres
+from tests.redis_server import redis_bin, throwaway_redis
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +40,17 @@ def postgres_server():
             pytest.fail("PostgreSQL is not installed: `make test` installs the Debian package")
         pytest.skip("PostgreSQL is not installed (Debian package 'postgresql')")
     with throwaway_postgres() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A private Redis on loopback for the session (Debian's redis-server; CI fails without)."""
+    if redis_bin() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is not installed: `make test` installs the Debian package")
+        pytest.skip("redis-server is not installed (Debian package 'redis-server')")
+    with throwaway_redis() as url:
         yield url
 
 

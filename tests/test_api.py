@@ -180,8 +180,8 @@ def test_metrics_count_requests_by_status_and_time_each_model(api):
     assert metric(text, 'pinpoint_requests_total{route="/v1/models",status="401"}') >= 1
     for name in NAMES:
         assert metric(text, f'pinpoint_model_seconds_count{{model="{name}"}}') >= 1
-    assert metric(text, 'pinpoint_stage_seconds_bucket{stage="decode",le="+Inf"}') >= 1
-    assert "pinpoint_ready 1" in text.splitlines()
+    assert metric(text, 'pinpoint_stage_seconds_bucket{le="+Inf",stage="decode"}') >= 1
+    assert "pinpoint_ready 1.0" in text.splitlines()
 
 
 def test_docs_offer_a_form_for_both_ways_of_asking(api):
@@ -257,7 +257,7 @@ def test_a_point_off_the_image_is_stored_as_failed_not_scored(api, db_path):
     ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422),
     ({"json": ["photo.png", 1, 1]}, 422),
     ({"content": b"x=1", "headers": {"content-type": "text/plain"}}, 415),
-    ({"content": b"--b\r\nbroken", "headers": {"content-type": "multipart/form-data"}}, 400),
+    ({"content": b"--b\r\nbroken", "headers": {"content-type": "multipart/form-data"}}, 422),
 ], ids=lambda v: repr(v)[:50])
 def test_malformed_requests_are_4xx_json(api, request_kwargs, status):
     request_kwargs = dict(request_kwargs)  # the parameters are shared with the Ray run
@@ -364,7 +364,7 @@ def test_rate_limit_is_per_key_with_retry_after(tiny_predictor, tmp_path):
         no_root = by_path(server.url, "photo.png", headers={"X-API-Key": KEYS["bob"]})
     assert codes == [200, 200, 200]
     assert refused.status_code == 429 and refused.json()["error"] == "RateLimited"
-    assert 15 <= int(refused.headers["retry-after"]) <= 20  # one token per 20 s
+    assert 55 <= int(refused.headers["retry-after"]) <= 60  # the first of 3 leaves the window
     assert other.status_code == 200
     assert no_root.status_code == 404 and "PINPOINT_IMAGE_ROOT" in no_root.json()["message"]
 

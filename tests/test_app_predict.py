@@ -209,3 +209,61 @@ def test_predict_and_label_through_the_service_into_the_shared_store(app_env, fa
     point = _rows(app_env, "SELECT point_x, point_y, source FROM predictions")
     assert point == [(pytest.approx(300.75), pytest.approx(450.75), "api")]
     assert ("color", "rose gold") in _rows(app_env, "SELECT model, label FROM labels")
+
+
+def test_the_app_honours_the_configured_pixel_cap_and_names_a_bad_setting(app_env, monkeypatch):
+    monkeypatch.setenv("PINPOINT_MAX_MP", "1")  # 1 megapixel: the 1200x900 photo passes
+    at = _upload(_page(), "small.png", png())
+    assert not at.error
+    at = _upload(_page(), "big.png", png(size=(1500, 1000)))
+    assert "This image cannot be used:" in at.error[0].value
+    monkeypatch.setenv("PINPOINT_MAX_MP", "lots")
+    at = _page()
+    assert at.error[0].value == ("Pinpoint is misconfigured: PINPOINT_MAX_MP must be a number, "
+                                 "got 'lots'")
+
+
+def _held_bytes(value) -> int:
+    """Bytes a session-state value holds in images and byte strings (Pillow: 4 per RGB pixel)."""
+    from predictor import DecodedImage
+
+    if isinstance(value, DecodedImage):
+        return _held_bytes(value.image)
+    if isinstance(value, Image.Image):
+        per_pixel = 4 if value.mode in ("RGB", "RGBA") else len(value.getbands())
+        return value.width * value.height * per_pixel
+    if isinstance(value, (bytes, bytearray)):
+        return len(value)
+    if isinstance(value, (tuple, list)):
+        return sum(_held_bytes(v) for v in value)
+    return 0
+
+
+def test_a_50_mp_upload_keeps_only_small_copies_in_the_session(app_env, fake_click):
+    buffer = io.BytesIO()
+    Image.new("RGBA", (7068, 7068), (200, 30, 40, 128)).save(buffer, format="PNG")
+    at = _upload(_page(), "big.png", buffer.getvalue())
+    fake_click(400, 300, unix_time=9)
+    at.run()
+    assert not at.exception and not at.error
+    assert [h.value for h in at.subheader] == ["Color · top 5", "Theme · top 5"]
+    state = at.session_state._state.filtered_state
+    decoded = state["predict_decoded"][1]
+    assert decoded.size == (7068, 7068) and max(decoded.image.size) <= 1000
+    held = sum(_held_bytes(value) for value in state.values())
+    print(f"\nsession holds {held / 2**20:.1f} MB for a 50 MP upload")
+    assert held <= 150 * 2**20
+
+
+def test_changing_the_typed_name_does_not_escape_the_rate_limit(app_env, fake_click,
+                                                                monkeypatch):
+    monkeypatch.setenv("PINPOINT_RATE_LIMIT", "1/3600")
+    at = _upload(_page(), "red.png", png())
+    at.sidebar.text_input(key="common_tester").set_value("ann").run()
+    fake_click(10, 10, unix_time=1)
+    at.run()
+    at.sidebar.text_input(key="common_tester").set_value("not ann").run()
+    fake_click(20, 20, unix_time=2)
+    at.run()
+    assert "please wait" in at.warning[0].value
+    assert _rows(app_env, "SELECT tester FROM predictions") == [("ann",)]

@@ -58,3 +58,55 @@ def test_core_imports_no_streamlit():
             "labeled_answers, record_click, read_card; "
             "assert 'streamlit' not in sys.modules, 'streamlit imported'")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_open_app_refuses_to_serve_beyond_loopback_without_login(app_env, monkeypatch):
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", "0.0.0.0")
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    finally:
+        config.set_option("server.address", before)
+    assert not at.exception
+    assert "without login" in at.error[0].value
+    assert not at.radio and not at.get("file_uploader") and not at.sidebar.text_input
+
+
+def _listening(port: int) -> list[str]:
+    """Local addresses (hex, as /proc/net/tcp* writes them) listening on `port`."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    found.append(address)
+    return found
+
+
+def test_make_run_listens_on_loopback_only(tmp_path):
+    import time
+
+    from tests.live_server import free_port
+
+    dry = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True)
+    command = next(line for line in dry.stdout.splitlines() if "streamlit run" in line)
+    port = free_port()
+    args = command.split()[1:]
+    args[args.index("--server.port") + 1] = str(port)
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", *args, "--server.headless",
+                               "true"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            if _listening(port):
+                break
+            time.sleep(0.1)
+        addresses = _listening(port)
+    finally:
+        server.kill()
+        server.wait(10)
+    assert addresses == ["0100007F"]  # 127.0.0.1, and not 0.0.0.0 or ::

@@ -230,3 +230,29 @@ def test_login_screen_is_all_a_stranger_sees_when_oidc_is_configured(browser, tm
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_api_docs_render_offline_in_a_real_browser(browser, tmp_path):
+    from predictor.service import Settings, create_app
+    from tests.live_server import KEYS, LiveServer
+    from tests.test_api_hardening import fake_predictor
+
+    settings = Settings(api_keys=KEYS, db_url=f"sqlite:///{tmp_path / 'docs.db'}")
+    with LiveServer(create_app(settings, load_predictor=fake_predictor)) as server:
+        page = browser.new_page()
+        outside = []
+
+        def only_this_server(route):
+            if route.request.url.startswith(server.url):
+                route.continue_()
+            else:  # what an offline machine gets for a CDN
+                outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", only_this_server)
+        page.goto(f"{server.url}/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("Pinpoint",
+                                                                         timeout=30_000)
+        expect(page.locator(".opblock-summary-path", has_text="/v1/predict")).to_be_visible()
+        page.close()
+    assert outside == []

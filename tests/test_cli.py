@@ -208,3 +208,22 @@ def test_a_model_returning_nan_is_answered_and_recorded_as_degraded(tiny_models,
     assert main(args) == 0
     assert "degraded: the keras, savedmodel, graphdef, tflite model gave unusable scores" in (
         capsys.readouterr().out)
+
+
+def test_batch_survives_deep_nesting_huge_numbers_and_lone_surrogates(tiny_models, images,
+                                                                       tmp_path):
+    photo = str(images / "photo.jpg")
+    lines = [
+        "[" * 100_000,
+        json.dumps({"image": photo, "x": 1, "y": 1, "id": 2}).replace('x": 1', 'x": 1' + "0" * 400),
+        '{"image": "\\ud800", "x": 1, "y": 1, "id": 3}',
+        json.dumps({"image": photo, "x": 10, "y": 10, "id": 4}),
+    ]
+    points = tmp_path / "hostile.jsonl"
+    points.write_text("\n".join(lines) + "\n")
+    run = cli("batch", str(points), manifest=tiny_models / "manifest.toml")
+    assert run.returncode == 0, run.stderr
+    out = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [("error" in o, "predictions" in o) for o in out] == [
+        (True, False), (True, False), (True, False), (False, True)]
+    assert "x must be a finite number" in out[1]["error"]

@@ -69,6 +69,8 @@ def test_any_valid_point_gives_a_square_inside_the_image(width, height, fx, fy, 
         (None, 10, InvalidPoint),
         ("ten", 10, InvalidPoint),
         (True, 10, InvalidPoint),
+        pytest.param(10**400, 10, InvalidPoint, id="huge-int-x"),
+        pytest.param(10, -(10**400), InvalidPoint, id="huge-int-y"),
         (10, [1], InvalidPoint),
     ],
 )

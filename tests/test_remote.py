@@ -1,4 +1,5 @@
 import sqlite3
+from dataclasses import replace
 
 import pytest
 
@@ -60,3 +61,20 @@ def test_no_service_raises_degraded_and_stores_an_unscored_row(tiny_predictor, t
 def test_prediction_from_json_round_trips_the_cli_shape(tiny_predictor):
     original = tiny_predictor.predict(PHOTO, 10, 60, top_k=3)
     assert prediction_from_json(original.to_dict()).to_dict() == original.to_dict()
+
+
+def test_null_scores_from_a_degraded_answer_come_back_as_nan(tiny_predictor):
+    import math
+
+    from predictor.recording import RecordedPrediction
+
+    original = tiny_predictor.predict(PHOTO, 10, 60, top_k=2)
+    name = next(iter(original.predictions))
+    nan_scores = {**original.predictions,
+                  name: [type(s)(s.label, math.nan) for s in original.predictions[name]]}
+    answer = RecordedPrediction(7, replace(original, predictions=nan_scores), {}, (name,))
+    data = answer.to_dict()
+    assert (data["status"], data["faulty"], data["prediction_id"]) == ("degraded", [name], 7)
+    assert [s["score"] for s in data["predictions"][name]] == [None, None]
+    rebuilt = prediction_from_json(data)
+    assert all(math.isnan(s.score) for s in rebuilt.predictions[name])

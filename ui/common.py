@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
+import uuid
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 from predictor import (
+    DecodedImage,
     FeedbackStore,
+    ImageLimits,
     PinpointClient,
     PinpointError,
     Predictor,
     RateLimiter,
+    RecordedPrediction,
     database_url,
+    label_remote,
     manifest_path,
+    predict_remote,
+    record_click,
+    record_labels,
 )
+from predictor.config import Config, Rate
+from predictor.config import load_config as read_config
 from predictor.training_jobs import TrainingJobs
 
 
@@ -42,12 +54,38 @@ def login_pending() -> bool:
 
 
 def require_login() -> None:
-    """When login is configured, show only the login screen until the user has logged in."""
+    """When login is configured, show only the login screen until the user has logged in.
+
+    Without login the app serves this machine only: bound beyond loopback, it shows an error.
+    """
+    if not login_configured() and not _loopback(st.get_option("server.address")):
+        st.error("Pinpoint is listening beyond this machine without login. Configure login "
+                 "(.streamlit/secrets.toml [auth]) or run it on 127.0.0.1 (docs/app.md).")
+        st.stop()
     if login_pending():
         st.title("📍 Pinpoint")
         st.write("Please log in to use Pinpoint.")
         st.button("Log in", key="common_login", on_click=st.login, type="primary")
         st.stop()
+
+
+def _loopback(address: object) -> bool:
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(str(address).strip("[]")).is_loopback
+    except ValueError:  # unset or empty: Streamlit listens on every interface
+        return False
+
+
+def rate_key() -> str:
+    """Who the rate limit counts: the logged-in identity, else this browser session.
+
+    Never the typed name: anyone could change it to escape the limit.
+    """
+    if login_configured() and _logged_in():
+        return "user:" + str(st.user.get("email") or st.user.get("sub") or st.user.get("name"))
+    return "session:" + st.session_state.setdefault("common_rate_key", uuid.uuid4().hex)
 
 
 def _logged_in() -> bool:
@@ -70,11 +108,11 @@ def tester_ui() -> str:
 
 
 @st.cache_resource(show_spinner="Loading the models…", max_entries=2)
-def _predictor(path: str, fingerprint: str) -> Predictor:
+def _predictor(path: str, fingerprint: str, limits: ImageLimits) -> Predictor:
     # Shared by every session and thread: never mutate what this returns. Keyed by the
     # manifest's content too: once a version is promoted (here, by the CLI or the API) the
     # next page run loads the new models, while runs already going finish on the old ones.
-    return Predictor.from_manifest(path)
+    return Predictor.from_manifest(path, limits=limits)
 
 
 def manifest_fingerprint(path: str) -> str:
@@ -91,28 +129,38 @@ def _store(url: str) -> FeedbackStore:
 
 
 @st.cache_resource
-def _limiter(setting: str) -> RateLimiter | None:
-    return RateLimiter.from_env(setting or None)  # thread-safe; shared on purpose
+def _limiter(rate: Rate | None, storage: str) -> RateLimiter | None:
+    # Thread-safe and shared on purpose: the limit is per tester, across sessions.
+    return RateLimiter.of(rate, storage, namespace="pinpoint-app")
 
 
 @st.cache_resource
-def _loads_recorded(path: str, fingerprint: str, url: str) -> bool:
+def _loads_recorded(path: str, fingerprint: str, limits: ImageLimits, url: str) -> bool:
     # Once per loaded model set: keep the load and warm-up times for the Performance page.
-    _store(url).record_model_loads(_predictor(path, fingerprint).describe())
+    _store(url).record_model_loads(_predictor(path, fingerprint, limits).describe())
     return True
+
+
+def load_config() -> Config:
+    """Return the PINPOINT_* settings, checked; or say which one is wrong and stop the page."""
+    try:
+        return read_config()
+    except PinpointError as exc:
+        st.error(f"Pinpoint is misconfigured: {exc}")
+        st.stop()
 
 
 def load_predictor() -> Predictor:
     """Return the process-wide Predictor, or show why it cannot load and stop the page."""
-    path = str(manifest_path())
+    path, limits = str(manifest_path()), load_config().limits
     fingerprint = manifest_fingerprint(path)
     try:
-        predictor = _predictor(path, fingerprint)
+        predictor = _predictor(path, fingerprint, limits)
     except PinpointError as exc:
         st.error(f"The models could not be loaded: {exc}")
         st.stop()
     with suppress(PinpointError):  # a busy database must not stop predictions
-        _loads_recorded(path, fingerprint, database_url())
+        _loads_recorded(path, fingerprint, limits, database_url())
     return predictor
 
 
@@ -133,13 +181,52 @@ def _client(url: str, key: str | None) -> PinpointClient:
 def load_client() -> PinpointClient | None:
     """Return the service client when $PINPOINT_SERVICE_URL is set (predict through the REST
     service, with its deadlines), else None (predict in this process)."""
-    url = os.environ.get("PINPOINT_SERVICE_URL")
-    return _client(url, os.environ.get("PINPOINT_API_KEY")) if url else None
+    config = load_config()
+    return _client(config.service_url, config.api_key) if config.service_url else None
 
 
 def load_limiter() -> RateLimiter | None:
-    """Return the process-wide per-tester rate limit ($PINPOINT_RATE_LIMIT, e.g. 60/60)."""
-    return _limiter(os.environ.get("PINPOINT_RATE_LIMIT", ""))
+    """Return the process-wide per-tester rate limit ($PINPOINT_RATE_LIMIT, e.g. 60/60, counted
+    where $PINPOINT_RATE_STORAGE says), or None when it is "none"."""
+    config = load_config()
+    return _limiter(config.app_rate, config.rate_storage)
+
+
+@dataclass(frozen=True)
+class Clicks:
+    """Where the app's clicks are predicted and labeled: in this process, or through the REST
+    service ($PINPOINT_SERVICE_URL). Chosen once, in `load_clicks`; the rate limit is checked
+    here, the same way for both."""
+
+    predictor: Predictor
+    store: FeedbackStore
+    client: PinpointClient | None
+    limiter: RateLimiter | None
+
+    def record(self, decoded: DecodedImage, original: bytes | Path | None,
+               point: tuple[float, float], tester: str) -> RecordedPrediction:
+        """Predict at `point` and store it (here, or in the service's store, which gets the
+        `original` bytes or file). The rate limit counts `rate_key()`, never the typed name."""
+        if self.limiter is not None:
+            self.limiter.check(rate_key())
+        if self.client is None:
+            return record_click(self.predictor, self.store, decoded, point, tester=tester,
+                                source="app")
+        assert original is not None  # decoded_ui keeps it whenever a service is configured
+        return predict_remote(self.client, original, decoded, point, tester=tester,
+                              store=self.store)
+
+    def label(self, prediction_id: int, chosen: dict[str, str | None], tester: str) -> None:
+        """Store the tester's labels where the prediction was stored."""
+        if self.client is None:
+            record_labels(self.predictor, self.store, prediction_id, chosen, tester=tester)
+        else:
+            label_remote(self.client, prediction_id, chosen)
+
+
+def load_clicks(predictor: Predictor, store: FeedbackStore) -> Clicks:
+    """Return this run's Clicks: local or remote, with the process-wide rate limit."""
+    return Clicks(predictor, store, load_client(), load_limiter())
 
 
 def is_admin() -> bool:

@@ -23,14 +23,10 @@ from predictor import (
     RecordedPrediction,
     StoreBusy,
     image_root,
-    label_remote,
     list_images,
-    predict_remote,
-    record_click,
-    record_labels,
-    resolve_image,
+    read_image,
 )
-from ui.common import load_client, load_limiter
+from ui.common import load_clicks, load_client, load_config
 from ui.display import decode_for_display, display_copy, draw_overlay, is_new_click, to_original
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -64,7 +60,8 @@ def server_choices() -> list[ImageChoice]:
     root = image_root()
     if root is None:
         return []
-    return [ImageChoice(f"server:{name}", name, partial(resolve_image, root, name))
+    limit = load_config().limits.max_bytes  # read once through one descriptor: bytes, not a name
+    return [ImageChoice(f"server:{name}", name, partial(read_image, root, name, limit))
             for name in list_images(root)]
 
 
@@ -101,7 +98,8 @@ def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice):
         return None
     shown = display_copy(decoded, DISPLAY_SIDE)
     st.session_state[slot] = (choice.key, decoded, shown)
-    st.session_state[f"{prefix}_original"] = source  # the original, for the remote service
+    if load_client() is not None:  # the original bytes only matter to the remote service
+        st.session_state[f"{prefix}_original"] = source
     return decoded, shown
 
 
@@ -173,13 +171,9 @@ def truth_ui(prefix: str, specs: list[ModelSpec], result: RecordedPrediction,
 def save_truth(predictor: Predictor, store: FeedbackStore, result: RecordedPrediction,
                chosen: dict[str, str | None], tester: str) -> bool:
     """Store the labels with their prediction and say so; on failure say what to do."""
-    client = load_client()
     assert result.prediction_id is not None  # the app always stores its predictions
     try:
-        if client is None:
-            record_labels(predictor, store, result.prediction_id, chosen, tester=tester)
-        else:  # the service stored the prediction: the labels go to it too
-            label_remote(client, result.prediction_id, chosen)
+        load_clicks(predictor, store).label(result.prediction_id, chosen, tester)
     except StoreBusy as exc:
         st.warning(f"Not saved: {exc}")
         return False
@@ -193,13 +187,8 @@ def save_truth(predictor: Predictor, store: FeedbackStore, result: RecordedPredi
 
 def _predict(prefix: str, predictor: Predictor, store: FeedbackStore, decoded: DecodedImage,
              point: tuple[float, float], tester: str) -> RecordedPrediction:
-    limiter, client = load_limiter(), load_client()
-    if limiter is not None:  # one check, whether the models run here or in the service
-        limiter.check(tester)
-    if client is None:
-        return record_click(predictor, store, decoded, point, tester=tester, source="app")
-    return predict_remote(client, st.session_state[f"{prefix}_original"], decoded, point,
-                          tester=tester, store=store)
+    clicks = load_clicks(predictor, store)
+    return clicks.record(decoded, st.session_state.get(f"{prefix}_original"), point, tester)
 
 
 def point_and_predict_ui(prefix: str, predictor: Predictor, store: FeedbackStore,

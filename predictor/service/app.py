@@ -9,7 +9,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
@@ -50,13 +52,31 @@ def create_app(
         yield
         state.close()
 
-    app = FastAPI(title="Pinpoint", version="1", lifespan=lifespan, description=_DESCRIPTION)
+    app = FastAPI(title="Pinpoint", version="1", lifespan=lifespan, description=_DESCRIPTION,
+                  docs_url=None)
     app.state.pinpoint = state
     app.include_router(router)
+    _add_offline_docs(app)
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body)
     app.add_middleware(_Observe, metrics=state.metrics)  # outermost: sees 413s too
     return app
+
+
+def _add_offline_docs(app: FastAPI) -> None:
+    """Serve /docs with Swagger UI's files from the swagger-ui-bundle package, not a CDN."""
+    import swagger_ui_bundle
+
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+              name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title="Pinpoint API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png")
 
 
 def app_from_env() -> FastAPI:

@@ -7,6 +7,7 @@ import math
 from fastapi.responses import JSONResponse
 
 from ..errors import (
+    DecodeBusy,
     ImageNotFound,
     ImageRejected,
     InvalidPoint,
@@ -63,7 +64,7 @@ class NotReady(ServiceBusy):
 # First match wins, so subclasses come before their parents.
 STATUS: tuple[tuple[type[Exception], int], ...] = (
     (Unauthorized, 401), (Forbidden, 403), (UnknownVersion, 404), (RateLimited, 429),
-    (ServiceBusy, 503), (StoreBusy, 503),
+    (ServiceBusy, 503), (DecodeBusy, 503), (StoreBusy, 503),
     (StoreError, 503), (TooLarge, 413), (UnsupportedMedia, 415), (ImageNotFound, 404),
     (UnknownPrediction, 404),
     (ImageRejected, 422), (InvalidPoint, 422), (UnknownLabel, 422), (BadRequest, 422),

@@ -1,14 +1,10 @@
-"""What stands before the models: API keys, a per-key token bucket and a request size cap."""
+"""What stands before the models: API keys and a request size cap (rate: predictor/ratelimit)."""
 
 from __future__ import annotations
 
 import hmac
 import json
-import threading
-import time
 from collections.abc import Callable, Mapping
-
-from ..errors import RateLimited
 
 Scope = dict
 Receive = Callable
@@ -27,29 +23,6 @@ def find_key(keys: Mapping[str, str], offered: str | None) -> str | None:
     return found
 
 
-class TokenBucket:
-    """Per key: `rate` requests per `per_s` seconds on average, bursts of up to `rate`."""
-
-    def __init__(self, rate: int, per_s: float, clock: Callable[[], float] = time.monotonic):
-        self.capacity, self.refill = float(rate), rate / per_s
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last time)
-        self._lock = threading.Lock()
-
-    def take(self, key: str) -> None:
-        """Spend one token of `key`, or raise RateLimited with the seconds until the next."""
-        now = self._clock()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.refill)
-            if tokens < 1:
-                self._buckets[key] = (tokens, now)
-                wait = (1 - tokens) / self.refill
-                raise RateLimited(f"rate limit reached for key {key!r}; retry in {wait:.1f} s",
-                                  retry_after=wait)
-            self._buckets[key] = (tokens - 1, now)
-
-
 class _TooLarge(Exception):
     pass
 
@@ -57,7 +30,8 @@ class _TooLarge(Exception):
 class BodyLimit:
     """ASGI middleware: answer 413 once a request body passes its cap, whatever the headers say.
 
-    The cap is `max_bytes` for the paths in `upload_paths` and `small_bytes` elsewhere. A
+    The cap is `max_bytes` for multipart bodies to the paths in `upload_paths` and
+    `small_bytes` for everything else (a JSON predict names a path and a point). A
     declared Content-Length over it is refused before reading anything; otherwise the bytes
     are counted as the application reads them, so chunked uploads and a lying Content-Length
     are cut off too, before any decoding.
@@ -72,7 +46,8 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cap = self.max_bytes if scope["path"] in self.upload_paths else self.small_bytes
+        upload = scope["path"] in self.upload_paths and _is_multipart(scope)
+        cap = self.max_bytes if upload else self.small_bytes
         if _declared_length(scope) > cap:
             await _refuse(send, cap)
             return
@@ -108,6 +83,13 @@ async def _refuse(send: Send, cap: int) -> None:
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
         (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
+
+
+def _is_multipart(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return value.split(b";")[0].strip().lower() == b"multipart/form-data"
+    return False
 
 
 def _declared_length(scope: Scope) -> int:

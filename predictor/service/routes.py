@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 from functools import partial
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Security
@@ -15,10 +15,18 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field, StringConstraints
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
-from ..errors import ImageNotFound, ImageRejected, PinpointError, StoreError, UnknownLabel
-from ..paths import image_root, resolve_image
+from ..errors import (
+    DecodeBusy,
+    ImageNotFound,
+    ImageRejected,
+    PinpointError,
+    StoreError,
+    UnknownLabel,
+)
+from ..paths import image_root, read_image
 from ..recording import RecordedPrediction, record_click, record_labels, record_timeout
 from ..store import FeedbackStore
 from .errors import (
@@ -34,6 +42,7 @@ from .guards import find_key
 from .state import ServiceState
 
 router = APIRouter()
+_WHOLE = re.compile(r"[+-]?\d{1,6}", re.ASCII)  # int() would take 1_0 and ١٠ too
 _KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False,
                            description="An API key; `Authorization: Bearer KEY` works too.")
 
@@ -56,10 +65,10 @@ def caller(request: Request, key: Annotated[str | None, Security(_KEY_HEADER)] =
 
 
 def limited_caller(request: Request, name: Annotated[str, Depends(caller)]) -> str:
-    """Like `caller`, and spend one token of that key's rate limit."""
+    """Like `caller`, and count one request against that key's rate limit."""
     bucket = _state(request).bucket
     if bucket is not None:
-        bucket.take(name)
+        bucket.check(name)
     return name
 
 
@@ -103,10 +112,10 @@ async def predict(request: Request, key: Annotated[str, Depends(limited_caller)]
     source, x, y, top_k = await _read_predict_request(request, state)
     tester, gave_up = f"api:{key}", threading.Event()
     job = partial(record_click, predictor, store, source, (x, y), tester=tester, source="api",
-                  top_k=top_k, parallel=False, abandoned=gave_up.is_set)
+                  top_k=top_k, parallel=False, decode_wait_s=0, abandoned=gave_up.is_set)
     try:
         recorded = await state.runner.run(job)
-    except Overloaded:
+    except (Overloaded, DecodeBusy):
         _count_prediction(state, "overloaded")
         raise
     except DeadlineExceeded as exc:
@@ -179,7 +188,7 @@ def metrics(request: Request, _key: Annotated[str, Depends(caller)]) -> PlainTex
 
 
 async def _read_predict_request(request: Request, state: ServiceState
-                                ) -> tuple[bytes | Path, object, object, int]:
+                                ) -> tuple[bytes, object, object, int]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
         return await _read_upload(request, state)
@@ -192,8 +201,13 @@ async def _read_predict_request(request: Request, state: ServiceState
 async def _read_upload(request: Request, state: ServiceState) -> tuple[bytes, object, object, int]:
     try:
         form = await request.form(max_files=1, max_fields=10)
+    except HTTPException as exc:  # Starlette's answer to a MultiPartException
+        raise BadRequest(_multipart_problem(str(exc.detail))) from None
     except (MultiPartException, ValueError, KeyError) as exc:
-        raise BadRequest(f"the multipart body cannot be read: {str(exc)[:100]}") from None
+        raise BadRequest(_multipart_problem(str(exc))) from None
+    for name in ("image", "x", "y", "top_k"):
+        if len(form.getlist(name)) > 1:
+            raise BadRequest(f"the field {name!r} is sent twice; send each field once")
     image = form.get("image")
     if not isinstance(image, UploadFile):
         raise BadRequest("send the image as a file field named 'image'")
@@ -205,18 +219,35 @@ async def _read_upload(request: Request, state: ServiceState) -> tuple[bytes, ob
 
 
 async def _read_server_path(request: Request, state: ServiceState
-                            ) -> tuple[Path, object, object, int]:
+                            ) -> tuple[bytes, object, object, int]:
     try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the body is not valid JSON") from None
+        body = json.loads(await request.body(), object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError):  # RecursionError: nested too deep for the parser
+        raise BadRequest("the body is not valid JSON (or nested too deep)") from None
     if not isinstance(body, dict):
         raise BadRequest('send a JSON object: {"path": ..., "x": ..., "y": ...}')
     root = image_root(state.settings.image_root)
     if root is None:
         raise ImageNotFound("this service has no image folder (set PINPOINT_IMAGE_ROOT)")
-    path = await run_in_threadpool(resolve_image, root, body.get("path"))
-    return path, body.get("x"), body.get("y"), _top_k(body.get("top_k"), state)
+    # Read once, here, through one descriptor: the prediction gets bytes, never the name.
+    data = await run_in_threadpool(read_image, root, body.get("path"),
+                                   state.settings.limits.max_bytes)
+    return data, body.get("x"), body.get("y"), _top_k(body.get("top_k"), state)
+
+
+def _multipart_problem(detail: str) -> str:
+    if "files" in detail.lower():
+        return "send one file, the image; x, y and top_k are plain fields, not files"
+    return f"the multipart body cannot be read: {detail[:100]}"
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise BadRequest(f"the field {key!r} is sent twice; send each field once")
+        seen[key] = value
+    return seen
 
 
 def _field(form: Any, name: str) -> object:
@@ -230,9 +261,10 @@ def _top_k(value: object, state: ServiceState) -> int:
     if value is None:
         return 5
     number = None
-    if isinstance(value, (int, str)) and not isinstance(value, bool):
-        with contextlib.suppress(ValueError):
-            number = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _WHOLE.fullmatch(value.strip(" \t\r\n")):
+        number = int(value)
     if number is None or not 1 <= number <= state.settings.max_top_k:
         raise BadRequest(f"top_k must be a whole number from 1 to {state.settings.max_top_k}")
     return number

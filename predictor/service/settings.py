@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import Config, load_config
 from ..errors import SettingsError
 from ..images import ImageLimits
 
@@ -20,7 +21,7 @@ BODY_OVERHEAD = 64 * 1024
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the service needs to know; `from_env` documents each variable."""
+    """Everything the service needs to know, built from the one `Config` (predictor/config.py)."""
 
     api_keys: Mapping[str, str] = field(default_factory=dict)  # name -> secret
     admin_keys: frozenset[str] = frozenset()  # names of the API keys that may promote
@@ -39,30 +40,30 @@ class Settings:
         """Largest request body accepted: the image cap plus multipart framing."""
         return self.limits.max_bytes + BODY_OVERHEAD
 
+    rate_storage: str = "memory://"  # where the per-key limit is counted (redis:// to share)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read PINPOINT_API_KEYS / _API_KEYS_FILE, _IMAGE_ROOT, _MANIFEST, _DB_URL,
-        _DEADLINE_S, _MAX_IN_FLIGHT, _API_RATE ("60/60": requests/seconds per key),
-        _MAX_MB, _MAX_MP and _ADMIN_KEYS (comma-separated names of API keys that may
-        promote model versions)."""
-        env = os.environ if env is None else env
-        rate, per_s = _rate(env.get("PINPOINT_API_RATE", "60/60"))
-        root = env.get("PINPOINT_IMAGE_ROOT")
+        """Read the PINPOINT_* variables (predictor/config.py checks each one)."""
+        return cls.from_config(load_config(env))
+
+    @classmethod
+    def from_config(cls, config: Config) -> Settings:
+        """The service's view of the settings: keys parsed, limits and rate as numbers."""
+        rate = config.key_rate
         return cls(
-            api_keys=_keys(env.get("PINPOINT_API_KEYS", ""), env.get("PINPOINT_API_KEYS_FILE")),
-            admin_keys=frozenset(name.strip() for name in
-                                 env.get("PINPOINT_ADMIN_KEYS", "").split(",") if name.strip()),
-            image_root=Path(root) if root else None,
-            manifest=env.get("PINPOINT_MANIFEST") or None,
-            db_url=env.get("PINPOINT_DB_URL") or None,
-            deadline_s=_positive(env, "PINPOINT_DEADLINE_S", 10.0),
-            max_in_flight=int(_positive(env, "PINPOINT_MAX_IN_FLIGHT", 4)),
-            rate=rate,
-            per_s=per_s,
-            limits=ImageLimits(
-                int(_positive(env, "PINPOINT_MAX_MB", 20) * 1024 * 1024),
-                int(_positive(env, "PINPOINT_MAX_MP", 50) * 1_000_000),
-            ),
+            api_keys=_keys(config.api_keys, config.api_keys_file),
+            admin_keys=frozenset(name.strip() for name in config.admin_keys.split(",")
+                                 if name.strip()),
+            image_root=config.image_root,
+            manifest=config.manifest,
+            db_url=config.db_url,
+            deadline_s=config.deadline_s,
+            max_in_flight=config.max_in_flight,
+            rate=rate.limit if rate else 0,
+            per_s=rate.per_s if rate else 60.0,
+            limits=config.limits,
+            rate_storage=config.rate_storage,
         )
 
 
@@ -122,27 +123,3 @@ def _keys(text: str, file: str | None) -> dict[str, str]:
             raise SettingsError(f"API key {name!r} is shorter than 16 characters")
         keys[name.strip() or f"key{number}"] = secret.strip()
     return keys
-
-
-def _rate(text: str) -> tuple[int, float]:
-    text = text.strip()
-    if text in ("0", "off"):
-        return 0, 1.0
-    match = re.fullmatch(r"(\d+)\s*/\s*(\d+(?:\.\d+)?)", text)
-    if not match or int(match[1]) < 1 or float(match[2]) <= 0:
-        raise SettingsError(
-            f"PINPOINT_API_RATE must look like 60/60 (requests/seconds), got {text!r}")
-    return int(match[1]), float(match[2])
-
-
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
-    text = env.get(name)
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {text!r}") from None
-    if not value > 0:
-        raise SettingsError(f"{name} must be above 0, got {text!r}")
-    return value

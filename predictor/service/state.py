@@ -10,9 +10,9 @@ from collections.abc import Callable
 from PIL import Image
 
 from ..predict import Predictor
+from ..ratelimit import RateLimiter
 from ..store import FeedbackStore
 from .errors import NotReady
-from .guards import TokenBucket
 from .metrics import Metrics
 from .settings import Settings
 from .work import BoundedRunner
@@ -28,7 +28,9 @@ class ServiceState:
         self.settings = settings
         self.metrics = Metrics()
         self.runner = BoundedRunner(settings.max_in_flight, settings.deadline_s)
-        self.bucket = TokenBucket(settings.rate, settings.per_s) if settings.rate else None
+        self.bucket = None if not settings.rate else RateLimiter(
+            settings.rate, settings.per_s, settings.rate_storage, namespace="pinpoint-api",
+            what="requests")
         self.predictor: Predictor | None = None
         self.store: FeedbackStore | None = None
         self.load_error: str | None = None
