@@ -121,6 +121,12 @@ def read_labels(path: Path) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def spec_from_entry(entry: dict, manifest: str | os.PathLike | None = None) -> ModelSpec:
+    """Check one [[model]] table as if it were in `manifest` (paths relative to its folder)."""
+    path = manifest_path(manifest)
+    return _spec(entry, path.parent, path)
+
+
 def _spec(entry: object, folder: Path, manifest: Path) -> ModelSpec:
     if not isinstance(entry, dict):
         raise ManifestError(f"{manifest}: each [[model]] must be a table")

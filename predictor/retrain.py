@@ -28,7 +28,7 @@ from .crop import crop_box, crop_image
 from .errors import LabeledFileError, PinpointError
 from .images import decode_image
 from .labels_io import alternatives, image_path, labeled_csv, parse_truth
-from .manifest import ModelSpec, load_versions, manifest_path
+from .manifest import ModelSpec, load_versions, manifest_path, spec_from_entry
 from .versions import next_version, read_entries, register_candidate
 
 Progress = Callable[[float, str], None]
@@ -83,7 +83,7 @@ def retrain(model: str, *, manifest: str | os.PathLike | None = None, store=None
     entry = {**entry, "version": version, "retrained_from": base.version}
     say(0.9, "measuring before and after on the held-out images")
     before = measure(base, held)
-    new_spec = _spec_of_entry(entry, manifest, folder)
+    new_spec = spec_from_entry({**entry, "status": "candidate"}, manifest)
     after = measure(new_spec, held)
     result = {"model": model, "base_version": base.version, "version": version,
               "train_points": len(train), "eval_points": len(held),
@@ -227,13 +227,6 @@ def _trainer_for(spec: ModelSpec) -> Callable:
         return retrain_keras.new_head
     raise NotRetrainable(f"model {spec.name!r} is a TFLite file with no model.keras beside it: "
                          "TFLite models cannot be retrained; retrain the model it was made from")
-
-
-def _spec_of_entry(entry: dict, manifest, folder: Path) -> ModelSpec:
-    from .manifest import _spec
-
-    path = manifest_path(manifest)
-    return _spec({**entry, "status": "candidate"}, path.parent, path)
 
 
 def _write_card(folder: Path, result: dict, details: dict, before: dict, after: dict) -> None:
