@@ -2,7 +2,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := chromium fonts-noto-color-emoji unicode-data postgresql redis-server
+SYSTEM_PACKAGES := chromium fonts-noto-color-emoji unicode-data postgresql redis-server systemd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint bench serve serve-ray models system-deps clean-venv
@@ -37,7 +37,7 @@ $(VENV)/.ray: requirements.txt requirements-ray.txt | $(BIN)/python
 serve-ray: $(VENV)/.ray
 	$(BIN)/python -m predictor serve --engine ray
 
-## test: install what the tests need (Python packages, Chromium, the emoji font) and run them
+## test: install what the tests need (Python packages, Chromium, the emoji font, PostgreSQL, systemd-analyze) and run them
 test: $(VENV)/.dev system-deps
 	$(BIN)/python -m pytest
 

@@ -14,9 +14,11 @@ from .errors import (
     LabeledFileError,
     ManifestError,
     ModelLoadError,
+    NoModels,
     PinpointError,
     PointOutsideImage,
     RateLimited,
+    ReloadBusy,
     ServiceDegraded,
     ServiceError,
     SettingsError,
@@ -26,6 +28,7 @@ from .errors import (
     UnknownPrediction,
 )
 from .images import ACCEPTED_FORMATS, DecodedImage, ImageLimits, decode_image
+from .live import LivePredictor
 from .manifest import ModelSpec, load_manifest, load_versions, manifest_path, read_labels
 from .paths import image_root, list_images, read_image, resolve_image
 from .predict import LabelScore, Prediction, Predictor
@@ -90,6 +93,7 @@ __all__ = [
     "DecodedImage",
     "ImageLimits",
     "LabelScore",
+    "LivePredictor",
     "ModelSpec",
     "Prediction",
     "Predictor",
@@ -115,9 +119,11 @@ __all__ = [
     "LabeledFileError",
     "ManifestError",
     "ModelLoadError",
+    "NoModels",
     "PinpointError",
     "PointOutsideImage",
     "RateLimited",
+    "ReloadBusy",
     "ServiceDegraded",
     "ServiceError",
     "SettingsError",

@@ -90,6 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="processes, each loads the models")
     serve.add_argument("--no-access-log", action="store_true", help="skip one log line a request")
+    serve.add_argument("--log-format", choices=("json", "text"),
+                       help="pinpoint's own log lines (default json; PINPOINT_LOG_FORMAT)")
     serve.add_argument("--engine", choices=("uvicorn", "ray"), default="uvicorn",
                        help="uvicorn (default) or Ray Serve (docs/deployment.md)")
     serve.add_argument("--ray-config", help="Ray replicas and batching (deploy/ray_serve.toml)")
@@ -230,7 +232,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .service.server import serve  # FastAPI and uvicorn load only for this command
 
     return serve(args.host, args.port, workers=args.workers, manifest=args.manifest,
-                 access_log=not args.no_access_log)
+                 access_log=not args.no_access_log, log_format=args.log_format)
 
 
 def _serve_ray(args: argparse.Namespace) -> int:

@@ -12,9 +12,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import SettingsError
@@ -67,6 +67,12 @@ class Config(BaseSettings):
     max_in_flight: Annotated[int, Field(gt=0)] = 4
     max_mb: Annotated[float, Field(gt=0)] = 20.0
     max_mp: Annotated[float, Field(gt=0)] = 50.0
+    log_format: Literal["json", "text"] = "json"  # the service's own log lines on stderr
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @property
     def limits(self) -> ImageLimits:

@@ -35,6 +35,14 @@ class ModelLoadError(PinpointError):
     """A model file could not be loaded or does not match its labels."""
 
 
+class NoModels(PinpointError):
+    """No models are loaded yet (or loading them failed)."""
+
+
+class ReloadBusy(PinpointError):
+    """Another reload is still loading models."""
+
+
 class SettingsError(PinpointError):
     """A setting in the environment is malformed; the message names the variable."""
 

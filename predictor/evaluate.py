@@ -1,11 +1,13 @@
 """Accuracy of every served model on a CSV of labeled points: the check before shipping a model.
 
 The CSV has columns `image,x,y` and one column per model name holding the right label; an
-empty cell means "not labeled for this model". Image paths are relative to the CSV's folder.
-A row whose image or point cannot be used is counted as an error and the run goes on.
+empty cell means "not labeled for this model". An optional `<name>_also` column lists other
+labels that are honestly right too, separated by `|`: lenient top-1 accepts them, strict
+top-1 and top-5 count the label only. Image paths are relative to the CSV's folder. A row
+whose image or point cannot be used is counted as an error and the run goes on.
 
-`evaluate_versions` also scores every other version the manifest lists (candidate and
-retired ones) on the same points, so versions are compared on equal terms.
+Beside every color model (one whose labels name most of the heuristic's colors) the report
+shows the nearest-named-color heuristic on the same crops: the baseline a model must beat.
 """
 
 from __future__ import annotations
@@ -16,24 +18,31 @@ from pathlib import Path
 from typing import Any
 
 from .accuracy import NONE_LABEL, Answer, summarize
+from .crop import crop_pixels
 from .errors import LabeledFileError, PinpointError
+from .heuristic import PROTOTYPES, rank_colors
 
 REQUIRED = ("image", "x", "y")
-_EXPORT_EXTRAS = ("prediction_id", "image_sha256", "tester")  # columns a labels export adds
 TOP_K = 5
+ALSO = "_also"
+_EXPORT_EXTRAS = ("prediction_id", "image_sha256", "tester")  # columns a labels export adds
+HEURISTIC = "nearest named color"
 
 
 
 def evaluate_csv(predictor, csv_path: str | os.PathLike) -> dict[str, Any]:
-    """Predict every labeled row with every model and summarise accuracy per model."""
+    """Predict every labeled row with every model and summarise accuracy per model.
+
+    Color models also get the nearest-named-color heuristic scored on the same crops.
+    """
     path = Path(csv_path)
-    header, rows = read_labeled(path)
-    names = [m.spec.name for m in predictor.models]
-    scored = {name: _ModelTally() for name in names if name in header}
-    errors, unlabeled = [], 0
+    header, rows = _read(path)
+    specs = {m.spec.name: m.spec for m in predictor.models}
+    scored = {name: _ModelTally() for name in specs if name in header}
+    baselines = {name: _ModelTally() for name in scored if _is_color_model(specs[name])}
+    errors, unlabeled, decoded = [], 0, None
     for line, row in rows:
-        wanted = {name: row[name].split("|")[0].strip() for name in scored
-                  if (row.get(name) or "").split("|")[0].strip()}
+        wanted = {name: row[name].strip() for name in scored if (row.get(name) or "").strip()}
         for name in [n for n, truth in wanted.items() if truth.casefold() == NONE_LABEL]:
             scored[name].none_of_these += 1  # said explicitly; no model can be right
             del wanted[name]
@@ -41,25 +50,47 @@ def evaluate_csv(predictor, csv_path: str | os.PathLike) -> dict[str, Any]:
             unlabeled += 1
             continue
         try:
-            prediction = predictor.predict(
-                _image_path(path, row["image"]), row["x"], row["y"], top_k=TOP_K
-            )
+            image = _image_path(path, row["image"])
+            if decoded is None or decoded[0] != image:  # rows of one photo decode it once
+                decoded = (image, predictor.decode(image))
+            prediction = predictor.predict(decoded[1], row["x"], row["y"], top_k=TOP_K)
         except (PinpointError, OSError) as exc:
             errors.append({"row": line, "image": row["image"], "error": str(exc)})
             continue
         for name, truth in wanted.items():
+            also = _alternatives(row.get(name + ALSO))
             ranked = [s.label for s in prediction.predictions[name]]
-            scored[name].add(truth, ranked, line, _labels(predictor, name))
+            scored[name].add(truth, ranked, line, specs[name].labels, also)
+            if name in baselines:
+                ranked = _heuristic(decoded[1], prediction.crops[name], specs[name])
+                baselines[name].add(truth, ranked, line, specs[name].labels, also)
     return {
         "file": str(path),
         "rows": len(rows),
         "unlabeled_rows": unlabeled,
         "errors": errors,
-        "models": {name: tally.result(_version(predictor, name)) for name, tally in scored.items()},
-        "models_without_column": [n for n in names if n not in header],
-        "ignored_columns": [c for c in header if c not in (*REQUIRED, *names, *_EXPORT_EXTRAS)
-                            and not any(c.startswith(f"{n}_") for n in names)],
+        "models": {name: tally.result(specs[name].version) for name, tally in scored.items()},
+        "heuristic": {name: tally.result(HEURISTIC) for name, tally in baselines.items()},
+        "models_without_column": [n for n in specs if n not in header],
+        "ignored_columns": [
+            c for c in header if c not in (*REQUIRED, *specs, *(n + ALSO for n in specs),
+                                           *_EXPORT_EXTRAS)
+            and not any(c.startswith(f"{n}_") for n in specs)
+        ],
     }
+
+
+def _is_color_model(spec) -> bool:
+    return sum(label in PROTOTYPES for label in spec.labels) * 2 > len(PROTOTYPES)
+
+
+def _heuristic(decoded, box, spec) -> list[str]:
+    pixels = crop_pixels(decoded.image, box, decoded.scale, spec.input_size)
+    return [name for name, _ in rank_colors(pixels, spec.labels)[:TOP_K]]
+
+
+def _alternatives(cell: str | None) -> list[str]:
+    return [a.strip() for a in (cell or "").split("|") if a.strip()]
 
 
 class _ModelTally:
@@ -67,19 +98,29 @@ class _ModelTally:
 
     def __init__(self) -> None:
         self.answers: list[Answer] = []
+        self.lenient: list[bool] = []
         self.unknown: dict[str, list[int]] = {}
         self.none_of_these = 0
 
-    def add(self, truth: str, ranked: list[str], line: int, labels: tuple[str, ...]) -> None:
+    def add(
+        self, truth: str, ranked: list[str], line: int, labels: tuple[str, ...], also=()
+    ) -> None:
         canonical = _match(truth, labels)
         if canonical is None:
             self.unknown.setdefault(truth, []).append(line)
-        else:
-            self.answers.append(Answer(canonical, ranked))
+            return
+        self.answers.append(Answer(canonical, ranked))
+        accepted = {canonical, *(_match(a, labels) for a in also)}
+        self.lenient.append(bool(ranked) and ranked[0] in accepted)
 
     def result(self, version: str) -> dict[str, object]:
         summary = summarize(self.answers, k=TOP_K)
         summary.pop("confusion", None)
+        summary["top1_lenient"] = _mean(self.lenient)
+        per_class: dict[str, dict[str, object]] = summary["per_class"]  # type: ignore[assignment]
+        for label, counts in per_class.items():
+            pairs = zip(self.answers, self.lenient, strict=True)
+            counts["top1_lenient"] = _mean([ok for a, ok in pairs if a.truth == label])
         unknown = [
             {"label": label, "count": len(lines), "rows": lines}
             for label, lines in sorted(self.unknown.items())
@@ -116,6 +157,10 @@ def evaluate_versions(
 
 def read_labeled(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """Return a labeled CSV's header and (line number, row) pairs; raise LabeledFileError."""
+    return _read(path)
+
+
+def _read(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
@@ -157,6 +202,10 @@ def _version(predictor, name: str) -> str:
     return next(m.spec.version for m in predictor.models if m.spec.name == name)
 
 
+def _mean(hits: list[bool]) -> float | None:
+    return sum(hits) / len(hits) if hits else None
+
+
 def _pct(value: float | None) -> str:
     return "   n/a" if value is None else f"{100 * value:5.1f}%"
 
@@ -169,7 +218,7 @@ def format_report(result: dict) -> str:
         f"{result['unlabeled_rows']} without any label"
     ]
     for name, model in result["models"].items():
-        lines += ["", *_model_lines(name, model)]
+        lines += ["", *_model_lines(name, model, result.get("heuristic", {}).get(name))]
         for other in result.get("other_versions", {}).get(name, {}).values():
             lines += ["", *_model_lines(name, other)]
     if result["models_without_column"]:
@@ -182,19 +231,27 @@ def format_report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _model_lines(name: str, model: dict) -> list[str]:
-    status = f", {model['status']}" if "status" in model else ""
+def _status(model: dict) -> str:
+    return f", {model['status']}" if "status" in model else ""
+
+
+def _model_lines(name: str, model: dict, baseline: dict | None = None) -> list[str]:
     lines = [
-        f"{name} (version {model['version']}{status}): {model['n']} labeled points, "
-        f"top-1 {_pct(model['top1']).strip()}, top-{TOP_K} {_pct(model[f'top{TOP_K}']).strip()}"
+        f"{name} (version {model['version']}{_status(model)}): {model['n']} labeled points",
+        f"  {'':<24} top-1  lenient  top-{TOP_K}",
+        f"  {'model':<24}{_scores(model)}",
     ]
+    if baseline is not None:
+        lines.append(f"  {'nearest-color heuristic':<24}{_scores(baseline)}")
     if model["per_class"]:
         width = max(len(label) for label in model["per_class"])
-        lines.append(f"  {'class':<{width}}  {'n':>4}  top-1  top-{TOP_K}")
+        head = f"  {'class':<{width}}  {'n':>4}  top-1  lenient  top-{TOP_K}"
+        lines.append(head + ("  | heuristic:  top-1  lenient  top-5" if baseline else ""))
         for label, c in model["per_class"].items():
-            lines.append(
-                f"  {label:<{width}}  {c['n']:>4} {_pct(c['top1'])} {_pct(c[f'top{TOP_K}'])}"
-            )
+            line = f"  {label:<{width}}  {c['n']:>4}{_scores(c)}"
+            if baseline is not None:
+                line += f"  | {'':>10}{_scores(baseline['per_class'][label])}"
+            lines.append(line)
     pairs = [
         f"{p['truth']} -> {p['predicted']} ({p['count']})" for p in model["confused_pairs"][:5]
     ]
@@ -207,6 +264,13 @@ def _model_lines(name: str, model: dict) -> list[str]:
             f"({_count(unknown['count'], 'row')}: {rows})"
         )
     return lines
+
+
+def _scores(figures: dict) -> str:
+    return (
+        f" {_pct(figures['top1'])}   {_pct(figures['top1_lenient'])}"
+        f" {_pct(figures[f'top{TOP_K}'])}"
+    )
 
 
 def _count(n: int, noun: str) -> str:

@@ -135,8 +135,9 @@ def _from_file(spec: ModelSpec, path: Path) -> list[LabeledCrop]:
                 labeled, label = parse_truth(row.get(spec.name), spec.labels)
                 if labeled and label is not None:
                     image = row.get("image_sha256") or row.get("image") or ""
+                    also = f"{row.get(spec.name) or ''}|{row.get(spec.name + '_also') or ''}"
                     points.append(LabeledCrop(image, _row_crop(spec, csv_path, row), label,
-                                              alternatives(row.get(spec.name), spec.labels)))
+                                              alternatives(also, spec.labels)))
             except (PinpointError, OSError, ValueError):
                 continue  # `evaluate` and `labels import` report such rows; training skips them
     return points

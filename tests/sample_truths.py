@@ -1,4 +1,4 @@
-"""Known answers for points on the rendered sample photos (samples/render_samples.py).
+"""Known answers for points on the rendered test photos (tests/rendered/render_samples.py).
 
 Used to fill a feedback store with honest labels for the trained models' browser test and
 the README screenshots: each point lies inside a shape whose colour and scene are known.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SAMPLES = Path(__file__).resolve().parent / "rendered"
 
 # (file, x, y in upright original pixels, true color, true theme)
 TRUTHS = [

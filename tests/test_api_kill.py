@@ -39,7 +39,6 @@ def test_sigkill_during_load_loses_no_acknowledged_prediction_or_feedback(tiny_m
     finally:
         if server.poll() is None:
             server.kill()
-        server.stdout.close()
     assert len(acked["labels"]) >= 40
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

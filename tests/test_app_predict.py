@@ -73,15 +73,26 @@ def test_a_new_click_is_a_new_prediction(app_env, fake_click):
 
 
 def test_display_copy_is_small_for_a_12_megapixel_photo(app_env, fake_click):
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
-    at.radio(key="predict_source").set_value("Use a sample photo").run()
-    at.selectbox(key="predict_pick").select_index(
-        at.selectbox(key="predict_pick").options.index("phone_photo_12mp.jpg")).run()
+    phone_photo = (ROOT / "tests" / "rendered" / "phone_photo_12mp.jpg").read_bytes()
+    at = _upload(_page(), "phone_photo_12mp.jpg", phone_photo, "image/jpeg")
     assert fake_click.state["shown"] == (800, 600)  # 4032x3024 upright (EXIF 6), shown small
     fake_click(799, 599, unix_time=9)
     at.run()
     ((x, w, h),) = _rows(app_env, "SELECT point_x, image_width, image_height FROM predictions")
     assert (w, h) == (4032, 3024) and x == pytest.approx(4032 * 799.5 / 800)
+
+
+def test_a_sample_photo_can_be_picked_and_clicked(app_env, fake_click):
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    at.radio(key="predict_source").set_value("Use a sample photo").run()
+    pick = at.selectbox(key="predict_pick")
+    assert "rowing_boats.jpg" in pick.options
+    pick.select_index(pick.options.index("rowing_boats.jpg")).run()
+    assert fake_click.state["shown"] == (800, 500)  # the 1600x1000 photo, shown at half size
+    fake_click(100, 400, unix_time=5, size=(800, 500))
+    at.run()
+    ((x, y, w),) = _rows(app_env, "SELECT point_x, point_y, image_width FROM predictions")
+    assert w == 1600 and (x, y) == pytest.approx((201, 801))
 
 
 def _tiff():

@@ -193,8 +193,9 @@ def test_default_models_in_a_real_browser(browser, tmp_path_factory):
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 2000})
         # the click lands on the navy sofa of a living room
-        run_loop(page, url, ROOT / "samples" / "living_room.jpg", SHOTS / "trained", models,
-                 color="navy", theme="Home & Decor" if "theme" in models else None)
+        living_room = ROOT / "tests" / "rendered" / "living_room.jpg"
+        run_loop(page, url, living_room, SHOTS / "trained", models, color="navy",
+                 theme="Home & Decor" if "theme" in models else None)
         page.close()
     finally:
         server.terminate()

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from predictor import Box, InvalidPoint, PointOutsideImage, check_point, crop_box, crop_pixels
+from predictor.images import decode_image
 
 SIZE = (400, 300)  # shorter side 300: fraction 0.2 gives a 60 px square
 
@@ -103,3 +104,14 @@ def test_crop_pixels_reads_the_box_at_the_decoded_scale():
         pixels = crop_pixels(image, box, scale, 32)
         assert pixels.shape == (32, 32, 3) and pixels.dtype == np.uint8
         assert pixels[2:-2, 2:-2, 0].min() > 200 and pixels[2:-2, 2:-2, 2].max() < 50
+
+
+@pytest.mark.parametrize("size", [(1365, 1074), (1074, 1365), (1601, 999)])
+def test_a_corner_crop_of_an_odd_sized_jpeg_decoded_at_a_draft_scale_works(size, tmp_path):
+    path = tmp_path / "odd.jpg"
+    Image.new("RGB", size, (200, 30, 30)).save(path, quality=90)
+    decoded = decode_image(path, crop_needs=[(0.5, 80)])
+    assert decoded.scale < 1  # the JPEG was decoded at a reduced scale
+    box = crop_box(decoded.size, (size[0], size[1]), 0.5)
+    pixels = crop_pixels(decoded.image, box, decoded.scale, 80)
+    assert pixels.shape == (80, 80, 3) and pixels[..., 0].min() > 150

@@ -1,9 +1,14 @@
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
-from predictor.evaluate import LabeledFileError, evaluate_csv, format_report
+from predictor import Predictor
+from predictor.evaluate import HEURISTIC, LabeledFileError, evaluate_csv, format_report
+from predictor.manifest import ModelSpec
+from predictor.models import LoadedModel
 from tests.conftest import noise_image
 from tests.model_factory import LABELS
 
@@ -122,6 +127,50 @@ def test_missing_columns_are_refused(tiny_predictor, tmp_path, content):
 def test_missing_file_is_refused(tiny_predictor, tmp_path):
     with pytest.raises(LabeledFileError, match="no labeled file"):
         evaluate_csv(tiny_predictor, tmp_path / "nope.csv")
+
+
+RANKING = ("blue", "navy", "green", "gray", "white", "red", "black", "silver", "gold", "brown",
+           "beige", "orange", "yellow", "olive", "teal", "purple", "pink", "burgundy",
+           "rose gold", "multi-colored")
+
+
+@pytest.fixture
+def always_blue(tmp_path: Path) -> Predictor:
+    """A color model that ranks the same colors at every point (blue, navy, green, ...)."""
+    spec = ModelSpec(
+        name="color", path=tmp_path / "none", format="tflite", labels=RANKING,
+        labels_path=tmp_path / "labels.txt", version="9.9", input_size=16, scale=1.0,
+        offset=0.0, crop_fraction=0.5,
+    )
+    scores = np.linspace(1.0, 0.05, len(RANKING), dtype=np.float32)[None]
+    return Predictor([LoadedModel(spec, lambda batch: np.repeat(scores, len(batch), 0), 0, 0)])
+
+
+def test_lenient_top1_accepts_alternatives_and_the_heuristic_is_scored_beside(
+    always_blue, tmp_path
+):
+    Image.new("RGB", (64, 48), (225, 20, 20)).save(tmp_path / "red.png")
+    path = write_csv(
+        tmp_path,
+        ["image", "x", "y", "color", "color_also"],
+        [["red.png", 30, 20, "red", ""], ["red.png", 10, 10, "navy", "blue|black"],
+         ["red.png", 50, 40, "blue", "navy"]],
+    )
+    result = evaluate_csv(always_blue, path)
+    model, heuristic = result["models"]["color"], result["heuristic"]["color"]
+    figures = [m[key] for m in (model, heuristic) for key in ("top1", "top1_lenient", "top5")]
+    assert figures == pytest.approx([1 / 3, 2 / 3, 2 / 3, 1 / 3, 1 / 3, 1 / 3])
+    assert model["per_class"]["navy"]["top1_lenient"] == 1.0
+    assert heuristic["per_class"]["red"]["top1"] == 1.0 and heuristic["version"] == HEURISTIC
+    assert result["ignored_columns"] == []
+    report = format_report(result)
+    assert "nearest-color heuristic" in report and "| heuristic:" in report
+
+
+def test_models_whose_labels_are_not_colors_get_no_heuristic(tiny_predictor, images, tmp_path):
+    path = write_csv(tmp_path, ["image", "x", "y", "keras"], [[images[0].name, 20, 20, "alpha"]])
+    result = evaluate_csv(tiny_predictor, path)
+    assert result["heuristic"] == {} and "heuristic" not in format_report(result)
 
 
 def test_every_version_in_the_manifest_is_scored_on_the_same_points(tiny_models, images, tmp_path):

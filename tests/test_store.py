@@ -138,6 +138,33 @@ def test_read_transaction_does_not_block_writers(sqlite_url):
         other.close()
 
 
+def test_flush_folds_the_write_ahead_log_into_the_database_file(sqlite_url):
+    store = FeedbackStore(sqlite_url)
+    prediction_id = store.record_prediction(fake_prediction("img-f"), tester="ann")
+    wal = Path(sqlite_url.removeprefix("sqlite:///") + "-wal")
+    assert wal.stat().st_size > 0
+    assert store.flush() is True
+    assert wal.stat().st_size == 0
+    store.close()
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as conn:  # the file alone has it
+        assert conn.execute("SELECT id FROM predictions").fetchall() == [(prediction_id,)]
+
+
+def test_flush_while_a_reader_holds_the_log_says_so_and_loses_nothing(sqlite_url):
+    store = FeedbackStore(sqlite_url)
+    store.record_prediction(fake_prediction("img-g"), tester="ann")
+    reader = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM predictions").fetchone()
+    store.record_prediction(fake_prediction("img-h"), tester="ann")  # past the reader's snapshot
+    assert store.flush() is False
+    reader.rollback()
+    reader.close()
+    with store.read() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM predictions")).scalar() == 2
+    store.close()
+
+
 # -- schema creation and upgrades ------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +21,8 @@ from ..predict import Predictor
 from ..store import FeedbackStore
 from .errors import BadRequest, error_response
 from .guards import BodyLimit
+from .lifecycle import ignore_sighup_for_now, sighup_calls
+from .logs import RequestLog, configure_logging
 from .metrics import Metrics
 from .routes import router
 from .settings import Settings
@@ -33,8 +36,13 @@ def create_app(
     *,
     load_predictor: Callable[[], Predictor] | None = None,
     open_store: Callable[[], FeedbackStore] | None = None,
+    reload_on_sighup: bool = False,
 ) -> FastAPI:
-    """Build the service; models load after start-up (in each worker process, after any fork)."""
+    """Build the service; models load after start-up (in each worker process, after any fork).
+
+    `reload_on_sighup`: while serving, SIGHUP re-reads the manifest and swaps the models in
+    (what `python -m predictor serve` asks for; only a process's main thread gets signals).
+    """
     settings = settings or Settings.from_env()
     state = ServiceState(
         settings,
@@ -49,7 +57,8 @@ def create_app(
             log.warning("pinpoint: no API keys configured; serve on 127.0.0.1 only")
         state.metrics.set("pinpoint_ready", "1 once the models are loaded and warm", 0)
         state.start_loading()
-        yield
+        with sighup_calls(state.start_reload) if reload_on_sighup else contextlib.nullcontext():
+            yield
         state.close()
 
     app = FastAPI(title="Pinpoint", version="1", lifespan=lifespan, description=_DESCRIPTION,
@@ -59,6 +68,7 @@ def create_app(
     _add_offline_docs(app)
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body)
+    app.add_middleware(RequestLog)
     app.add_middleware(_Observe, metrics=state.metrics)  # outermost: sees 413s too
     return app
 
@@ -81,8 +91,10 @@ def _add_offline_docs(app: FastAPI) -> None:
 
 def app_from_env() -> FastAPI:
     """The factory `python -m predictor serve` hands to uvicorn (settings from the environment)."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
-    return create_app()
+    settings = Settings.from_env()
+    configure_logging(settings.log_format)
+    ignore_sighup_for_now()  # each worker's lifespan takes it over
+    return create_app(settings, reload_on_sighup=True)
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -11,6 +11,7 @@ from ..errors import (
     ImageNotFound,
     ImageRejected,
     InvalidPoint,
+    NoModels,
     PinpointError,
     RateLimited,
     StoreBusy,
@@ -66,7 +67,7 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (Unauthorized, 401), (Forbidden, 403), (UnknownVersion, 404), (RateLimited, 429),
     (ServiceBusy, 503), (DecodeBusy, 503), (StoreBusy, 503),
     (StoreError, 503), (TooLarge, 413), (UnsupportedMedia, 415), (ImageNotFound, 404),
-    (UnknownPrediction, 404),
+    (UnknownPrediction, 404), (NoModels, 503),
     (ImageRejected, 422), (InvalidPoint, 422), (UnknownLabel, 422), (BadRequest, 422),
     (PinpointError, 400),
 )

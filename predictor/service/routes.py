@@ -39,6 +39,7 @@ from .errors import (
     UnsupportedMedia,
 )
 from .guards import find_key
+from .logs import note, point_fields, prediction_fields
 from .state import ServiceState
 
 router = APIRouter()
@@ -105,16 +106,18 @@ _PREDICT_BODY = {"requestBody": {"required": True, "content": {
              summary="Top labels of every model at a point of an uploaded or server image")
 async def predict(request: Request, key: Annotated[str, Depends(limited_caller)]) -> JSONResponse:
     state = _state(request)
-    predictor, store = state.require_ready()
+    _predictor, store = state.require_ready()
     if state.runner.full:  # refuse before reading an upload that could not be served
         _count_prediction(state, "overloaded")
         raise Overloaded(f"all {state.runner.slots} prediction slots are busy; retry in a second")
     source, x, y, top_k = await _read_predict_request(request, state)
+    note(request.scope, point=point_fields(x, y))
     tester, gave_up = f"api:{key}", threading.Event()
-    job = partial(record_click, predictor, store, source, (x, y), tester=tester, source="api",
-                  top_k=top_k, parallel=False, decode_wait_s=0, abandoned=gave_up.is_set)
-    try:
-        recorded = await state.runner.run(job)
+    click = partial(record_click, store=store, image=source, point=(x, y), tester=tester,
+                    source="api", top_k=top_k, parallel=False, decode_wait_s=0,
+                    abandoned=gave_up.is_set)
+    try:  # on the models current now; a reload meanwhile lets this job finish on them
+        recorded = await state.runner.run(state.live.call, click)
     except (Overloaded, DecodeBusy):
         _count_prediction(state, "overloaded")
         raise
@@ -129,6 +132,8 @@ async def predict(request: Request, key: Annotated[str, Depends(limited_caller)]
     except PinpointError:
         _count_prediction(state, "failed")
         raise
+    note(request.scope, **prediction_fields(recorded.prediction),
+         prediction_id=recorded.prediction_id, outcome=recorded.status)
     return _answer(state, recorded)
 
 

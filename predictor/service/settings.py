@@ -34,6 +34,7 @@ class Settings:
     per_s: float = 60.0
     limits: ImageLimits = ImageLimits()
     max_top_k: int = 50
+    log_format: str = "json"  # or "text"
 
     @property
     def max_body(self) -> int:
@@ -64,6 +65,7 @@ class Settings:
             per_s=rate.per_s if rate else 60.0,
             limits=config.limits,
             rate_storage=config.rate_storage,
+            log_format=config.log_format,
         )
 
 
@@ -86,14 +88,18 @@ def check_bind(settings: Settings, host: str) -> None:
         )
 
 
-def settings_for_serving(host: str, manifest: str | None = None) -> Settings:
+def settings_for_serving(host: str, manifest: str | None = None,
+                         log_format: str | None = None) -> Settings:
     """Read the settings a server about to listen on `host` runs with, checked once, here.
 
-    `manifest` overrides PINPOINT_MANIFEST for this process and the workers it starts.
-    Malformed settings or an unprotected public bind fail as one line.
+    `manifest` and `log_format` override PINPOINT_MANIFEST and PINPOINT_LOG_FORMAT for this
+    process and the workers it starts. Malformed settings or an unprotected public bind fail
+    as one line.
     """
     if manifest:
         os.environ["PINPOINT_MANIFEST"] = manifest
+    if log_format:
+        os.environ["PINPOINT_LOG_FORMAT"] = log_format
     settings = Settings.from_env()
     check_bind(settings, host)
     return settings

@@ -1,6 +1,6 @@
-"""Render the sample photos shipped with Pinpoint (drawn here with Pillow, no outside images).
+"""Render the test images whose answers tests know (drawn here with Pillow, no outside images).
 
-Run: .venv/bin/python samples/render_samples.py   (writes the .jpg/.png files next to this file)
+Run: .venv/bin/python tests/rendered/render_samples.py   (writes the .jpg files next to this file)
 """
 
 from __future__ import annotations
