@@ -3,6 +3,7 @@
 import streamlit as st
 
 from predictor import (
+    NONE_LABEL,
     accuracy_over_time,
     accuracy_table,
     confusion_table,
@@ -12,7 +13,14 @@ from predictor import (
     per_class_table,
 )
 from ui.common import load_store, page_setup
-from ui.dashboard import confusion_heatmap, filters_ui, over_time, percent_bars, with_switches
+from ui.dashboard import (
+    confusion_heatmap,
+    filters_ui,
+    over_time,
+    percent_bars,
+    time_step,
+    with_switches,
+)
 
 page_setup("Accuracy")
 store = load_store()
@@ -34,20 +42,26 @@ for row in accuracy_table(labeled).itertuples():
     top1.metric("Top-1 accuracy", f"{row.top1:.0%}")
     top5.metric("Top-5 accuracy", f"{row.top5:.0%}")
     outside.metric("Outside the top 5 (overrides)", f"{row.outside_top5:.0%}")
+    mine = labeled[(labeled["model"] == row.model) & (labeled["version"] == row.version)]
+    st.caption(f"Of these, **{int(mine['truth'].isna().sum())}** answered “none of these” "
+               "(no label of the model fits: counted as a miss, shown apart from the labels "
+               "below).")
 
 # Where each model goes wrong: per class, the confusion matrix, and the trend.
 for model, answers in labeled.groupby("model"):
     st.header(f"{model.title()} in detail")
     left, right = st.columns(2)
-    left.altair_chart(percent_bars(per_class_table(answers), "top1", "label",
+    classes = per_class_table(answers)
+    left.altair_chart(percent_bars(classes[classes["label"] != NONE_LABEL], "top1", "label",
                                    "Top-1 accuracy per true label (weakest first)"),
                       width="stretch")
     right.altair_chart(confusion_heatmap(confusion_table(answers), "Confusion matrix"),
-                       width="stretch")
-    trend = accuracy_over_time(answers, "D")
+                       width="content")
+    freq, step = time_step(answers["created_at"])
+    trend = accuracy_over_time(answers, freq)
     trend["series"] = "version " + trend["version"]
     # Dashed rules: when a version was promoted or rolled back.
-    chart = over_time(trend, "top1", "series", "Top-1 accuracy per day", percent=True)
+    chart = over_time(trend, "top1", "series", f"Top-1 accuracy per {step}", percent=True)
     st.altair_chart(with_switches(chart, model_switches(store, model)), width="stretch")
 
 st.download_button("Download labeled records (CSV, crops included)",

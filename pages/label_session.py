@@ -4,18 +4,17 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from predictor import StoreFilter, labeled_answers
 from ui.common import load_predictor, load_store, page_setup
 from ui.display import progress_text
 from ui.widgets import (
     UPLOAD_TYPES,
     ImageChoice,
+    click_area,
     decoded_ui,
-    point_and_predict_ui,
-    result_ui,
+    image_digest,
     sample_choices,
-    save_truth,
     server_choices,
-    truth_ui,
     upload_choices,
 )
 
@@ -23,63 +22,81 @@ tester = page_setup("Label session")
 predictor = load_predictor()
 store = load_store()
 st.title("🏷️ Label session")
-st.write("For each photo: **click a spot**, check the two answers, correct them if needed, "
-         "then **Save & next**. Keys: **Ctrl+Enter** saves and moves on, **Ctrl+→** skips; in a "
-         "list, type the first letters of a label to jump to it.")
+st.sidebar.caption("For each photo: **click a spot**, pick the right answer for each model (keys "
+           "**1–5**, **0** = none of these), then **Save & next** (**Ctrl+Enter**); **Ctrl+→** "
+           "skips the photo. “Not sure / skip” leaves a model unlabeled.")
 
 # Ask: which batch? Uploads, the server folder, or the samples.
 sources: dict[str, Callable[[], list[ImageChoice]] | None] = {
     "Upload photos": None, "Sample photos": sample_choices}
 if server_choices():
     sources["Server folder"] = server_choices
-source = st.radio("Photos", list(sources), horizontal=True, key="label_source")
-if sources[source] is None:
-    batch = upload_choices(st.file_uploader("Photos (JPEG, PNG or WebP)", type=UPLOAD_TYPES,
-                                            accept_multiple_files=True, key="label_uploads"))
-else:
-    batch = sources[source]()  # type: ignore[misc]  # None is handled above
+with st.sidebar:  # in the sidebar, so the photo and its answers fit one screen
+    source = st.radio("Photos", list(sources), key="label_source")
+    if sources[source] is None:
+        batch = upload_choices(st.file_uploader(
+            "Photos (JPEG, PNG or WebP; drop many at once)", type=UPLOAD_TYPES,
+            accept_multiple_files=True, key="label_uploads"))
+    else:
+        batch = sources[source]()  # type: ignore[misc]  # None is handled above
 if not batch:
     st.info("Add some photos to start a session.")
     st.stop()
 
-# Where are we in the batch? A new batch starts at the beginning.
+# Where are we in the batch? The store knows which photos this tester labeled already (in an
+# earlier visit too): a new batch resumes at the first photo not labeled yet.
+mine = labeled_answers(store, StoreFilter(tester=tester))
+done = {i for i, choice in enumerate(batch) if image_digest(choice) in set(mine["image_sha256"])}
 batch_id = tuple(choice.key for choice in batch)
 if st.session_state.get("label_batch") != batch_id:
-    st.session_state.update(label_batch=batch_id, label_index=0, label_saved=0)
+    resume = next((i for i in range(len(batch)) if i not in done), len(batch))
+    st.session_state.update(label_batch=batch_id, label_index=resume)
 index = st.session_state["label_index"]
-st.progress(index / len(batch), text=f"{progress_text(index, len(batch))} done · "
-            f"{st.session_state['label_saved']} saved")
 if flash := st.session_state.pop("label_flash", None):
-    st.success(flash)
+    st.toast(flash, icon="✅")  # a toast: the photo and its answers keep their place
+
+
+def go_to(new_index: int) -> None:
+    st.session_state["label_index"] = max(0, min(new_index, len(batch)))
+
+
+# The queue: every photo with its status; pick one to jump to it.
+queue = [f"{'✓' if i in done else '○'} {i + 1}. {c.name}" for i, c in enumerate(batch)]
 if index >= len(batch):
+    st.progress(1.0, text=f"{progress_text(len(done), len(batch))} labeled")
     st.success("🎉 All photos done. Thank you!")
-    if st.button("Start again", key="label_restart"):
-        st.session_state["label_index"] = 0
-        st.rerun()
+    st.button("Start again", key="label_restart", on_click=go_to, args=(0,))
     st.stop()
-
-
-def next_photo(saved: bool) -> None:
-    st.session_state["label_index"] += 1
-    st.session_state["label_saved"] += int(saved)
-
 
 choice = batch[index]
-st.subheader(f"Photo {index + 1} of {len(batch)}: {choice.name}")
-st.button("Skip this photo", key="label_skip", on_click=next_photo, args=(False,),
-          shortcut="Ctrl+Right")
-loaded = decoded_ui("label", predictor, choice)
-if loaded is None:
+nav = st.container(horizontal=True, vertical_alignment="center")
+nav.subheader(f"Photo {index + 1} of {len(batch)}: {choice.name}")
+nav.progress(len(done) / len(batch), text=f"{progress_text(len(done), len(batch))} labeled",
+             width=150)
+nav.button("← Back", key="label_back", on_click=go_to, args=(index - 1,), disabled=index == 0)
+nav.button("Skip this photo", key="label_skip", on_click=go_to, args=(index + 1,),
+           shortcut="Ctrl+Right")
+nav.selectbox("Jump to", range(len(batch)), index=index, format_func=queue.__getitem__,
+              key=f"label_jump_{index}", on_change=lambda: go_to(
+                  st.session_state[f"label_jump_{index}"]), width=260,
+              label_visibility="collapsed")
+decoded = decoded_ui("label", predictor, choice)
+if decoded is None:
     st.stop()
-decoded, shown = loaded
+
+
+def saved(_answers) -> None:
+    """After a save: say so, and open the next one (the store now counts this photo)."""
+    st.session_state["label_flash"] = f"Saved photo {index + 1} ({choice.name})."
+    go_to(index + 1)
+    st.rerun(scope="app")
+
 
 # Predict, show, confirm or correct, and move on.
-result = point_and_predict_ui("label", predictor, store, decoded, shown, tester)
-if result is None:
-    st.stop()
-result_ui(result)
-chosen = truth_ui("label", predictor.specs, result, submit="Save & next ➜")
-if chosen is not None and save_truth(predictor, store, result, chosen, tester):
-    st.session_state["label_flash"] = f"Saved photo {index + 1} ({choice.name})."
-    next_photo(True)
-    st.rerun()
+click_area("label", predictor, store, decoded, tester, submit="Save & next ➜", saved=saved)
+
+# My labels: what this tester saved, newest first (a new save on the same point replaces it).
+with st.expander(f"My labels ({len(mine)})"):
+    st.dataframe(mine.sort_values("labeled_at", ascending=False)[
+        ["labeled_at", "model", "truth", "top1", "point_x", "point_y", "image_sha256"]],
+        hide_index=True, key="label_mine")

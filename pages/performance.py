@@ -13,7 +13,7 @@ from predictor import (
     stage_columns,
 )
 from ui.common import load_predictor, load_store, page_setup
-from ui.dashboard import filters_ui, grouped_bars, over_time, with_switches
+from ui.dashboard import filters_ui, grouped_bars, over_time, readable_stage, with_switches
 from ui.widgets import SAMPLES
 
 tester = page_setup("Performance")
@@ -21,7 +21,8 @@ predictor = load_predictor()
 store = load_store()
 st.title("⏱️ Performance")
 st.write("Where the time goes. The photo is decoded once per upload, so a click's `decode` "
-         "stage is near zero; `total` is what the tester waits for.")
+         "stage is near zero; `total` is the server's whole answer. Runs of the button below "
+         "(source “benchmark”) are kept out of the testers' charts.")
 where = filters_ui("performance", store)
 
 # Start-up: every server start records each model's load and warm-up time.
@@ -36,23 +37,26 @@ if not loads.empty:
                     width="stretch")
 
 # Answers: latency percentiles per stage, over time and series against parallel.
-timings = prediction_timings(store, where)
+everything = prediction_timings(store, where)
+timings = everything[everything["source"] != "benchmark"]  # testers' clicks only
 if timings.empty or not (timings["status"] == "ok").any():
     st.info("No predictions yet. Click a photo on the Predict page, or measure below.")
 else:
-    order = stage_columns(timings)
-    overall = latency_percentiles(timings)
+    order = [readable_stage(stage) for stage in stage_columns(timings)]
+    overall = latency_percentiles(timings).assign(stage=lambda f: f["stage"].map(readable_stage))
     st.altair_chart(grouped_bars(overall.melt(id_vars=["stage"], value_vars=["p50", "p95", "p99"],
                                               var_name="percentile", value_name="ms"),
                                  "stage", "ms", "percentile", "Latency per stage", order),
                     width="stretch")
     stage = st.selectbox("Stage over time", order, index=len(order) - 1, key="performance_stage")
-    hourly = latency_percentiles(timings, freq="h")
+    hourly = latency_percentiles(timings, freq="h").assign(
+        stage=lambda f: f["stage"].map(readable_stage))
     per_hour = over_time(hourly[hourly["stage"] == stage].melt(
         id_vars=["period"], value_vars=["p50", "p95", "p99"], var_name="percentile",
         value_name="ms"), "ms", "percentile", f"{stage} latency per hour (ms)", percent=False)
     st.altair_chart(with_switches(per_hour, model_switches(store, where.model)), width="stretch")
-    modes = latency_percentiles(timings, by=["mode"])
+    modes = latency_percentiles(everything, by=["mode"]).assign(  # the measured runs count here
+        stage=lambda f: f["stage"].map(readable_stage))
     st.altair_chart(grouped_bars(modes, "stage", "p50", "mode",
                                  "Median per stage: models in series vs in parallel", order),
                     width="stretch")

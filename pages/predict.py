@@ -3,14 +3,7 @@
 import streamlit as st
 
 from ui.common import load_predictor, load_store, page_setup
-from ui.widgets import (
-    decoded_ui,
-    image_source_ui,
-    point_and_predict_ui,
-    result_ui,
-    save_truth,
-    truth_ui,
-)
+from ui.widgets import click_area, decoded_ui, image_source_ui
 
 # Load: who is testing, the models and the database (both once per server process).
 tester = page_setup("Predict")
@@ -18,27 +11,18 @@ predictor = load_predictor()
 store = load_store()
 
 st.title("📍 Pinpoint")
-st.write("Pick a photo, then **click the spot you are curious about**. Each model looks at a "
-         "square around your click and lists its five best guesses.")
+st.caption("Pick a photo in the sidebar, then **click the spot you are curious about**. Each "
+           "model looks at a square around your click and lists its five best guesses; tell us "
+           "which is right.")
 
 # Ask: which image? It is decoded once; only a small copy goes to the browser.
 choice = image_source_ui("predict")
 if choice is None:
     st.info("Upload a photo or choose a sample to begin.")
     st.stop()
-loaded = decoded_ui("predict", predictor, choice)
-if loaded is None:
-    st.stop()
-decoded, shown = loaded
-
-# Predict: each click is handled once; the image then shows the point and the crop boxes.
-result = point_and_predict_ui("predict", predictor, store, decoded, shown, tester)
-if result is None:
-    st.caption("A white dot will mark your click; coloured squares show what each model saw.")
+decoded = decoded_ui("predict", predictor, choice)
+if decoded is None:
     st.stop()
 
-# Show, then record the truth with the prediction.
-result_ui(result)
-chosen = truth_ui("predict", predictor.specs, result)
-if chosen is not None:
-    save_truth(predictor, store, result, chosen, tester)
+# Predict, show and record: the photo with the answers beside it. A click reruns only this.
+click_area("predict", predictor, store, decoded, tester)

@@ -152,7 +152,12 @@ def _batch(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         raise PinpointError(f"cannot read {args.points}: {exc}") from None
     predictor = Predictor.from_manifest(args.manifest, limits=_limits(args), parallel=args.parallel)
-    decode = _last_image_cache(predictor.decode)
+    folder = Path(args.points).parent  # one rule with evaluate: paths are read from here
+
+    def decode_beside(image: str) -> DecodedImage:
+        return predictor.decode(image if Path(image).is_absolute() else folder / image)
+
+    decode = _last_image_cache(decode_beside)
     for line in lines:
         if line.strip():
             print(json.dumps(_batch_line(line, predictor, decode, args.top_k)), flush=True)
@@ -215,6 +220,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     with labeled_csv(args.labeled) as csv_path:  # a CSV, or a JSONL / zip labels export
         result = {**evaluate_versions(served, others, csv_path), "file": args.labeled}
     print(json.dumps(result, indent=2) if args.json else format_report(result))
+    failed = result["errors"]
+    if isinstance(failed, list) and failed:  # reported, but a script must notice lost rows
+        print(f"error: {len(failed)} row(s) could not be scored", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -183,6 +183,7 @@ def _image_path(csv_path: Path, image: str | None) -> Path:
     image = (image or "").strip()
     if not image:
         raise LabeledFileError("the image cell is empty")
+    # One rule for batch and evaluate: a relative path is relative to the input file's folder.
     candidate = Path(image)
     return candidate if candidate.is_absolute() else csv_path.parent / candidate
 

@@ -43,7 +43,7 @@ def app_env(app_manifest, tmp_path, monkeypatch) -> AppEnv:
 @pytest.fixture
 def fake_click(monkeypatch):
     """Replace the click component (AppTest cannot click it); call with (x, y, unix_time)."""
-    import ui.widgets
+    import ui.labeling
 
     state: dict[str, object] = {"click": None}
 
@@ -51,7 +51,7 @@ def fake_click(monkeypatch):
         state["shown"] = (width, source.size[1] * width // source.size[0])
         return state["click"]
 
-    monkeypatch.setattr(ui.widgets, "streamlit_image_coordinates", component)
+    monkeypatch.setattr(ui.labeling, "streamlit_image_coordinates", component)
 
     def click(x: int, y: int, unix_time: int, size: tuple[int, int] = (800, 600)) -> None:
         state["click"] = {"x": x, "y": y, "width": size[0], "height": size[1],

@@ -39,7 +39,7 @@ def test_accuracy_page_counts_labels_and_ignores_failures(app_env):
                             "Outside the top 5 (overrides)": "25%"}
     assert at.subheader[0].value == "color · version v1"
     assert _chart_titles(at) == ["Top-1 accuracy per true label (weakest first)",
-                                 "Confusion matrix", "Top-1 accuracy per day"]
+                                 "Confusion matrix", "Top-1 accuracy per hour"]  # data of one day
 
 
 def test_accuracy_filters_by_tester(app_env):
@@ -69,8 +69,8 @@ def test_performance_page_charts_and_measures_both_modes(app_env):
     assert _chart_titles(at) == [
         "Model load and warm-up (median over server starts)", "Latency per stage",
         "total latency per hour (ms)", "Median per stage: models in series vs in parallel"]
-    at.selectbox(key="performance_stage").set_value("model:color").run()
-    assert _chart_titles(at)[2] == "model:color latency per hour (ms)"
+    at.selectbox(key="performance_stage").set_value("color model").run()
+    assert _chart_titles(at)[2] == "color model latency per hour (ms)"
     at.number_input(key="performance_runs").set_value(5)
     at.button(key="performance_measure").click().run()
     store = app_env.store()

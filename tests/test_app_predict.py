@@ -35,32 +35,69 @@ def test_landing_page_asks_for_a_photo(app_env):
     assert "Upload a photo or choose a sample" in at.info[0].value
 
 
+def _headings(at):
+    return [m.value for m in at.markdown if "· top" in m.value]
+
+
+def _save(at, prefix="predict"):
+    at.button(key=f"{prefix}_save").click().run()
+    return at
+
+
 def test_click_predicts_once_shows_both_top5_and_saves_truth(app_env, fake_click):
     at = _upload(_page(), "red.png", png())
     fake_click(200, 300, unix_time=111)
     at.run()
     assert not at.exception and not at.error
-    assert [h.value for h in at.subheader] == ["Color · top 5", "Theme · top 5"]
-    assert len(at.get("progress")) == 10
+    color, theme = at.radio(key="predict_answer_color_1"), at.radio(key="predict_answer_theme_1")
+    assert len(color.options) == len(theme.options) == 5 + 3  # top 5, none, skip, other
+    assert all(" — " in option and option.endswith("%") for option in color.options[:5])
     at.run()  # the component repeats its last click on every rerun
     at.run()
     point = _rows(app_env, "SELECT point_x, point_y, status FROM predictions")
     assert point == [(pytest.approx(300.75), pytest.approx(450.75), "ok")]
-    at.selectbox(key="predict_truth_color_1").set_value("silver")
-    at.selectbox(key="predict_truth_theme_1").set_value("none of these")
-    at.form_submit_button[0].click().run()
+    color.set_value("another label…").run()
+    at.selectbox(key="predict_other_color_1").set_value("silver")
+    at.radio(key="predict_answer_theme_1").set_value("none of these")
+    _save(at)
     assert "Saved ✓ color = silver, theme = none of these" in at.success[0].value
     assert sorted(_rows(app_env, "SELECT model, label FROM labels")) == [
         ("color", "silver"), ("theme", None)]
 
 
-def test_truth_defaults_to_each_models_top1(app_env, fake_click):
+def test_no_answer_is_chosen_for_the_tester_and_save_asks_for_each(app_env, fake_click):
+    at = _upload(_page(), "red.png", png())
+    fake_click(10, 10, unix_time=5)
+    at.run()
+    assert at.radio(key="predict_answer_color_1").value is None
+    assert at.radio(key="predict_answer_theme_1").value is None
+    _save(at)
+    assert "Choose an answer for **color** first" in at.warning[0].value
+    assert _rows(app_env, "SELECT * FROM labels") == []
+
+
+def test_skip_labels_only_the_other_model(app_env, fake_click):
     at = _upload(_page(), "red.png", png())
     fake_click(10, 10, unix_time=5)
     at.run()
     top1 = dict(_rows(app_env, "SELECT model, top1 FROM prediction_models"))
-    assert at.selectbox(key="predict_truth_color_1").value == top1["color"]
-    assert at.selectbox(key="predict_truth_theme_1").value == top1["theme"]
+    at.radio(key="predict_answer_color_1").set_value("not sure / skip")
+    at.radio(key="predict_answer_theme_1").set_value(top1["theme"])
+    _save(at)
+    assert "(color skipped)" in at.success[0].value
+    assert _rows(app_env, "SELECT model, label FROM labels") == [("theme", top1["theme"])]
+
+
+def test_key_buttons_pick_for_the_first_model_without_an_answer(app_env, fake_click):
+    at = _upload(_page(), "red.png", png())
+    fake_click(10, 10, unix_time=5)
+    at.run()
+    ranked = [label for (label,) in _rows(
+        app_env, "SELECT top1 FROM prediction_models WHERE model = 'color'")]
+    at.button(key="predict_key_1").click().run()
+    assert at.radio(key="predict_answer_color_1").value == ranked[0]
+    at.button(key="predict_key_0").click().run()  # now theme is the one without an answer
+    assert at.radio(key="predict_answer_theme_1").value == "none of these"
 
 
 def test_a_new_click_is_a_new_prediction(app_env, fake_click):
@@ -75,11 +112,11 @@ def test_a_new_click_is_a_new_prediction(app_env, fake_click):
 def test_display_copy_is_small_for_a_12_megapixel_photo(app_env, fake_click):
     phone_photo = (ROOT / "tests" / "rendered" / "phone_photo_12mp.jpg").read_bytes()
     at = _upload(_page(), "phone_photo_12mp.jpg", phone_photo, "image/jpeg")
-    assert fake_click.state["shown"] == (800, 600)  # 4032x3024 upright (EXIF 6), shown small
-    fake_click(799, 599, unix_time=9)
+    assert fake_click.state["shown"] == (560, 420)  # 4032x3024 upright (EXIF 6), shown small
+    fake_click(559, 419, unix_time=9, size=(560, 420))
     at.run()
     ((x, w, h),) = _rows(app_env, "SELECT point_x, image_width, image_height FROM predictions")
-    assert (w, h) == (4032, 3024) and x == pytest.approx(4032 * 799.5 / 800)
+    assert (w, h) == (4032, 3024) and x == pytest.approx(4032 * 559.5 / 560)
 
 
 def test_a_sample_photo_can_be_picked_and_clicked(app_env, fake_click):
@@ -88,11 +125,11 @@ def test_a_sample_photo_can_be_picked_and_clicked(app_env, fake_click):
     pick = at.selectbox(key="predict_pick")
     assert "rowing_boats.jpg" in pick.options
     pick.select_index(pick.options.index("rowing_boats.jpg")).run()
-    assert fake_click.state["shown"] == (800, 500)  # the 1600x1000 photo, shown at half size
-    fake_click(100, 400, unix_time=5, size=(800, 500))
+    assert fake_click.state["shown"] == (560, 350)  # the 1600x1000 photo, in the 560 column
+    fake_click(70, 280, unix_time=5, size=(560, 350))
     at.run()
     ((x, y, w),) = _rows(app_env, "SELECT point_x, point_y, image_width FROM predictions")
-    assert w == 1600 and (x, y) == pytest.approx((201, 801))
+    assert w == 1600 and (x, y) == pytest.approx((70.5 * 1600 / 560, 280.5 * 1000 / 350))
 
 
 def _tiff():
@@ -146,7 +183,9 @@ def test_busy_database_on_save_says_not_saved(app_env, fake_click, monkeypatch):
         raise StoreBusy("the feedback database is busy; please try again in a moment")
 
     monkeypatch.setattr("predictor.store.FeedbackStore.record_labels", busy)
-    at.form_submit_button[0].click().run()
+    at.radio(key="predict_answer_color_1").set_value("none of these")
+    at.radio(key="predict_answer_theme_1").set_value("none of these")
+    _save(at)
     assert at.warning[0].value.startswith("Not saved: the feedback database is busy")
     assert not at.success
 
@@ -164,7 +203,7 @@ def test_server_folder_offers_only_safe_images_and_predicts_on_one(app_env, fake
     assert at.selectbox(key="predict_pick").options == ["shop/shirt.png"]
     fake_click(10, 10, unix_time=1)
     at.run()
-    assert not at.error and [h.value for h in at.subheader] == ["Color · top 5", "Theme · top 5"]
+    assert not at.error and _headings(at) == ["**Color · top 5**", "**Theme · top 5**"]
 
 
 def test_nan_scores_show_a_warning_and_no_percentages(app_env, fake_click, monkeypatch):
@@ -178,7 +217,7 @@ def test_nan_scores_show_a_warning_and_no_percentages(app_env, fake_click, monke
     fake_click(10, 10, unix_time=1)
     at.run()
     assert "gave unusable scores" in at.warning[0].value
-    assert at.get("progress")[0].proto.text == "1. black — no score"
+    assert at.radio(key="predict_answer_color_1").options[0] == "1. black — no score"
     assert _rows(app_env, "SELECT status FROM predictions") == [("degraded",)]
 
 
@@ -213,9 +252,11 @@ def test_predict_and_label_through_the_service_into_the_shared_store(app_env, fa
         at = _upload(_page(), "red.png", png())
         fake_click(200, 300, unix_time=1)
         at.run()
-        assert [h.value for h in at.subheader] == ["Color · top 5", "Theme · top 5"]
-        at.selectbox(key="predict_truth_color_1").set_value("rose gold")
-        at.form_submit_button[0].click().run()
+        assert _headings(at) == ["**Color · top 5**", "**Theme · top 5**"]
+        at.radio(key="predict_answer_color_1").set_value("another label…").run()
+        at.selectbox(key="predict_other_color_1").set_value("rose gold")
+        at.radio(key="predict_answer_theme_1").set_value("not sure / skip")
+        _save(at)
         assert at.success[0].value.startswith("Saved ✓ color = rose gold")
     point = _rows(app_env, "SELECT point_x, point_y, source FROM predictions")
     assert point == [(pytest.approx(300.75), pytest.approx(450.75), "api")]
@@ -257,7 +298,7 @@ def test_a_50_mp_upload_keeps_only_small_copies_in_the_session(app_env, fake_cli
     fake_click(400, 300, unix_time=9)
     at.run()
     assert not at.exception and not at.error
-    assert [h.value for h in at.subheader] == ["Color · top 5", "Theme · top 5"]
+    assert _headings(at) == ["**Color · top 5**", "**Theme · top 5**"]
     state = at.session_state._state.filtered_state
     decoded = state["predict_decoded"][1]
     assert decoded.size == (7068, 7068) and max(decoded.image.size) <= 1000

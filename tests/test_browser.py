@@ -5,17 +5,19 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 from playwright.sync_api import expect
 
 from bench.server import free_port
 from tests.app_models import build_app_models
 from tests.sample_truths import seed_store
+from ui.display import display_size
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -24,6 +26,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 SHOTS = ROOT / "artifacts" / "screenshots"
 COMPONENT = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
 pytestmark = pytest.mark.browser
+expect.set_options(timeout=90_000)  # a busy machine is slow, not broken
 
 
 def _need_chromium():
@@ -94,49 +97,91 @@ def _pick(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+LAPTOP = {"width": 1366, "height": 768}
+
+
+def _in_view(page, locator) -> bool:
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] \
+        and box["x"] + box["width"] <= size["width"]
+
+
+def _answers(page, model: str):
+    return page.locator('[data-testid="stRadio"]').filter(has_text=f"Correct {model}")
+
+
 def run_loop(page, url: str, photo: Path, shots: Path, models: tuple[str, ...] = ("color", "theme"),
-             color: str = "silver", theme: str | None = None) -> tuple[float, float]:
-    """Upload, click, read, label the color, open Accuracy; return the expected original point."""
-    page.goto(url)
-    name = page.get_by_role("textbox", name="Your name")
-    name.fill("browser-tester")
-    name.press("Enter")
+             ) -> tuple[float, float]:
+    """Upload, click, answer with the keys only, save with Ctrl+Enter, open Accuracy; return the
+    expected original point."""
+    page.set_default_timeout(90_000)  # a busy machine: slow, not broken
+    page.goto(url + "?tester=browser-tester")
+    expect(page.get_by_role("textbox", name="Your name")).to_have_value("browser-tester")
+    gif = Path(tempfile.mkdtemp()) / "dropped.gif"
+    Image.new("P", (8, 8)).save(gif)  # refused by the app itself, with its own sentence
+    page.locator('input[type="file"]').set_input_files(str(gif))
+    page.get_by_text("This image cannot be used: GIF images are not accepted").wait_for()
     page.locator('input[type="file"]').set_input_files(str(photo))
     image = page.frame_locator(COMPONENT).locator("img")
-    image.wait_for(timeout=60_000)
+    image.wait_for()
     box = image.bounding_box()
-    assert (round(box["width"]), round(box["height"])) == (800, 600)  # the display copy
-    image.click(position={"x": 200, "y": 300})  # inside the red half
+    with Image.open(photo) as opened:
+        size = ImageOps.exif_transpose(opened).size
+    shown = display_size(size, 560)
+    assert (round(box["width"]), round(box["height"])) == shown  # the fixed photo column
+    expect(page.get_by_text("Squares on the photo:")).to_be_visible()  # the legend
+    image.click(position={"x": 140, "y": 210})  # inside the red half
     for model in models:
-        page.get_by_text(f"{model.title()} · top 5").wait_for(timeout=60_000)
-    ranked = page.locator('[data-testid="stProgress"]').filter(has_text=" — ")
-    expect(ranked).to_have_count(5 * len(models))  # five bars per model
+        page.get_by_text(f"{model.title()} · top 5").wait_for()
+        ranked = _answers(page, model).locator('label:has-text(" — ")')
+        expect(ranked).to_have_count(5)  # the top 5, each with its score
+        expect(ranked.filter(has_text="%")).to_have_count(5)
+        expect(_answers(page, model).locator("input:checked")).to_have_count(0)  # none chosen
     expect(page.get_by_text("gave unusable scores")).to_have_count(0)  # no NaN scores
-    expect(ranked.filter(has_text="%")).to_have_count(5 * len(models))
+    # beside the photo: the photo, both lists and the save button fit one laptop screen
+    save = page.get_by_role("button", name="Save the correct labels")
     _shoot(page, "1-predict", shots)
-    _pick(page, "Correct color", color)
-    if theme is not None:
-        _pick(page, "Correct theme", theme)
-    page.get_by_role("button", name="Save the correct labels").click()
-    page.get_by_text("Saved ✓").wait_for(timeout=30_000)
+    for part in (page.locator(COMPONENT), *(page.get_by_text(f"{m.title()} · top 5")
+                                            for m in models), save):
+        assert _in_view(page, part), (part, part.bounding_box())
+    # the focus is back on the page right after the click: the keys reach it
+    assert page.evaluate("document.activeElement.tagName") != "IFRAME"
+    page.keyboard.press("1")  # the first model's top answer
+    expect(_answers(page, models[0]).locator("input:checked")).to_have_count(1)
+    for model in models[1:]:
+        page.keyboard.press("0")  # none of these
+        expect(_answers(page, model).locator("input:checked")).to_have_count(1)
+    page.keyboard.press("Control+Enter")
+    page.get_by_text("Saved ✓").wait_for()
     _shoot(page, "2-predict-saved", shots)
     _open_page(page, "Accuracy")
-    page.get_by_text("color · version").first.wait_for(timeout=60_000)
+    page.get_by_text(f"{models[0]} · version").first.wait_for()
     _shoot(page, "3-accuracy", shots)
-    return (200 + 0.5) * 1200 / 800, (300 + 0.5) * 900 / 600
+    return (140 + 0.5) * size[0] / shown[0], (210 + 0.5) * size[1] / shown[1]
 
 
 def visit_other_pages(page, shots: Path) -> None:
     _open_page(page, "Label session")
     page.get_by_text("Sample photos").click()
-    page.get_by_text("Photo 1 of 5").wait_for(timeout=60_000)
-    page.frame_locator(COMPONENT).locator("img").click(position={"x": 400, "y": 450})
-    page.get_by_role("button", name="Save & next ➜").wait_for(timeout=60_000)
+    page.get_by_text("Photo 1 of 5").wait_for()
+    image = page.frame_locator(COMPONENT).locator("img")
+    image.click(position={"x": 300, "y": 300})
+    page.get_by_role("button", name="Save & next ➜").wait_for()
+    page.keyboard.press("Control+Enter")  # nothing chosen yet: asks, saves nothing
+    page.get_by_text("Choose an answer for").wait_for()
+    radios = _answers(page, "color")
+    radios.get_by_text("another label…").click()
+    _pick(page, "Other color", "silver")
+    _answers(page, "theme").get_by_text("not sure / skip").click()
     _shoot(page, "4-label-session", shots)
+    page.get_by_role("button", name="Save & next ➜").click()
+    page.get_by_text("Saved photo 1").first.wait_for()
+    page.get_by_text("Photo 2 of 5").wait_for()
     for number, title, marker in ((5, "Performance", "Latency per stage"),
                                   (6, "Models", "Labels:")):
         _open_page(page, title)
-        page.get_by_text(marker).first.wait_for(timeout=60_000)
+        page.get_by_text(marker).first.wait_for()
         _shoot(page, f"{number}-{title.lower()}", shots)
 
 
@@ -157,7 +202,7 @@ def test_tester_loop_in_a_real_browser(browser, tmp_path_factory):
     seeded = _seeded(manifest, db)
     server, url = _start_app(manifest, db, folder / "streamlit.log")
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 2000})
+        page = browser.new_page(viewport=LAPTOP)
         expected = run_loop(page, url, _two_tone_photo(folder / "two-tone.png"), SHOTS)
         accuracy = page.locator('[data-testid="stMetric"]').filter(has_text="Answers")
         # the tester's label is counted on top of the seeded ones
@@ -171,11 +216,18 @@ def test_tester_loop_in_a_real_browser(browser, tmp_path_factory):
     with sqlite3.connect(db) as conn:
         points = conn.execute("SELECT point_x, point_y FROM predictions "
                               "WHERE tester = 'browser-tester' ORDER BY id").fetchall()
-        labels = dict(conn.execute("SELECT l.model, l.label FROM labels l JOIN predictions p "
-                                   "ON p.id = l.prediction_id WHERE p.tester = 'browser-tester'"))
+        labels = conn.execute(
+            "SELECT l.prediction_id, l.model, l.label, m.top1 FROM labels l JOIN predictions p "
+            "ON p.id = l.prediction_id JOIN prediction_models m ON m.prediction_id = p.id "
+            "AND m.model = l.model WHERE p.tester = 'browser-tester' ORDER BY l.id").fetchall()
     assert len(points) == 2  # one click on Predict, one on Label session: each stored once
     assert points[0] == pytest.approx(expected)
-    assert labels["color"] == "silver" and labels["theme"] is not None
+    first, second = points_ids = sorted({row[0] for row in labels})
+    by_key = {(pid, model): (label, top1) for pid, model, label, top1 in labels}
+    assert by_key[(first, "color")][0] == by_key[(first, "color")][1]  # key 1: color's top 1
+    assert by_key[(first, "theme")][0] is None  # key 0: none of these
+    assert by_key[(second, "color")][0] == "silver" and (second, "theme") not in by_key
+    assert len(points_ids) == 2
     assert "Traceback" not in (folder / "streamlit.log").read_text()
 
 
@@ -191,11 +243,10 @@ def test_default_models_in_a_real_browser(browser, tmp_path_factory):
     models = tuple(spec.name for spec in load_manifest(manifest))
     server, url = _start_app(manifest, folder / "pinpoint.db", folder / "streamlit.log")
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 2000})
+        page = browser.new_page(viewport=LAPTOP)
         # the click lands on the navy sofa of a living room
-        living_room = ROOT / "tests" / "rendered" / "living_room.jpg"
-        run_loop(page, url, living_room, SHOTS / "trained", models, color="navy",
-                 theme="Home & Decor" if "theme" in models else None)
+        run_loop(page, url, ROOT / "tests" / "rendered" / "living_room.jpg", SHOTS / "trained",
+                 models)
         page.close()
     finally:
         server.terminate()

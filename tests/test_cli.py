@@ -210,6 +210,19 @@ def test_a_model_returning_nan_is_answered_and_recorded_as_degraded(tiny_models,
         capsys.readouterr().out)
 
 
+def test_evaluate_exits_1_when_rows_cannot_be_scored_and_still_reports(tiny_models, images,
+                                                                         tmp_path):
+    labeled = tmp_path / "labeled.csv"
+    labeled.write_text(f"image,x,y,keras\n{images / 'photo.jpg'},80,60,alpha\n"
+                       "missing.jpg,10,10,alpha\n")
+    run = cli("evaluate", str(labeled), manifest=tiny_models / "manifest.toml")
+    assert run.returncode == 1
+    assert "keras" in run.stdout  # the report of the row that could be scored
+    assert "1 row(s) could not be scored" in run.stderr
+    labeled.write_text(f"image,x,y,keras\n{images / 'photo.jpg'},80,60,alpha\n")
+    assert cli("evaluate", str(labeled), manifest=tiny_models / "manifest.toml").returncode == 0
+
+
 def test_batch_survives_deep_nesting_huge_numbers_and_lone_surrogates(tiny_models, images,
                                                                        tmp_path):
     photo = str(images / "photo.jpg")
@@ -227,3 +240,11 @@ def test_batch_survives_deep_nesting_huge_numbers_and_lone_surrogates(tiny_model
     assert [("error" in o, "predictions" in o) for o in out] == [
         (True, False), (True, False), (True, False), (False, True)]
     assert "x must be a finite number" in out[1]["error"]
+
+
+def test_batch_reads_relative_image_paths_from_the_jsonl_folder(tiny_models, images):
+    points = images / "points.jsonl"
+    points.write_text(json.dumps({"image": "photo.jpg", "x": 10, "y": 10}) + "\n")
+    run = cli("batch", str(points), manifest=tiny_models / "manifest.toml")  # run from ROOT
+    assert run.returncode == 0, run.stderr
+    assert "predictions" in json.loads(run.stdout)

@@ -5,6 +5,7 @@ from PIL import Image
 
 from predictor import Box, crop_image, decode_image, png_bytes
 from ui.display import (
+    bordered,
     decode_for_display,
     display_copy,
     display_size,
@@ -13,6 +14,7 @@ from ui.display import (
     progress_text,
     to_display,
     to_original,
+    zoom_view,
 )
 
 
@@ -130,3 +132,53 @@ def test_is_new_click(click, last_seen, expected):
 def test_progress_text():
     assert progress_text(12, 40) == "12 of 40"
     assert progress_text(41, 40) == "40 of 40"
+
+
+@pytest.mark.parametrize("size, expected", [
+    ((5, 5), (320, 320)),  # a speck becomes a visible square of crisp pixels
+    ((100, 50), (300, 150)),  # enlarged by a whole factor
+    ((319, 200), (319, 200)),  # nearly big enough: left alone
+    ((4000, 3000), (800, 600)),
+])
+def test_display_size_enlarges_small_images(size, expected):
+    assert display_size(size, 800, min_side=320) == expected
+
+
+def test_tiny_image_is_shown_with_sharp_pixels():
+    pixels = Image.new("RGB", (2, 1), (255, 0, 0))
+    pixels.putpixel((1, 0), (0, 0, 255))
+    shown = display_copy(decode_image(png_bytes(pixels)), 800)
+    assert shown.size == (320, 160)
+    assert shown.getpixel((159, 80)) == (255, 0, 0) and shown.getpixel((160, 80)) == (0, 0, 255)
+
+
+@pytest.mark.parametrize("center, expected", [
+    ((2000, 1500), Box(1500, 1125, 2500, 1875)),
+    ((10, 10), Box(0, 0, 1000, 750)),  # held inside the image at the corner
+    ((3990, 2990), Box(3000, 2250, 4000, 3000)),
+])
+def test_zoom_view_is_centred_and_kept_inside(center, expected):
+    assert zoom_view((4000, 3000), center, 4) == expected
+
+
+def test_click_in_a_zoomed_view_maps_to_original_pixels():
+    view = zoom_view((4000, 3000), (2000, 1500), 4)  # 1000x750 original pixels shown at 800x600
+    click = {"x": 400, "y": 300, "width": 800, "height": 600}
+    assert to_original(click, (4000, 3000), view) == pytest.approx((2000.625, 1500.625))
+    assert to_display((2000.625, 1500.625), (4000, 3000), (800, 600), view) == pytest.approx(
+        (400.5, 300.5))
+
+
+def test_zoomed_copy_shows_the_view():
+    image = Image.new("RGB", (400, 300), (0, 0, 255))
+    image.paste((255, 0, 0), (300, 0, 400, 300))  # the right quarter is red
+    decoded = decode_image(png_bytes(image))
+    shown = display_copy(decoded, 800, zoom_view(decoded.size, (325, 150), 4))  # x 275-375
+    assert shown.size == (400, 300)  # the same size as the whole image is shown at
+    assert shown.getpixel((90, 150)) == (0, 0, 255) and shown.getpixel((110, 150)) == (255, 0, 0)
+
+
+def test_bordered_crop_wears_its_box_colour():
+    framed = bordered(Image.new("RGB", (64, 64), (0, 0, 0)), "#ff2d55", side=112, line=5)
+    assert framed.size == (112, 112)
+    assert framed.getpixel((2, 50)) == (255, 45, 85) and framed.getpixel((56, 56)) == (0, 0, 0)

@@ -36,6 +36,9 @@ from predictor.training_jobs import TrainingJobs
 def page_setup(title: str) -> str:
     """Configure the page, require login when configured, and return the tester's name."""
     st.set_page_config(page_title=f"Pinpoint · {title}", page_icon="📍", layout="wide")
+    # Less padding around the page: the photo and its answers fit a 1366×768 laptop screen.
+    st.html("<style>[data-testid='stMainBlockContainer'] {padding: 2.2rem 1.5rem 2rem;}"
+            "</style>")
     require_login()
     return tester_ui()
 
@@ -94,16 +97,20 @@ def _logged_in() -> bool:
 
 
 def tester_ui() -> str:
-    """Return the logged-in user, or the name typed in the sidebar (kept for the session)."""
+    """Return the logged-in user, or the name typed in the sidebar (kept in the URL)."""
     if login_configured() and _logged_in():
         name = str(st.user.get("email") or st.user.get("name") or "user")
         st.sidebar.caption(f"Logged in as **{name}**")
         st.sidebar.button("Log out", key="common_logout", on_click=st.logout)
         return name
+    # The name lives in the URL (?tester=Ana) too, so a reload or a bookmark keeps it.
+    remembered = st.session_state.get("tester") or st.query_params.get("tester", "")
     typed = st.sidebar.text_input(
-        "Your name", value=st.session_state.get("tester", ""), key="common_tester",
+        "Your name", value=remembered, key="common_tester",
         placeholder="e.g. Ana", help="Saved with every prediction and label you make.")
     st.session_state["tester"] = typed.strip()
+    if typed.strip() and st.query_params.get("tester") != typed.strip():
+        st.query_params["tester"] = typed.strip()
     return typed.strip() or "anonymous"
 
 

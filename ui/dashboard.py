@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from predictor import FeedbackStore, StoreFilter, filter_choices
+from predictor import NONE_LABEL, FeedbackStore, StoreFilter, filter_choices
 
 ALL = "All"
 
@@ -28,27 +28,50 @@ def filters_ui(prefix: str, store: FeedbackStore) -> StoreFilter:
                        **{name: None if value == ALL else value for name, value in pick.items()})
 
 
-def percent_bars(frame: pd.DataFrame, x: str, y: str, title: str) -> alt.Chart:
-    """Horizontal bars of a 0-1 share per category, weakest first, with n in the tooltip."""
-    return alt.Chart(frame, title=title).mark_bar().encode(
+def percent_bars(frame: pd.DataFrame, x: str, y: str, title: str) -> alt.LayerChart:
+    """Horizontal bars of a 0-1 share per category, weakest first, each labelled "2 of 3 · 67 %"
+    (so a 0 % class still shows its "0 of 3")."""
+    frame = frame.assign(text=[f"{round(share * n)} of {n} · {share:.0%}"
+                               for share, n in zip(frame[x], frame["n"], strict=True)])
+    base = alt.Chart(frame).encode(
         x=alt.X(f"{x}:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y(f"{y}:N", sort="x", title=None),
+        y=alt.Y(f"{y}:N", sort=None, title=None, axis=alt.Axis(labelLimit=0)),
+        tooltip=[y, alt.Tooltip(x, format=".0%"), "n"])
+    bars = base.mark_bar().encode(
         color=alt.Color(f"{x}:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1]),
-                        legend=None),
-        tooltip=[y, alt.Tooltip(x, format=".0%"), "n"],
-    )
+                        legend=None))
+    text = base.mark_text(align="left", dx=4).encode(text="text:N")
+    return alt.LayerChart(layer=[bars, text], title=title)
 
 
 def confusion_heatmap(frame: pd.DataFrame, title: str) -> alt.LayerChart:
-    """Truth (rows) against the model's top-1 (columns), coloured by count."""
+    """Truth (rows) against the model's top-1 (columns), coloured by count: square, with the
+    same label order on both axes so the diagonal (right answers) runs corner to corner."""
+    seen = set(frame["truth"]) | set(frame["predicted"])
+    # "none of these" is no label of the model: its row comes last, apart from the labels
+    order = sorted(seen - {NONE_LABEL}) + ([NONE_LABEL] if NONE_LABEL in seen else [])
     base = alt.Chart(frame).encode(
-        x=alt.X("predicted:N", title="Model's top-1"), y=alt.Y("truth:N", title="Tester's answer"))
+        x=alt.X("predicted:N", title="Model's top-1", sort=order, scale=alt.Scale(domain=order),
+                axis=alt.Axis(labelLimit=0, labelAngle=-45)),
+        y=alt.Y("truth:N", title="Tester's answer", sort=order, scale=alt.Scale(domain=order),
+                axis=alt.Axis(labelLimit=0)))
     cells = base.mark_rect().encode(
         color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"),
                         legend=alt.Legend(format="d", tickMinStep=1)),
         tooltip=["truth", "predicted", "count"])
     numbers = base.mark_text(baseline="middle").encode(text="count:Q")
-    return alt.LayerChart(layer=[cells, numbers], title=title)
+    # one fixed step per label on both axes: square cells, every label shown
+    return alt.LayerChart(layer=[cells, numbers], title=title).properties(
+        width=alt.Step(24), height=alt.Step(24))
+
+
+def time_step(created: pd.Series) -> tuple[str, str]:
+    """Pick the over-time step by how much data there is: ("h", "hour") within two days,
+    ("D", "day") within two months, else ("W", "week")."""
+    span = created.max() - created.min() if len(created) else pd.Timedelta(0)
+    if span <= pd.Timedelta(days=2):
+        return "h", "hour"
+    return ("D", "day") if span <= pd.Timedelta(days=62) else ("W", "week")
 
 
 def over_time(frame: pd.DataFrame, y: str, color: str, title: str, percent: bool) -> alt.Chart:
@@ -79,3 +102,8 @@ def with_switches(chart: alt.Chart, switches: pd.DataFrame) -> alt.Chart | alt.L
     rules = alt.Chart(marks).mark_rule(strokeDash=[4, 4], color="gray").encode(
         x="period:T", tooltip=["switch", "by", "source", alt.Tooltip("period:T", title="at")])
     return alt.layer(chart, rules)
+
+
+def readable_stage(stage: str) -> str:
+    """Column name to chart label: "model:color" -> "color model"; other names unchanged."""
+    return f"{stage.removeprefix('model:')} model" if stage.startswith("model:") else stage

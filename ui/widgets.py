@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import math
+import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import streamlit as st
-from PIL import Image
-from streamlit_image_coordinates import streamlit_image_coordinates
 
 from predictor import (
     NONE_LABEL,
     DecodedImage,
     FeedbackStore,
-    ModelSpec,
     PinpointError,
     Predictor,
     RateLimited,
@@ -27,11 +25,24 @@ from predictor import (
     read_image,
 )
 from ui.common import load_clicks, load_client, load_config
-from ui.display import decode_for_display, display_copy, draw_overlay, is_new_click, to_original
+from ui.display import decode_for_display
+from ui.keys import keep_keys_on_page
+from ui.labeling import (
+    PHOTO_SIDE,
+    Answer,
+    answers_ui,
+    choices_from,
+    keys_ui,
+    legend_ui,
+    photo_ui,
+    timing_ui,
+)
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp"]
-DISPLAY_SIDE = 800  # the browser gets at most this many pixels on the longer side
+# None: the uploader takes any file, so a GIF or a PDF gets the app's own clear message
+# ("GIF images are not accepted…") rather than a tooltip on a red chip.
+UPLOAD_TYPES = None
+DISPLAY_SIDE = 800  # decoded at least this sharp on the longer side (enough for a 2× zoom)
 
 
 @dataclass(frozen=True)
@@ -65,28 +76,44 @@ def server_choices() -> list[ImageChoice]:
             for name in list_images(root)]
 
 
+def image_digest(choice: ImageChoice) -> str:
+    """The SHA-256 of the image's bytes (as stored with each prediction), once per session."""
+    digests = st.session_state.setdefault("common_digests", {})
+    if choice.key not in digests:
+        try:
+            source = choice.read()
+            data = source.read_bytes() if isinstance(source, Path) else source
+        except (OSError, PinpointError):
+            data = b""
+        digests[choice.key] = hashlib.sha256(data).hexdigest()
+    return digests[choice.key]
+
+
 def image_source_ui(prefix: str) -> ImageChoice | None:
-    """Ask where the image comes from and return the tester's pick (None until there is one)."""
+    """Ask (in the sidebar, so the photo and its answers fit one screen) where the image comes
+    from and return the tester's pick (None until there is one)."""
     sources = ["Upload a photo", "Use a sample photo"]
     sources += ["Pick from the server folder"] if image_root() else []
-    source = st.radio("Image", sources, horizontal=True, key=f"{prefix}_source")
-    if source == sources[0]:
-        upload = st.file_uploader("Photo (JPEG, PNG or WebP)", type=UPLOAD_TYPES,
-                                  key=f"{prefix}_upload")
-        return next(iter(upload_choices(upload)), None)
-    choices = sample_choices() if source == sources[1] else server_choices()
-    if not choices:
-        st.info("No images found there.")
-        return None
-    return st.selectbox("Photo", choices, format_func=lambda c: c.name, key=f"{prefix}_pick")
+    with st.sidebar:
+        source = st.radio("Image", sources, key=f"{prefix}_source")
+        if source == sources[0]:
+            upload = st.file_uploader("Photo (JPEG, PNG or WebP)", type=UPLOAD_TYPES,
+                                      key=f"{prefix}_upload")
+            return next(iter(upload_choices(upload)), None)
+        choices = sample_choices() if source == sources[1] else server_choices()
+        if not choices:
+            st.info("No images found there.")
+            return None
+        return st.selectbox("Photo", choices, format_func=lambda c: c.name,
+                            key=f"{prefix}_pick")
 
 
-def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice):
-    """Decode the pick once (kept in the session) and return (decoded, display copy) or None."""
+def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice) -> DecodedImage | None:
+    """Decode the pick once (kept in the session) and return it, or None when it cannot be."""
     slot = f"{prefix}_decoded"
     cached = st.session_state.get(slot)
     if cached and cached[0] == choice.key:
-        return cached[1], cached[2]
+        return cached[1]
     try:
         source = choice.read()
         decoded = decode_for_display(source, predictor.specs, predictor.limits, DISPLAY_SIDE)
@@ -96,82 +123,21 @@ def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice):
     except Exception:  # whatever else goes wrong, the tester sees a sentence, not a traceback
         st.error("This image could not be read. Please try another one.")
         return None
-    shown = display_copy(decoded, DISPLAY_SIDE)
-    st.session_state[slot] = (choice.key, decoded, shown)
+    st.session_state[slot] = (choice.key, decoded)
     if load_client() is not None:  # the original bytes only matter to the remote service
         st.session_state[f"{prefix}_original"] = source
-    return decoded, shown
-
-
-def click_ui(prefix: str, decoded: DecodedImage, shown: Image.Image,
-             result: RecordedPrediction | None) -> tuple[float, float] | None:
-    """Show the image (with the last point and crop boxes) and return a new click, mapped
-    to original pixels, or None when nothing new was clicked."""
-    picture = shown
-    if result is not None:
-        picture = draw_overlay(shown, decoded.size, result.prediction.point,
-                               result.prediction.crops)
-    click = streamlit_image_coordinates(
-        picture, width=shown.width, key=f"{prefix}_click_{decoded.sha256[:16]}",
-        image_format="JPEG", jpeg_quality=85, cursor="crosshair")
-    last = f"{prefix}_last_click"
-    if not is_new_click(click, st.session_state.get(last)):
-        return None
-    st.session_state[last] = click["unix_time"]
-    return to_original(click, decoded.size)
-
-
-def result_ui(result: RecordedPrediction) -> None:
-    """Show each model's crop and top-5 as bars, then how long each stage took."""
-    prediction = result.prediction
-    if result.faulty:
-        st.warning(f"The {', '.join(result.faulty)} model gave unusable scores (not numbers). "
-                   "This answer is kept but never counted in accuracy; please tell the team.")
-    columns = st.columns(len(prediction.predictions))
-    for column, (name, scores) in zip(columns, prediction.predictions.items(), strict=True):
-        with column:
-            st.subheader(f"{name.title()} · top {len(scores)}")
-            st.image(result.crops[name], width=128, caption=f"What the {name} model saw")
-            for rank, score in enumerate(scores, 1):
-                usable = math.isfinite(score.score)
-                text = f"{rank}. {score.label} — {score.score:.1%}" if usable \
-                    else f"{rank}. {score.label} — no score"
-                st.progress(min(1.0, max(0.0, score.score)) if usable else 0.0, text=text)
-    timings = prediction.timings_ms
-    stages = " · ".join(f"{_stage_name(stage)} {ms:.0f} ms"
-                        for stage, ms in timings.items() if stage != "total")
-    st.caption(f"⏱ Took **{timings['total']:.0f} ms** in all ({stages}). "
-               f"Point ({prediction.point[0]:.0f}, {prediction.point[1]:.0f}) "
-               f"on the {prediction.image['width']}×{prediction.image['height']} original.")
-
-
-def _stage_name(stage: str) -> str:
-    # "model:color" would read as a Markdown colour directive; say "color model" instead.
-    return f"{stage.removeprefix('model:')} model" if stage.startswith("model:") else stage
-
-
-def truth_ui(prefix: str, specs: list[ModelSpec], result: RecordedPrediction,
-             submit: str = "Save the correct labels",
-             shortcut: str | None = "Ctrl+Enter") -> dict[str, str | None] | None:
-    """Ask for the right label per model (default: top-1); return them once submitted."""
-    with st.form(key=f"{prefix}_truth_{result.prediction_id}"):
-        st.markdown("**What is actually there?** Pick the right answer for each model.")
-        chosen = {}
-        for column, spec in zip(st.columns(len(specs)), specs, strict=True):
-            options = [*spec.labels, NONE_LABEL]
-            top1 = result.prediction.predictions[spec.name][0].label
-            chosen[spec.name] = column.selectbox(
-                f"Correct {spec.name}", options, index=options.index(top1),
-                key=f"{prefix}_truth_{spec.name}_{result.prediction_id}")
-        if not st.form_submit_button(submit, type="primary", shortcut=shortcut):
-            return None
-    return {name: None if label == NONE_LABEL else label for name, label in chosen.items()}
+    return decoded
 
 
 def save_truth(predictor: Predictor, store: FeedbackStore, result: RecordedPrediction,
-               chosen: dict[str, str | None], tester: str) -> bool:
-    """Store the labels with their prediction and say so; on failure say what to do."""
+               answers: dict[str, Answer], tester: str) -> bool:
+    """Store the labels with their prediction (skipped models get none) and say so; on failure
+    say what to do."""
     assert result.prediction_id is not None  # the app always stores its predictions
+    chosen = {name: answer.label for name, answer in answers.items() if not answer.skipped}
+    if not chosen:
+        st.info("Nothing saved: every model skipped.")
+        return True
     try:
         load_clicks(predictor, store).label(result.prediction_id, chosen, tester)
     except StoreBusy as exc:
@@ -181,6 +147,8 @@ def save_truth(predictor: Predictor, store: FeedbackStore, result: RecordedPredi
         st.error(f"Not saved: {exc}")
         return False
     said = ", ".join(f"{name} = {label or NONE_LABEL}" for name, label in chosen.items())
+    skipped = [name for name, answer in answers.items() if answer.skipped]
+    said += f" ({', '.join(skipped)} skipped)" if skipped else ""
     st.success(f"Saved ✓ {said} (prediction #{result.prediction_id}).")
     return True
 
@@ -191,23 +159,64 @@ def _predict(prefix: str, predictor: Predictor, store: FeedbackStore, decoded: D
     return clicks.record(decoded, st.session_state.get(f"{prefix}_original"), point, tester)
 
 
-def point_and_predict_ui(prefix: str, predictor: Predictor, store: FeedbackStore,
-                         decoded: DecodedImage, shown: Image.Image,
-                         tester: str) -> RecordedPrediction | None:
-    """Show the clickable image; on a new click predict, store, and redraw. Return the latest
-    prediction for this image (None before the first click)."""
-    slot = f"{prefix}_result"
-    result = st.session_state.get(slot)
-    result = result if result and result.prediction.image["sha256"] == decoded.sha256 else None
-    point = click_ui(prefix, decoded, shown, result)
-    if point is None:
-        return result
+def _handle_click(prefix: str, predictor: Predictor, store: FeedbackStore,
+                  decoded: DecodedImage, tester: str, point: tuple[float, float]) -> bool:
+    """Predict and store one click; keep the answer for this page (True), or say why there is
+    none (False)."""
+    st.session_state[f"{prefix}_click_started"] = time.perf_counter()
     try:
-        st.session_state[slot] = _predict(prefix, predictor, store, decoded, point, tester)
+        st.session_state[f"{prefix}_result"] = _predict(prefix, predictor, store, decoded,
+                                                        point, tester)
     except RateLimited as exc:
         st.warning(str(exc))
-        return result
+        return False
     except PinpointError as exc:
         st.error(f"No prediction for that point: {exc}")
-        return result
-    st.rerun()  # redraw the image with the new point and crop boxes
+        return False
+    return True
+
+
+def current_result(prefix: str, decoded: DecodedImage) -> RecordedPrediction | None:
+    """The latest prediction on this image in this session (None before the first click)."""
+    result = st.session_state.get(f"{prefix}_result")
+    return result if result and result.prediction.image["sha256"] == decoded.sha256 else None
+
+
+@st.fragment
+def click_area(prefix: str, predictor: Predictor, store: FeedbackStore, decoded: DecodedImage,
+               tester: str, submit: str = "Save the correct labels",
+               saved: Callable[[dict[str, Answer]], None] | None = None) -> None:
+    """The photo (fixed width) and, beside it, each model's top 5 and the tester's answers.
+
+    A fragment: a click reruns only this. After a save, `saved(answers)` is called (the Label
+    session moves on there); by default the area shows what was saved.
+    """
+    keep_keys_on_page()
+    row = st.container(horizontal=True, gap="medium")
+    with row.container(width=PHOTO_SIDE):
+        photo_ui(prefix, decoded, current_result(prefix, decoded),
+                 partial(_handle_click, prefix, predictor, store, decoded, tester))
+        legend_ui(predictor.specs)
+    result = current_result(prefix, decoded)
+    with row.container(width="stretch"):
+        if result is None:
+            st.info("**Click the spot you are curious about.** A white dot marks it; the "
+                    "coloured squares show what each model saw.")
+            return
+        picked = answers_ui(prefix, predictor.specs, result)
+        keys_ui(prefix, predictor.specs, result, picked)
+        if st.button(submit, type="primary", shortcut="Ctrl+Enter", key=f"{prefix}_save"):
+            answers = choices_from(predictor.specs, picked)
+            if isinstance(answers, str):
+                st.warning(answers)
+            elif save_truth(predictor, store, result, answers, tester) and saved is not None:
+                saved(answers)
+        timing = st.empty()
+        # what the tester waited for on the server: from the click arriving to this line
+        started = st.session_state.pop(f"{prefix}_click_started", None)
+        if started is not None:
+            st.session_state[f"{prefix}_page_ms"] = (time.perf_counter() - started) * 1000
+        with timing:
+            timing_ui(result, st.session_state.get(f"{prefix}_page_ms"))
+
+
