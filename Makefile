@@ -53,7 +53,7 @@ system-deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-## models: rebuild the default color and theme models from scratch (fixed seeds; both took 24 min here on 2026-11-25)
+## models: rebuild the current color and theme versions (fixed seeds; color 2.0.0 took 26 min here on 2026-12-01, the 1.0.0 pair 24 min)
 MODEL_PACKAGES := fonts-noto-color-emoji unicode-data
 $(VENV)/.train: requirements.txt requirements-train.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-train.txt

@@ -8,6 +8,9 @@ whose image or point cannot be used is counted as an error and the run goes on.
 
 Beside every color model (one whose labels name most of the heuristic's colors) the report
 shows the nearest-named-color heuristic on the same crops: the baseline a model must beat.
+
+`evaluate_versions` also scores every other version the manifest lists (candidate and
+retired ones) on the same points, so versions are compared on equal terms.
 """
 
 from __future__ import annotations
@@ -134,9 +137,10 @@ def evaluate_versions(
 ) -> dict[str, Any]:
     """evaluate_csv with the served models, plus `other_versions`: {name: {version: result}}.
 
-    Each spec in `other_specs` (a manifest entry that is not active) is loaded on its own and
-    scored on the same rows; its result has the same form as the active model's, plus its
-    `status`.
+    Each spec in `other_specs` (a manifest entry that is not active) takes the place of its
+    model's served version beside the other served models (so images decode at the same
+    scale) and is scored on the same rows; its result has the same form as the active
+    model's, plus its `status` and, for a color model, the heuristic on its own crops.
     """
     from .predict import Predictor
 
@@ -144,13 +148,20 @@ def evaluate_versions(
     others: dict[str, dict[str, object]] = {}
     for spec in other_specs:
         kwargs = {} if limits is None else {"limits": limits}
-        single = Predictor.from_specs([spec], **kwargs)
+        beside = [s for s in predictor.specs if s.name != spec.name]
+        single = Predictor.from_specs([spec, *beside], **kwargs)
         try:
-            scored = evaluate_csv(single, csv_path)["models"].get(spec.name)
+            alone = evaluate_csv(single, csv_path)
         finally:
             single.close()
+        models: dict = alone["models"]  # type: ignore[assignment]
+        baselines: dict = alone["heuristic"]  # type: ignore[assignment]
+        scored = models.get(spec.name)
         if scored is not None:
-            others.setdefault(spec.name, {})[spec.version] = {**scored, "status": spec.status}
+            entry = {**scored, "status": spec.status}
+            if spec.name in baselines:
+                entry["heuristic"] = baselines[spec.name]
+            others.setdefault(spec.name, {})[spec.version] = entry
     result["other_versions"] = others
     return result
 
@@ -221,7 +232,7 @@ def format_report(result: dict) -> str:
     for name, model in result["models"].items():
         lines += ["", *_model_lines(name, model, result.get("heuristic", {}).get(name))]
         for other in result.get("other_versions", {}).get(name, {}).values():
-            lines += ["", *_model_lines(name, other)]
+            lines += ["", *_model_lines(name, other, other.get("heuristic"))]
     if result["models_without_column"]:
         lines += ["", f"not labeled in this file: {', '.join(result['models_without_column'])}"]
     if result["ignored_columns"]:
@@ -232,13 +243,10 @@ def format_report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _status(model: dict) -> str:
-    return f", {model['status']}" if "status" in model else ""
-
-
 def _model_lines(name: str, model: dict, baseline: dict | None = None) -> list[str]:
+    status = f", {model['status']}" if "status" in model else ""
     lines = [
-        f"{name} (version {model['version']}{_status(model)}): {model['n']} labeled points",
+        f"{name} (version {model['version']}{status}): {model['n']} labeled points",
         f"  {'':<24} top-1  lenient  top-{TOP_K}",
         f"  {'model':<24}{_scores(model)}",
     ]

@@ -129,11 +129,26 @@ def test_theme_model_beats_chance_on_held_out_emoji(predictor, theme_split):
     assert theme_top1_rate(predictor, theme_split[1]) >= HELD_OUT_EMOJI_TOP1
 
 
-@pytest.mark.parametrize(("name", "version"), sorted(HISTORY))
+MODELS = Path(__file__).resolve().parent.parent / "models"
+
+
+def test_every_version_the_manifest_lists_is_committed_and_one_is_served_per_model():
+    from predictor import load_versions
+
+    listed = {(s.name, s.version): s.status for s in load_versions()}
+    committed = {(p.parent.parent.name, p.parent.name) for p in MODELS.glob("*/*/metrics.json")}
+    assert set(listed) == committed and committed <= set(HISTORY)
+    assert sorted(n for (n, _), status in listed.items() if status == "active") == ["color",
+                                                                                    "theme"]
+
+
+@pytest.mark.parametrize(
+    ("name", "version"), sorted(k for k in HISTORY if (MODELS / k[0] / k[1]).is_dir())
+)
 def test_committed_model_card_is_what_its_metrics_and_the_card_text_give(name, version, tmp_path):
     # The card's prose lives in training/cards.py; editing it without regenerating the
     # committed card (or hand-editing a figure in the card) fails here.
-    folder = Path(__file__).resolve().parent.parent / "models" / name / version
+    folder = MODELS / name / version
     metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
     write_card(HISTORY[(name, version)], metrics, tmp_path / "card.md")
     assert (tmp_path / "card.md").read_text() == (folder / "MODEL_CARD.md").read_text()

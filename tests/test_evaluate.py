@@ -129,6 +129,34 @@ def test_missing_file_is_refused(tiny_predictor, tmp_path):
         evaluate_csv(tiny_predictor, tmp_path / "nope.csv")
 
 
+def test_every_version_in_the_manifest_is_scored_on_the_same_points(tiny_models, images, tmp_path):
+    from predictor import Predictor, load_versions
+    from predictor.evaluate import evaluate_versions
+    from tests.model_factory import manifest_entry
+
+    labels = str(tiny_models / "labels.txt")
+    manifest = tmp_path / "versions.toml"
+    manifest.write_text(
+        manifest_entry("keras", str(tiny_models / "tiny.keras"), labels=labels, version="2.0")
+        + manifest_entry("keras", str(tiny_models / "tiny.tflite"), labels=labels,
+                         version="1.0", status="retired")
+    )
+    specs = load_versions(manifest)
+    served = Predictor.from_specs([s for s in specs if s.status == "active"])
+    truths = [ranked(served, image)[0] for image in images]
+    rows = [[image.name, 20, 20, truth] for image, truth in zip(images, truths, strict=True)]
+    path = write_csv(tmp_path, ["image", "x", "y", "keras"], rows)
+    result = evaluate_versions(served, [s for s in specs if s.status != "active"], path)
+    served.close()
+    assert result["models"]["keras"]["version"] == "2.0"
+    old = result["other_versions"]["keras"]["1.0"]
+    assert (old["status"], old["n"]) == ("retired", 3)
+    # The same weights in another format: the same answers on the same points.
+    assert old["top1"] == result["models"]["keras"]["top1"] == 1.0
+    report = format_report(result)
+    assert "keras (version 2.0)" in report and "keras (version 1.0, retired)" in report
+
+
 RANKING = ("blue", "navy", "green", "gray", "white", "red", "black", "silver", "gold", "brown",
            "beige", "orange", "yellow", "olive", "teal", "purple", "pink", "burgundy",
            "rose gold", "multi-colored")
@@ -171,32 +199,3 @@ def test_models_whose_labels_are_not_colors_get_no_heuristic(tiny_predictor, ima
     path = write_csv(tmp_path, ["image", "x", "y", "keras"], [[images[0].name, 20, 20, "alpha"]])
     result = evaluate_csv(tiny_predictor, path)
     assert result["heuristic"] == {} and "heuristic" not in format_report(result)
-
-
-def test_every_version_in_the_manifest_is_scored_on_the_same_points(tiny_models, images, tmp_path):
-    from predictor import Predictor, load_versions
-    from predictor.evaluate import evaluate_versions
-    from tests.model_factory import manifest_entry
-
-    labels = str(tiny_models / "labels.txt")
-    manifest = tmp_path / "versions.toml"
-    manifest.write_text(
-        manifest_entry("keras", str(tiny_models / "tiny.keras"), labels=labels, version="2.0")
-        + manifest_entry("keras", str(tiny_models / "tiny.tflite"), labels=labels,
-                         version="1.0", status="retired")
-    )
-    specs = load_versions(manifest)
-    served = Predictor.from_specs([s for s in specs if s.status == "active"])
-    truths = [ranked(served, image)[0] for image in images]
-    path = write_csv(tmp_path, ["image", "x", "y", "keras"],
-                     [[image.name, 20, 20, truth]
-                      for image, truth in zip(images, truths, strict=True)])
-    result = evaluate_versions(served, [s for s in specs if s.status != "active"], path)
-    served.close()
-    assert result["models"]["keras"]["version"] == "2.0"
-    old = result["other_versions"]["keras"]["1.0"]
-    assert (old["status"], old["n"]) == ("retired", 3)
-    # The same weights in another format: the same answers on the same points.
-    assert old["top1"] == result["models"]["keras"]["top1"] == 1.0
-    report = format_report(result)
-    assert "keras (version 2.0)" in report and "keras (version 1.0, retired)" in report

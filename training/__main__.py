@@ -1,7 +1,8 @@
 """`python -m training color|theme|all [--version V] [--smoke] [--out DIR]`: rebuild models.
 
 Without --version each model's current version is built (models/<name>/<version>/); the
-manifest lists every version found in the output folder.
+manifest lists every version found in the output folder. `python -m training cards`
+re-scores every version on the labeled photo sets and rewrites metrics.json and the cards.
 """
 
 from __future__ import annotations
@@ -17,13 +18,21 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
 warnings.filterwarnings("ignore", message=".*shuffle=True.*")
 
-from .train import HISTORY, RECIPES, ROOT, build_data, smoke, train  # noqa: E402
+from .train import (  # noqa: E402
+    HISTORY,
+    RECIPES,
+    ROOT,
+    build_data,
+    refresh_cards,
+    smoke,
+    train,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Generate data for every model first (forked workers), then train them one by one."""
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
-    parser.add_argument("model", choices=[*RECIPES, "all"])
+    parser.add_argument("model", choices=[*RECIPES, "all", "cards"])
     parser.add_argument(
         "--smoke", action="store_true", help="one short epoch on a few hundred crops"
     )
@@ -35,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         "--version", help="an earlier version to rebuild (default: the current one)"
     )
     args = parser.parse_args(argv)
+    if args.model == "cards":
+        for folder in refresh_cards(args.out):
+            print(f"rewrote {folder / 'MODEL_CARD.md'}")
+        return 0
     names = list(RECIPES) if args.model == "all" else [args.model]
     if args.version:
         missing = [n for n in names if (n, args.version) not in HISTORY]

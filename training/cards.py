@@ -32,6 +32,28 @@ Crop fraction: 0.5 of the shorter image side (not tuned, for the reason given in
 model's card: the generator sizes the emoji relative to the crop).""",
 }
 
+DATA[("color", "2.0.0")] = """Two sources, mixed: 1.0.0's synthetic scenes (`training/colors.py`, described in the
+1.0.0 card) and crops of **real photographs** from the training pool (`photos/train/`,
+Debian packages, see `photos/SOURCES.csv`), made by `training/photo_data.py`. For a plain
+color the generator takes a real region of a real photo: the whole crop, or the photo's own
+region of similar color around the point (so edges and the surroundings are real), and
+recolors it in CIELAB: the photo's lightness texture and shading relative to the point are
+kept (soft-limited), lightness and chroma move to a color people call that name (the XKCD
+survey table in `training/color_names.py`, jittered in CIELAB), chroma falls with shading
+and fades to white in highlights. Silver, gold and rose gold get stronger contrast and
+white highlight streaks. "multi-colored" is either a real photo region where at least
+three hue groups each cover 12 % or more of the crop (found by the nearest-named-color map
+of each photo, then hue-rotated for variety), or a real texture whose lightness bands are
+painted in 3-5 color families; "black & white" is a real texture's lightness pattern
+pushed to black and white. Then a light cast over the whole window (warm to cool white
+balance, exposure 0.7-1.25), sometimes a soft shadow edge, sensor noise, blur and JPEG.
+Photos are scaled 0.45-1.25x before cropping, and every crop is cut the way the product
+cuts it (`predictor.crop_box` + `crop_pixels`). Every 8th training-pool photo (by name) is
+held out: its recolored crops are the photo validation below, and 86 points on those 7
+photos, labeled by eye by the trainer (`photos/tuning_points.csv`), were the tuning set.
+The evaluation photos (`photos/eval/`) were never used for training or tuning.
+
+Crop fraction: 0.15, as 1.0.0."""
 WEAKNESSES = {
     ("color", "1.0.0"): """- Trained on synthetic surfaces only. Real photos add specular reflections, mixed light, and
   objects whose named color depends on context; expect lower accuracy on photos than the
@@ -72,5 +94,64 @@ WEAKNESSES = {
 - Many emoji are people; roles (cook, farmer, artist, singer) differ by a small prop, so
   themes built from person emoji confuse with each other.
 - The mapping from emoji to theme is a judgement call (is a ring Weddings or Fashion?); see
-  `training/theme_map.py`.""",
+  `training/theme_map.py`.
+- A theme 2.0.0 was trained on 2026-12-01 (recipe `("theme", "2.0.0")` in
+  `training/train.py`: these weights fine-tuned for 6 epochs on 500 emoji crops per theme
+  plus 300 crops per theme of the 30 training-pool photos with a theme,
+  `photos/train_themes.csv`). On the evaluation set it scored top-1 20.0 % strict, 25.5 %
+  lenient, top-5 68.6 % (290 points, measured with `python -m predictor evaluate`), against
+  this version's figures above: better, but short of the targets (40 % / 75 %). Its run
+  stopped at the measuring step and there was no time left to measure its synthetic
+  validation and commit it, so this version stays active; `python -m training theme
+  --version 2.0.0`
+  rebuilds it (about 45 min of data and training on these shared cores). Photos with a
+  theme are what it would take more of: 30 photos in 8 themes, half the themes with none.""",
 }
+
+WEAKNESSES[("color", "2.0.0")] = """- **The issue's targets on the evaluation set are not reached**: top-1 55.6 % strict
+  (target 75 %), 16.4 points above the heuristic (target 25), top-5 92.1 % (target 97 %);
+  it does beat 1.0.0 on the same points (45.3 % / 66.1 % lenient / 86.8 % top-5). What was
+  tried, on the tuning set only (86 points on 7 held-out training-pool photos; strict /
+  lenient / top-5): 1.0.0 27.9 % / 53.5 % / 75.6 %; a first 2.0.0 (300 synthetic + 500
+  photo crops per class, the survey table unchanged) 37.2 % / 57.0 % / 83.7 %, with a clear
+  blue sky called navy and brick walls called rose gold; this version (the table changes in
+  `photo_data.py`, 200 synthetic crops per class, more texture for gray/white/black)
+  40.7 % / 55.8 % / 84.9 %: the sky is fixed, brick walls are still rose gold and stone is
+  still black & white or silver. What it would take, as far as these figures show: more
+  training photos with the objects people name (walls, stone, skin, wood, fabric; the pool
+  has 48), labels by eye on training photos rather than recolored ones for the colors
+  named by context (brown, beige, olive, navy), and more CPU time than the 15 minutes a run
+  had here (each run above took 25 min of data and training on 2 shared cores).
+- The evaluation set has no gold or rose gold point and few silver (5), multi-colored
+  (3), purple, teal and burgundy (3 each) points: those classes' figures rest on a handful.
+- The recolored photo regions keep real texture and edges, but their colors are drawn
+  from the XKCD table, not from real objects: materials whose color people name by
+  context (skin, wood, hair, sky in shade) are learned only through the table's ranges.
+- Neighbouring labels overlap by nature (gray/silver, beige/white/gold, burgundy/red,
+  navy/blue/black, teal/blue/green, olive/brown/green); the evaluation set records
+  acceptable alternatives for those, and the lenient figure counts them.
+- The training pool is 48 photos (nature, city, signs, a few indoor scenes); metals,
+  fabrics and products are rare in it, so silver, gold and rose gold still learn mostly
+  from the generator's metallic shading.
+- Strong colored light beyond the trained casts (sunsets, neon) still shifts answers."""
+
+DATA[("theme", "2.0.0")] = """1.0.0's data (Noto Color Emoji pasted into synthetic scenes, split by emoji; see the
+1.0.0 card) plus crops of **real photographs**: every training-pool photo that was given a
+theme by eye (`photos/train_themes.csv`; 30 of the 55 photos, in 8 themes: Travel 10,
+Gardening 9, Architecture 3, Animals & Pets 2, Food & Drink 2, Home & Decor 1, Technology 1,
+Art & Crafts 1, Men's Fashion 1), cropped at random points the way the product crops
+(scaled 0.45-1.25x, flipped, light casts, shadows, noise, JPEG). The photo's theme is the
+label of every crop of it. Themes without a photo learn from emoji only. Validation below is
+1.0.0's held-out emoji (the same crops), so the two versions compare on it.
+
+Crop fraction: 0.5, as 1.0.0."""
+
+WEAKNESSES[("theme", "2.0.0")] = """- Photos with a theme are few (30) and concentrated in two themes (Travel, Gardening);
+  the model learns their look, not the other themes' on photos. Half the themes have no
+  training photo at all and are learned from emoji only (see the 1.0.0 card for how far
+  that goes).
+- A photo's theme is given to every crop of it, including crops of sky, road or wall that
+  say nothing about the theme; the crop is half the shorter side, so most crops carry
+  some of the subject, but not all.
+- Fine-tuned from 1.0.0 with emoji and photo crops mixed; the held-out emoji figures show
+  what the emoji knowledge kept."""

@@ -68,6 +68,10 @@ def build(
         jobs += [
             (kind, part, k, base + i, fraction, size, limit, seed) for i, k in enumerate(per) if k
         ]
+    if photo_train or photo_val:
+        from . import photo_data
+
+        photo_data.preload(photo_data.pool(), fraction if model == "color" else None)  # shared
     results = []
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(workers) if workers > 1 else _Serial() as pool:

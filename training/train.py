@@ -41,6 +41,7 @@ class Recipe:
     photo_train: int = 0  # per class: crops made from the training-pool photos (2.0.0 on)
     photo_val: int = 0
     init_from: str | None = None  # start from this committed version's weights (fine-tune)
+    photo_eval: bool = True  # score on the labeled photo sets (photos/*_points.csv) at the end
 
     @property
     def labels_path(self) -> Path:
@@ -51,9 +52,19 @@ class Recipe:
 HISTORY = {
     ("color", "1.0.0"): Recipe("color", "colors.txt", 64, 0.15, 1200, 200, 16, head="flatten"),
     ("theme", "1.0.0"): Recipe("theme", "themes.txt", 80, 0.5, 1100, 150, 12, width=1.25),
+    # 2.0.0: 1.0.0's weights fine-tuned on 1.0.0's generator plus crops of real photos
+    # (training pool only; `photo_data.py`). The synthetic validation crops are 1.0.0's.
+    ("color", "2.0.0"): Recipe(
+        "color", "colors.txt", 64, 0.15, 200, 200, 6, lr=1e-3, head="flatten",
+        version="2.0.0", photo_train=500, photo_val=40, init_from="1.0.0",
+    ),
+    ("theme", "2.0.0"): Recipe(
+        "theme", "themes.txt", 80, 0.5, 500, 150, 6, lr=1e-3, width=1.25,
+        version="2.0.0", photo_train=300, init_from="1.0.0",
+    ),
 }
 # The version `make models` builds, per model.
-CURRENT = {"color": "1.0.0", "theme": "1.0.0"}
+CURRENT = {"color": "2.0.0", "theme": "1.0.0"}
 RECIPES = {name: HISTORY[(name, version)] for name, version in CURRENT.items()}
 # The version the manifest serves, per model (the others are listed as "retired").
 ACTIVE = dict(CURRENT)
@@ -70,6 +81,7 @@ def smoke(recipe: Recipe) -> Recipe:
         emoji_limit=6,
         photo_train=min(recipe.photo_train, 6),
         photo_val=min(recipe.photo_val, 2),
+        photo_eval=False,
     )
 
 
@@ -148,7 +160,7 @@ def _dataset(recipe: Recipe, x: np.ndarray, y: np.ndarray, train: bool):
 def train(recipe: Recipe, arrays: dict, out_root: Path, verbose: int = 1) -> dict:
     """Fit, export, measure on validation through the core, write metrics.json and the card."""
     from .export import export_tflite
-    from .report import measure, write_card
+    from .report import measure, photo_figures, spec_for, write_card
 
     folder = model_folder(out_root, recipe.name, recipe.version)
     folder.mkdir(parents=True, exist_ok=True)
@@ -158,6 +170,9 @@ def train(recipe: Recipe, arrays: dict, out_root: Path, verbose: int = 1) -> dic
     model.save(folder / "model.keras")
     export_tflite(model, folder / "model.tflite")
     metrics = measure(recipe, arrays, folder, out_root)
+    if recipe.photo_eval:
+        spec = spec_for(recipe, folder, metrics["served"]["format"])
+        metrics.update(photo_figures(spec, ROOT))
     metrics.update(
         recipe=asdict(recipe),
         params=int(model.count_params()),
@@ -170,6 +185,23 @@ def train(recipe: Recipe, arrays: dict, out_root: Path, verbose: int = 1) -> dic
     write_card(recipe, metrics, folder / "MODEL_CARD.md")
     write_manifest(out_root)
     return metrics
+
+
+def refresh_cards(out_root: Path) -> list[Path]:
+    """Re-score every version in out_root on the labeled photo sets; rewrite metrics and cards."""
+    from .report import photo_figures, spec_for, write_card
+
+    written = []
+    for (name, version), recipe in HISTORY.items():
+        folder = model_folder(out_root, name, version)
+        if not (folder / "metrics.json").exists():
+            continue
+        metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        metrics.update(photo_figures(spec_for(recipe, folder, metrics["served"]["format"]), ROOT))
+        (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        write_card(recipe, metrics, folder / "MODEL_CARD.md")
+        written.append(folder)
+    return written
 
 
 def _data_facts(recipe: Recipe, arrays: dict) -> dict:

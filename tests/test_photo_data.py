@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from training import photo_data
+
+
+def test_lab_round_trip():
+    rgb = np.random.default_rng(0).integers(0, 256, (50, 3)).astype(np.float32)
+    np.testing.assert_allclose(photo_data.lab_to_rgb(photo_data.rgb_to_lab(rgb)), rgb, atol=0.6)
+    white = photo_data.rgb_to_lab(np.array([255, 255, 255], np.float32))
+    np.testing.assert_allclose(white, [100, 0, 0], atol=0.05)
+
+
+def test_split_is_by_photo_and_never_reads_the_evaluation_set():
+    train, held = photo_data.split()
+    assert held and len(train) > 4 * len(held)
+    assert not set(train) & set(held)
+    assert all(p.parent == photo_data.TRAIN_DIR for p in train + held)
+
+
+@pytest.mark.parametrize("label", ["red", "blue", "green", "yellow", "navy", "purple"])
+def test_recolored_photo_crops_look_like_their_label(label):
+    # A real photo region moved to `label` in CIELAB: the crop's centre is nearest to that
+    # label's survey colors in many crops, and nearly all are at most a neighbouring label
+    # away (shadows and casts move some; a crop is redrawn up to 4 times otherwise).
+    rng = np.random.default_rng(3)
+    train, _ = photo_data.split()
+    named = [
+        photo_data.nearest_label(photo_data.color_crop(rng, label, train, 0.15, 64))
+        for _ in range(12)
+    ]
+    assert sum(n == label for n in named) >= 5, named  # chance: 12 / 21
+    assert sum(n in (label, *photo_data.NEAR[label]) for n in named) >= 9, named
+
+
+def test_crops_are_model_sized_uint8():
+    rng = np.random.default_rng(0)
+    train, _ = photo_data.split()
+    for label in ("silver", "multi-colored", "black & white"):
+        crop = photo_data.color_crop(rng, label, train, 0.15, 64)
+        assert crop.shape == (64, 64, 3) and crop.dtype == np.uint8
+
+
+def test_multi_colored_spots_need_three_hue_groups(tmp_path, monkeypatch):
+    stripes = np.array([(229, 0, 0), (255, 255, 20), (21, 176, 26), (3, 67, 223)], np.uint8)
+    from PIL import Image
+
+    many = stripes[(np.arange(400) // 10) % 4][None].repeat(300, axis=0)
+    Image.fromarray(many).save(tmp_path / "stripes.png")
+    Image.fromarray(np.full((300, 400, 3), (21, 176, 26), np.uint8)).save(tmp_path / "plain.png")
+    photo_data.load.cache_clear()
+    photo_data.multi_spots.cache_clear()
+    assert len(photo_data.multi_spots(tmp_path / "stripes.png", 0.15)) > 100
+    assert len(photo_data.multi_spots(tmp_path / "plain.png", 0.15)) == 0
+
+
+def test_theme_crops_come_only_from_photos_with_a_theme():
+    x, y = photo_data.dataset("theme", "train", 2, seed=1, fraction=0.5, input_size=80)
+    themed = {photo_data.photo_themes()[p.name] for p in photo_data.pool()
+              if p.name in photo_data.photo_themes()}
+    assert {photo_data.THEME_LABELS[i] for i in y} == themed
+    assert x.shape[1:] == (80, 80, 3)
