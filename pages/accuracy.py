@@ -9,10 +9,18 @@ from predictor import (
     confusion_table,
     export_labeled,
     labeled_answers,
+    model_switches,
     per_class_table,
 )
 from ui.common import load_store, page_setup
-from ui.dashboard import confusion_heatmap, filters_ui, over_time, percent_bars, time_step
+from ui.dashboard import (
+    confusion_heatmap,
+    filters_ui,
+    over_time,
+    percent_bars,
+    time_step,
+    with_switches,
+)
 
 page_setup("Accuracy")
 store = load_store()
@@ -52,8 +60,9 @@ for model, answers in labeled.groupby("model"):
     freq, step = time_step(answers["created_at"])
     trend = accuracy_over_time(answers, freq)
     trend["series"] = "version " + trend["version"]
-    st.altair_chart(over_time(trend, "top1", "series", f"Top-1 accuracy per {step}",
-                              percent=True), width="stretch")
+    # Dashed rules: when a version was promoted or rolled back.
+    chart = over_time(trend, "top1", "series", f"Top-1 accuracy per {step}", percent=True)
+    st.altair_chart(with_switches(chart, model_switches(store, model)), width="stretch")
 
 st.download_button("Download labeled records (CSV, crops included)",
                    export_labeled(store, where).to_csv(index=False).encode(),

@@ -7,12 +7,13 @@ import streamlit as st
 from predictor import (
     latency_percentiles,
     model_loads,
+    model_switches,
     prediction_timings,
     record_click,
     stage_columns,
 )
 from ui.common import load_predictor, load_store, page_setup
-from ui.dashboard import filters_ui, grouped_bars, over_time, readable_stage
+from ui.dashboard import filters_ui, grouped_bars, over_time, readable_stage, with_switches
 from ui.widgets import SAMPLES
 
 tester = page_setup("Performance")
@@ -50,10 +51,10 @@ else:
     stage = st.selectbox("Stage over time", order, index=len(order) - 1, key="performance_stage")
     hourly = latency_percentiles(timings, freq="h").assign(
         stage=lambda f: f["stage"].map(readable_stage))
-    st.altair_chart(over_time(hourly[hourly["stage"] == stage].melt(
+    per_hour = over_time(hourly[hourly["stage"] == stage].melt(
         id_vars=["period"], value_vars=["p50", "p95", "p99"], var_name="percentile",
-        value_name="ms"), "ms", "percentile", f"{stage} latency per hour (ms)", percent=False),
-        width="stretch")
+        value_name="ms"), "ms", "percentile", f"{stage} latency per hour (ms)", percent=False)
+    st.altair_chart(with_switches(per_hour, model_switches(store, where.model)), width="stretch")
     modes = latency_percentiles(everything, by=["mode"]).assign(  # the measured runs count here
         stage=lambda f: f["stage"].map(readable_stage))
     st.altair_chart(grouped_bars(modes, "stage", "p50", "mode",

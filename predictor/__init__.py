@@ -38,7 +38,7 @@ from .predict import LabelScore, Prediction, Predictor
 _LAZY = {
     "store": ("FeedbackStore", "database_url"),
     "store_queries": ("StoreFilter", "export_labeled", "filter_choices", "labeled_answers",
-                      "model_loads", "prediction_timings"),
+                      "model_loads", "model_switches", "prediction_timings"),
     "reports": ("NONE_LABEL", "accuracy_over_time", "accuracy_table", "confusion_table",
                 "latency_long", "latency_percentiles", "per_class_table", "stage_columns"),
     "recording": ("RecordedPrediction", "check_labels", "record_click", "record_labels"),
@@ -75,6 +75,7 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
         filter_choices,
         labeled_answers,
         model_loads,
+        model_switches,
         prediction_timings,
     )
 
@@ -153,6 +154,7 @@ __all__ = [
     "latency_percentiles",
     "load_config",
     "model_loads",
+    "model_switches",
     "per_class_table",
     "predict_remote",
     "prediction_timings",

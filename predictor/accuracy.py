@@ -6,6 +6,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+NONE_LABEL = "none of these"  # a tester's answer when no label of the model fits
+
 
 @dataclass(frozen=True)
 class Answer:

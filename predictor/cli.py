@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cli_feedback import add_feedback_commands
 from .config import load_config
 from .crop import check_point
 from .errors import PinpointError
@@ -81,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="a few runs only (for CI)")
     bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
     bench.set_defaults(handler=_bench)
+
+    add_feedback_commands(commands)
 
     serve = commands.add_parser("serve", help="run the HTTP API (see docs/service.md)")
     serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
@@ -209,11 +212,13 @@ def _models(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_versions, format_report
+    from .labels_io import labeled_csv
 
     specs = load_versions(args.manifest)
     served = Predictor.from_specs([s for s in specs if s.status == "active"])
     others = [] if args.active_only else [s for s in specs if s.status != "active"]
-    result = evaluate_versions(served, others, args.labeled)
+    with labeled_csv(args.labeled) as csv_path:  # a CSV, or a JSONL / zip labels export
+        result = {**evaluate_versions(served, others, csv_path), "file": args.labeled}
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     failed = result["errors"]
     if isinstance(failed, list) and failed:  # reported, but a script must notice lost rows

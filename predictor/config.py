@@ -59,6 +59,7 @@ class Config(BaseSettings):
     api_key: str | None = None  # the app's key for that service
     api_keys: str = ""  # the service's keys: "name:secret" entries, comma- or line-separated
     api_keys_file: str | None = None
+    admin_keys: str = ""  # names of the API keys that may promote model versions, comma-separated
     api_rate: str = "60/60"  # per API key
     rate_limit: str = "60/60"  # per tester in the app
     rate_storage: str = "memory://"  # where limits are counted: memory:// or redis://HOST:PORT

@@ -18,8 +18,9 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
+from typing import Any
 
-from .accuracy import Answer, summarize
+from .accuracy import NONE_LABEL, Answer, summarize
 from .crop import crop_pixels
 from .errors import LabeledFileError, PinpointError
 from .heuristic import PROTOTYPES, rank_colors
@@ -27,11 +28,12 @@ from .heuristic import PROTOTYPES, rank_colors
 REQUIRED = ("image", "x", "y")
 TOP_K = 5
 ALSO = "_also"
+_EXPORT_EXTRAS = ("prediction_id", "image_sha256", "tester")  # columns a labels export adds
 HEURISTIC = "nearest named color"
 
 
 
-def evaluate_csv(predictor, csv_path: str | os.PathLike) -> dict[str, object]:
+def evaluate_csv(predictor, csv_path: str | os.PathLike) -> dict[str, Any]:
     """Predict every labeled row with every model and summarise accuracy per model.
 
     Color models also get the nearest-named-color heuristic scored on the same crops.
@@ -44,6 +46,9 @@ def evaluate_csv(predictor, csv_path: str | os.PathLike) -> dict[str, object]:
     errors, unlabeled, decoded = [], 0, None
     for line, row in rows:
         wanted = {name: row[name].strip() for name in scored if (row.get(name) or "").strip()}
+        for name in [n for n, truth in wanted.items() if truth.casefold() == NONE_LABEL]:
+            scored[name].none_of_these += 1  # said explicitly; no model can be right
+            del wanted[name]
         if not wanted:
             unlabeled += 1
             continue
@@ -71,7 +76,9 @@ def evaluate_csv(predictor, csv_path: str | os.PathLike) -> dict[str, object]:
         "heuristic": {name: tally.result(HEURISTIC) for name, tally in baselines.items()},
         "models_without_column": [n for n in specs if n not in header],
         "ignored_columns": [
-            c for c in header if c not in (*REQUIRED, *specs, *(n + ALSO for n in specs))
+            c for c in header if c not in (*REQUIRED, *specs, *(n + ALSO for n in specs),
+                                           *_EXPORT_EXTRAS)
+            and not any(c.startswith(f"{n}_") for n in specs)
         ],
     }
 
@@ -96,6 +103,7 @@ class _ModelTally:
         self.answers: list[Answer] = []
         self.lenient: list[bool] = []
         self.unknown: dict[str, list[int]] = {}
+        self.none_of_these = 0
 
     def add(
         self, truth: str, ranked: list[str], line: int, labels: tuple[str, ...], also=()
@@ -120,12 +128,13 @@ class _ModelTally:
             {"label": label, "count": len(lines), "rows": lines}
             for label, lines in sorted(self.unknown.items())
         ]
-        return {"version": version, **summary, "unknown_labels": unknown}
+        return {"version": version, **summary, "unknown_labels": unknown,
+                "none_of_these": self.none_of_these}
 
 
 def evaluate_versions(
     predictor, other_specs: list, csv_path: str | os.PathLike, limits=None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """evaluate_csv with the served models, plus `other_versions`: {name: {version: result}}.
 
     Each spec in `other_specs` (a manifest entry that is not active) takes the place of its
@@ -155,6 +164,11 @@ def evaluate_versions(
             others.setdefault(spec.name, {})[spec.version] = entry
     result["other_versions"] = others
     return result
+
+
+def read_labeled(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Return a labeled CSV's header and (line number, row) pairs; raise LabeledFileError."""
+    return _read(path)
 
 
 def _read(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:

@@ -47,6 +47,8 @@ class ModelSpec:
     output_tensor: str = RETRAIN_OUTPUT
     outputs: str = "probabilities"
     status: str = "active"
+    feature_tensor: str | None = None  # frozen graphs: where a retrained head reads features
+    head: Path | None = None  # a retrained head (head.npz) run after the frozen graph
 
     def describe(self) -> dict[str, object]:
         """Return what a user needs to know about this model, JSON-ready."""
@@ -119,6 +121,12 @@ def read_labels(path: Path) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def spec_from_entry(entry: dict, manifest: str | os.PathLike | None = None) -> ModelSpec:
+    """Check one [[model]] table as if it were in `manifest` (paths relative to its folder)."""
+    path = manifest_path(manifest)
+    return _spec(entry, path.parent, path)
+
+
 def _spec(entry: object, folder: Path, manifest: Path) -> ModelSpec:
     if not isinstance(entry, dict):
         raise ManifestError(f"{manifest}: each [[model]] must be a table")
@@ -143,7 +151,24 @@ def _spec(entry: object, folder: Path, manifest: Path) -> ModelSpec:
         output_tensor=str(entry.get("output_tensor", RETRAIN_OUTPUT)),
         outputs=_choice(entry, "outputs", ("probabilities", "logits"), where),
         status=_choice(entry, "status", STATUSES, where),
+        feature_tensor=_optional_text(entry, "feature_tensor", where),
+        head=_head(entry, folder, where),
     )
+
+
+def _optional_text(entry: dict, key: str, where: str) -> str | None:
+    return _text(entry, key, where) if key in entry else None
+
+
+def _head(entry: dict, folder: Path, where: str) -> Path | None:
+    if "head" not in entry:
+        return None
+    if "feature_tensor" not in entry:
+        raise ManifestError(f"{where}: a 'head' needs the 'feature_tensor' it reads")
+    path = (folder / _text(entry, "head", where)).resolve()
+    if not path.is_file():
+        raise ManifestError(f"{where}: head file {path} does not exist")
+    return path
 
 
 def _text(entry: dict, key: str, where: object) -> str:

@@ -137,6 +137,10 @@ def _load_keras(spec: ModelSpec) -> Runner:
 
 
 def _load_savedmodel(spec: ModelSpec) -> Runner:
+    return _with_head(spec, _savedmodel_output(spec, spec.feature_tensor if spec.head else None))
+
+
+def _savedmodel_output(spec: ModelSpec, wanted: str | None) -> Runner:
     tf = _tf()
     loaded = tf.saved_model.load(str(spec.path))
     if "serving_default" not in loaded.signatures:
@@ -144,7 +148,11 @@ def _load_savedmodel(spec: ModelSpec) -> Runner:
     signature = loaded.signatures["serving_default"]
     ((input_name, input_spec),) = signature.structured_input_signature[1].items()
     _check_input_shape(spec, input_spec.shape.as_list())
-    (output_name,) = signature.structured_outputs.keys()
+    outputs = list(signature.structured_outputs.keys())
+    if (wanted is None and len(outputs) != 1) or (wanted is not None and wanted not in outputs):
+        raise ModelLoadError(f"model {spec.name!r}: the serving signature's outputs are "
+                             f"{outputs}; feature_tensor must name one of them")
+    output_name = wanted or outputs[0]
 
     def run(batch: np.ndarray) -> np.ndarray:
         # `loaded` is referenced here so its variables live as long as the runner.
@@ -156,6 +164,11 @@ def _load_savedmodel(spec: ModelSpec) -> Runner:
 
 
 def _load_graphdef(spec: ModelSpec) -> Runner:
+    return _with_head(spec, _graphdef_output(
+        spec, spec.feature_tensor if spec.head else spec.output_tensor))
+
+
+def _graphdef_output(spec: ModelSpec, tensor: str | None) -> Runner:
     tf = _tf()
     graph_def = tf.compat.v1.GraphDef()
     graph_def.ParseFromString(spec.path.read_bytes())
@@ -166,15 +179,47 @@ def _load_graphdef(spec: ModelSpec) -> Runner:
     wrapped = tf.compat.v1.wrap_function(_import, [])
     try:
         feed = wrapped.graph.get_tensor_by_name(spec.input_tensor)
-        fetch = wrapped.graph.get_tensor_by_name(spec.output_tensor)
+        fetch = wrapped.graph.get_tensor_by_name(tensor or spec.output_tensor)
     except (KeyError, ValueError) as exc:
-        raise ModelLoadError(
-            f"model {spec.name!r}: {_short(exc)} (set input_tensor / output_tensor in the manifest)"
-        ) from None
+        raise ModelLoadError(f"model {spec.name!r}: {_short(exc)} (set input_tensor / "
+                             "output_tensor / feature_tensor in the manifest)") from None
     if feed.shape.rank is not None:
         _check_input_shape(spec, feed.shape.as_list())
     pruned = wrapped.prune(feeds=feed, fetches=fetch)
     return lambda batch: pruned(tf.constant(batch)).numpy()
+
+
+def feature_runner(spec: ModelSpec) -> Runner:
+    """Return a runner giving a frozen graph's or SavedModel's `feature_tensor`, flattened."""
+    if spec.feature_tensor is None or spec.format not in ("graphdef", "savedmodel"):
+        raise ModelLoadError(f"model {spec.name!r} has no feature_tensor to read")
+    try:
+        with _quiet_stderr():
+            if spec.format == "savedmodel":
+                run = _savedmodel_output(spec, spec.feature_tensor)
+            else:
+                run = _graphdef_output(spec, spec.feature_tensor)
+    except ModelLoadError:
+        raise
+    except Exception as exc:
+        raise ModelLoadError(f"model {spec.name!r}: cannot load {spec.path}: {_short(exc)}") \
+            from None
+    return lambda batch: run(batch).reshape(len(batch), -1)
+
+
+def _with_head(spec: ModelSpec, features: Runner) -> Runner:
+    """Run a retrained head (head.npz: weights, bias) on the features a frozen model gives."""
+    if spec.head is None:
+        return features
+    with np.load(spec.head) as head:
+        weights, bias = head["weights"].astype(np.float32), head["bias"].astype(np.float32)
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        logits = features(batch).reshape(len(batch), -1) @ weights + bias
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+
+    return run
 
 
 def _load_tflite(spec: ModelSpec, copies: int = 1) -> Runner:

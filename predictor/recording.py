@@ -64,6 +64,7 @@ def record_click(
     limiter: RateLimiter | None = None,
     rate_key: str | None = None,
     decode_wait_s: float | None = 30.0,
+    image_name: str | None = None,
 ) -> RecordedPrediction:
     """Predict at `point` (original pixels) of `image` and store it with its status.
 
@@ -73,7 +74,8 @@ def record_click(
     An image that cannot be decoded raises ImageRejected (nothing stored); a bad point or a
     failed model is stored as "failed", then raised. A model returning NaN or infinite
     scores makes the prediction "degraded": stored, answered, never counted in accuracy.
-    Nothing is stored without a store. The decode time counts when decoded here, or when
+    Nothing is stored without a store. `image_name` (a file name or path, when known) is
+    stored with the prediction. The decode time counts when decoded here, or when
     `include_decode` says so. (The service runs the two halves, `predict_click` and
     `store_click`, on either side of its deadline.)
     """
@@ -81,7 +83,7 @@ def record_click(
         limiter.check(rate_key or tester)
     click = predict_click(predictor, image, point, top_k=top_k, parallel=parallel,
                           include_decode=include_decode, decode_wait_s=decode_wait_s)
-    return store_click(store, click, tester=tester, source=source)
+    return store_click(store, click, tester=tester, source=source, image_name=image_name)
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ def predict_click(predictor: Predictor, image: ImageSource | DecodedImage,
 
 
 def store_click(store: FeedbackStore | None, click: Click, *, tester: str,
-                source: str) -> RecordedPrediction:
+                source: str, image_name: str | None = None) -> RecordedPrediction:
     """Store a predicted click as ok / degraded (or its error as failed, then raise it)."""
     if click.error is not None or click.prediction is None:
         if store is not None:
@@ -133,7 +135,7 @@ def store_click(store: FeedbackStore | None, click: Click, *, tester: str,
         click.prediction, tester=tester, source=source,
         status="degraded" if click.faulty else "ok",
         crops_png={name: png_bytes(crop) for name, crop in click.crops.items()},
-        parallel=click.parallel)
+        parallel=click.parallel, image_name=image_name)
     return RecordedPrediction(prediction_id, click.prediction, click.crops, click.faulty)
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .accuracy import Answer, summarize
+from .accuracy import NONE_LABEL, Answer, summarize
 
-NONE_LABEL = "none of these"
 PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, insert, select, text, update
+from sqlalchemy import create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
@@ -117,8 +117,12 @@ class FeedbackStore:
         crops_png: Mapping[str, bytes] | None = None,
         parallel: bool | None = None,
         at: datetime | None = None,
+        image_name: str | None = None,
     ) -> int:
-        """Store a Prediction (or its to_dict()) with each model's top-k and crop; return its id."""
+        """Store a Prediction (or its to_dict()) with each model's top-k and crop; return its id.
+
+        `image_name` says where the image came from when known (a file name or path).
+        """
         data: dict[str, Any] = dict(
             prediction.to_dict() if isinstance(prediction, Prediction) else prediction)
         timings = data.get("timings_ms", {})
@@ -127,6 +131,7 @@ class FeedbackStore:
             "parallel": None if parallel is None else int(parallel),
             "total_ms": timings.get("total"),
             "timings": timings,
+            "image_name": image_name[:1000] if image_name else None,
         }
         with self._write() as conn:
             inserted = conn.execute(insert(schema.predictions).values(row))
@@ -187,6 +192,19 @@ class FeedbackStore:
                  "warmup_ms": facts.get("warmup_ms")} for name, facts in described.items()]
         with self._write() as conn:
             conn.execute(insert(schema.model_loads), rows)
+
+    def record_switch(self, model: str, from_version: str | None, to_version: str, *,
+                      by: str, source: str, at: datetime | None = None) -> None:
+        """Store that `model` now serves `to_version` instead of `from_version`."""
+        row = {"switched_at": at or _utcnow(), "model": model, "from_version": from_version,
+               "to_version": to_version, "by": by or "anonymous", "source": source}
+        with self._write() as conn:
+            conn.execute(insert(schema.model_switches).values(row))
+
+    def count_labels(self) -> int:
+        """Return how many labels are stored (a cheap key for caches of labeled figures)."""
+        with self.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(schema.labels)).scalar() or 0)
 
     def schema_version_stored(self) -> int:
         """Read the schema version back from the database."""

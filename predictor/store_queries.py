@@ -88,6 +88,19 @@ def model_loads(store: FeedbackStore, where: StoreFilter = StoreFilter()) -> pd.
     return _read(store, query)
 
 
+def model_switches(store: FeedbackStore, model: str | None = None) -> pd.DataFrame:
+    """Return every recorded switch of a served version (promote, roll back), oldest first."""
+    table = schema.model_switches
+    query = select(table.c.switched_at, table.c.model, table.c.from_version,
+                   table.c.to_version, table.c.by, table.c.source).order_by(table.c.switched_at,
+                                                                            table.c.id)
+    if model:
+        query = query.where(table.c.model == model)
+    frame = _read(store, query)
+    frame["switched_at"] = pd.to_datetime(frame["switched_at"])
+    return frame
+
+
 def filter_choices(store: FeedbackStore) -> dict[str, list[str]]:
     """Return the testers, models and versions present, for filter widgets."""
     with store.read() as conn:

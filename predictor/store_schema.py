@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    inspect,
     select,
     text,
 )
@@ -50,6 +51,8 @@ predictions = Table(
     Column("parallel", Integer),  # 1 = models ran in parallel, 0 = in series
     Column("total_ms", Float),
     Column("timings", JSON),
+    # Added in step 4: where the image came from when known (a file name or path).
+    Column("image_name", String(1000)),
 )
 
 # One row per model per click: its crop, its version and its top-k.
@@ -99,6 +102,19 @@ model_loads = Table(
 )
 
 
+# Every change of a model's served version (promote, roll back), for the charts' timelines.
+model_switches = Table(
+    "model_switches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("switched_at", DateTime, nullable=False),
+    Column("model", String(100), nullable=False),
+    Column("from_version", String(100)),
+    Column("to_version", String(100), nullable=False),
+    Column("by", String(200), nullable=False),
+    Column("source", String(20), nullable=False),  # cli, app, api
+)
+
 def _v1_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=[predictions, prediction_models, labels])
 
@@ -118,9 +134,16 @@ def _v3_model_loads(conn: Connection) -> None:
     metadata.create_all(conn, tables=[model_loads])
 
 
+def _v4_switches_and_image_names(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[model_switches])
+    # Step 1 creates today's `predictions` table, which already has the column.
+    if "image_name" not in {c["name"] for c in inspect(conn).get_columns("predictions")}:
+        conn.execute(text("ALTER TABLE predictions ADD COLUMN image_name VARCHAR(1000)"))
+
+
 # Append new steps at the end; never edit or reorder a step that has shipped.
 MIGRATIONS: list[Callable[[Connection], None]] = [
-    _v1_tables, _v2_dashboard_indexes, _v3_model_loads,
+    _v1_tables, _v2_dashboard_indexes, _v3_model_loads, _v4_switches_and_image_names,
 ]
 LATEST = len(MIGRATIONS)
 

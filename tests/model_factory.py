@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 INPUT_SIZE = 32
+FEATURE_TENSOR = "bottleneck:0"
 LABELS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
 
 
@@ -56,16 +57,22 @@ def _toml(value: object) -> str:
 
 
 def frozen_graph(model):
-    """Freeze the model the way retrain.py's output looks: `input:0` in, `final_result:0` out."""
+    """Freeze the model the way retrain.py's output looks: `input:0` in, `final_result:0` out,
+    with its pooled features named `bottleneck:0`."""
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import (
         convert_variables_to_constants_v2,
     )
 
     spec = tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 3], tf.float32, name="input")
+    import keras
+
+    features = keras.Model(model.inputs, model.layers[-2].output)
 
     @tf.function(input_signature=[spec])
     def serve(input):  # noqa: A002 - the placeholder takes the argument's name
-        return tf.identity(model(input, training=False), name="final_result")
+        # `bottleneck:0` is the named feature tensor a retrained head reads (FEATURE_TENSOR).
+        bottleneck = tf.identity(features(input, training=False), name="bottleneck")
+        return tf.identity(model.layers[-1](bottleneck), name="final_result")
 
     return convert_variables_to_constants_v2(serve.get_concrete_function()).graph.as_graph_def()

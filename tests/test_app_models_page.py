@@ -27,3 +27,54 @@ def test_models_page_shows_the_model_card(app_env, tmp_path, monkeypatch):
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
     assert at.dataframe[0].value["validation top-1"].tolist() == [0.5, 0.5]
     assert any("Weak on silver." in m.value for m in at.markdown)
+
+
+def test_train_then_make_active_switches_the_served_version(app_env, tmp_path, monkeypatch):
+    import time
+
+    from predictor import Predictor, load_manifest, record_click, record_labels
+    from tests.cast_domain import render
+
+    folder = tmp_path / "models"
+    shutil.copytree(app_env.manifest.parent, folder)
+    manifest = folder / "manifest.toml"
+    monkeypatch.setenv("PINPOINT_MANIFEST", str(manifest))
+    predictor, store = Predictor.from_manifest(manifest), app_env.store()
+    for seed in range(8):  # labeled clicks on 8 images, as testers would leave them
+        image, points = render(seed)
+        for x, y, label in points:
+            recorded = record_click(predictor, store, image, (x, y), tester="ann")
+            record_labels(predictor, store, recorded.prediction_id, {"color": label},
+                          tester="ann")
+    predictor.close()
+
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert at.dataframe[1].value["version"].tolist() == ["tiny-1"]
+    assert at.dataframe[1].value["n"].tolist() == [48]
+    at.button(key="models_train_color").click().run()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len({s.name for s in _versions(manifest)}) == 2 \
+            and len(_versions(manifest)) == 2:
+        time.sleep(2)
+    assert [(s.version, s.status) for s in _versions(manifest) if s.name == "color"] == [
+        ("tiny-1", "active"), ("tiny-1-r1", "candidate")]
+
+    at.run()
+    assert at.dataframe[1].value["version"].tolist() == ["tiny-1", "tiny-1-r1"]
+    at.selectbox(key="models_promote_color").select("tiny-1-r1").run()
+    at.button(key="models_make_active_color").click().run()
+    assert not at.exception
+    assert [s.version for s in load_manifest(manifest)] == ["tiny-1-r1", "tiny-2"]
+    assert at.header[0].value == "color · version tiny-1-r1"  # served without a restart
+    with store.read() as conn:
+        from sqlalchemy import text
+
+        switched = conn.execute(text("SELECT to_version, source FROM model_switches")).all()
+    store.close()
+    assert [tuple(row) for row in switched] == [("tiny-1-r1", "app")]
+
+
+def _versions(manifest):
+    from predictor import load_versions
+
+    return load_versions(manifest)

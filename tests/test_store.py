@@ -169,7 +169,7 @@ def test_flush_while_a_reader_holds_the_log_says_so_and_loses_nothing(sqlite_url
 
 
 def test_new_database_is_at_latest_schema(store):
-    assert store.schema_version == store.schema_version_stored() == schema.LATEST == 3
+    assert store.schema_version == store.schema_version_stored() == schema.LATEST == 4
 
 
 def test_old_database_is_upgraded_and_keeps_its_rows(db_url):
@@ -185,9 +185,24 @@ def test_old_database_is_upgraded_and_keeps_its_rows(db_url):
     indexes = {i["name"] for i in inspect(store.engine).get_indexes("predictions")}
     with store.read() as conn:
         testers = conn.execute(text("SELECT tester FROM predictions")).scalars().all()
-    assert store.schema_version_stored() == 3
+    assert store.schema_version_stored() == 4
     assert "ix_predictions_tester" in indexes
     assert testers == ["old"]
+
+
+def test_a_version_3_database_gains_image_names_and_switches(db_url):
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        schema.upgrade(conn, target=3)
+        conn.execute(text("ALTER TABLE predictions DROP COLUMN image_name"))
+    engine.dispose()
+    store = FeedbackStore(db_url)
+    columns = {c["name"] for c in inspect(store.engine).get_columns("predictions")}
+    store.record_switch("color", "1.0.0", "1.1.0", by="ann", source="cli")
+    with store.read() as conn:
+        switched = conn.execute(text("SELECT from_version, to_version FROM model_switches")).all()
+    assert "image_name" in columns
+    assert [tuple(row) for row in switched] == [("1.0.0", "1.1.0")]
 
 
 def test_reopening_runs_no_step_twice(db_url):

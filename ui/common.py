@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import os
 import uuid
 from contextlib import suppress
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from predictor import (
 )
 from predictor.config import Config, Rate
 from predictor.config import load_config as read_config
+from predictor.training_jobs import TrainingJobs
 
 
 def page_setup(title: str) -> str:
@@ -111,10 +114,20 @@ def tester_ui() -> str:
     return typed.strip() or "anonymous"
 
 
-@st.cache_resource(show_spinner="Loading the models (once per server)…")
-def _predictor(path: str, limits: ImageLimits) -> Predictor:
-    # Shared by every session and thread: never mutate what this returns.
+@st.cache_resource(show_spinner="Loading the models…", max_entries=2)
+def _predictor(path: str, fingerprint: str, limits: ImageLimits) -> Predictor:
+    # Shared by every session and thread: never mutate what this returns. Keyed by the
+    # manifest's content too: once a version is promoted (here, by the CLI or the API) the
+    # next page run loads the new models, while runs already going finish on the old ones.
     return Predictor.from_manifest(path, limits=limits)
+
+
+def manifest_fingerprint(path: str) -> str:
+    """A hash of the manifest's text: it changes when a version is promoted or added."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
 
 
 @st.cache_resource
@@ -129,9 +142,9 @@ def _limiter(rate: Rate | None, storage: str) -> RateLimiter | None:
 
 
 @st.cache_resource
-def _loads_recorded(path: str, limits: ImageLimits, url: str) -> bool:
-    # Once per process: keep the load and warm-up times for the Performance page.
-    _store(url).record_model_loads(_predictor(path, limits).describe())
+def _loads_recorded(path: str, fingerprint: str, limits: ImageLimits, url: str) -> bool:
+    # Once per loaded model set: keep the load and warm-up times for the Performance page.
+    _store(url).record_model_loads(_predictor(path, fingerprint, limits).describe())
     return True
 
 
@@ -148,13 +161,14 @@ def load_predictor() -> Predictor:
     """Return the process-wide Predictor, or show why it cannot load and stop the page."""
     config = load_config()  # a bad setting is named here, before anything reads it
     path, limits = str(manifest_path(config.manifest)), config.limits
+    fingerprint = manifest_fingerprint(path)
     try:
-        predictor = _predictor(path, limits)
+        predictor = _predictor(path, fingerprint, limits)
     except PinpointError as exc:
         st.error(f"The models could not be loaded: {exc}")
         st.stop()
     with suppress(PinpointError):  # a busy database must not stop predictions
-        _loads_recorded(path, limits, database_url())
+        _loads_recorded(path, fingerprint, limits, database_url())
     return predictor
 
 
@@ -221,3 +235,18 @@ class Clicks:
 def load_clicks(predictor: Predictor, store: FeedbackStore) -> Clicks:
     """Return this run's Clicks: local or remote, with the process-wide rate limit."""
     return Clicks(predictor, store, load_client(), load_limiter())
+
+
+def is_admin() -> bool:
+    """Who may train, promote and roll back: anyone when login is off (local use), else the
+    logged-in users whose email is listed in $PINPOINT_ADMINS (comma-separated)."""
+    if not login_configured():
+        return True
+    admins = {a.strip().lower() for a in os.environ.get("PINPOINT_ADMINS", "").split(",")}
+    return _logged_in() and str(st.user.get("email") or "").lower() in admins - {""}
+
+
+@st.cache_resource
+def training_jobs() -> TrainingJobs:
+    """The process-wide background training (one at a time; a reload still sees it)."""
+    return TrainingJobs()

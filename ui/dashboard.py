@@ -92,6 +92,18 @@ def grouped_bars(frame: pd.DataFrame, x: str, y: str, color: str, title: str,
         color=alt.Color(f"{color}:N", title=None), tooltip=list(frame.columns))
 
 
+def with_switches(chart: alt.Chart, switches: pd.DataFrame) -> alt.Chart | alt.LayerChart:
+    """Mark each switch of the served version (promote, roll back) with a dashed rule."""
+    if switches.empty:
+        return chart
+    marks = switches.rename(columns={"switched_at": "period"})
+    marks["switch"] = marks["model"] + " " + marks["from_version"].fillna("?") + " → " \
+        + marks["to_version"]
+    rules = alt.Chart(marks).mark_rule(strokeDash=[4, 4], color="gray").encode(
+        x="period:T", tooltip=["switch", "by", "source", alt.Tooltip("period:T", title="at")])
+    return alt.layer(chart, rules)
+
+
 def readable_stage(stage: str) -> str:
     """Column name to chart label: "model:color" -> "color model"; other names unchanged."""
     return f"{stage.removeprefix('model:')} model" if stage.startswith("model:") else stage

@@ -19,10 +19,15 @@ from ..errors import (
     UnknownLabel,
     UnknownPrediction,
 )
+from ..versions import UnknownVersion
 
 
 class Unauthorized(PinpointError):
     """The request carries no API key, or one the service does not know."""
+
+
+class Forbidden(PinpointError):
+    """The API key is valid but may not do this (admin endpoints need an admin key)."""
 
 
 class BadRequest(PinpointError):
@@ -59,8 +64,8 @@ class NotReady(ServiceBusy):
 
 # First match wins, so subclasses come before their parents.
 STATUS: tuple[tuple[type[Exception], int], ...] = (
-    (Unauthorized, 401), (RateLimited, 429), (ServiceBusy, 503), (DecodeBusy, 503),
-    (StoreBusy, 503),
+    (Unauthorized, 401), (Forbidden, 403), (UnknownVersion, 404), (RateLimited, 429),
+    (ServiceBusy, 503), (DecodeBusy, 503), (StoreBusy, 503),
     (StoreError, 503), (TooLarge, 413), (UnsupportedMedia, 415), (ImageNotFound, 404),
     (UnknownPrediction, 404), (NoModels, 503),
     (ImageRejected, 422), (InvalidPoint, 422), (UnknownLabel, 422), (BadRequest, 422),

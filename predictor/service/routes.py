@@ -36,6 +36,7 @@ from ..store import FeedbackStore
 from .errors import (
     BadRequest,
     DeadlineExceeded,
+    Forbidden,
     Overloaded,
     TooLarge,
     Unauthorized,
@@ -73,6 +74,14 @@ def limited_caller(request: Request, name: Annotated[str, Depends(caller)]) -> s
     bucket = _state(request).bucket
     if bucket is not None:
         bucket.check(name)
+    return name
+
+
+def admin(request: Request, name: Annotated[str, Depends(caller)]) -> str:
+    """Like `caller`, and the key must be listed in PINPOINT_ADMIN_KEYS."""
+    settings = _state(request).settings
+    if settings.api_keys and name not in settings.admin_keys:
+        raise Forbidden(f"API key {name!r} is not an admin key (PINPOINT_ADMIN_KEYS)")
     return name
 
 
@@ -299,3 +308,17 @@ def _observe_stages(state: ServiceState, timings_ms: dict[str, float]) -> None:
         else:
             state.metrics.observe("pinpoint_stage_seconds", "prediction time per stage",
                                   ms / 1e3, stage=stage)
+
+
+class Promotion(BaseModel):
+    model: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    version: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+@router.post("/admin/promote", responses=_ERRORS, tags=["admin"])
+async def promote_version(request: Request, body: Promotion,
+                          name: Annotated[str, Depends(admin)]) -> JSONResponse:
+    """Serve another version of a model (or roll back) without a restart; recorded in the store."""
+    state = _state(request)
+    return JSONResponse(await run_in_threadpool(
+        state.promote, body.model, body.version, by=f"api:{name}"))

@@ -24,6 +24,7 @@ class Settings:
     """Everything the service needs to know, built from the one `Config` (predictor/config.py)."""
 
     api_keys: Mapping[str, str] = field(default_factory=dict)  # name -> secret
+    admin_keys: frozenset[str] = frozenset()  # names of the API keys that may promote
     image_root: Path | None = None
     manifest: str | None = None
     db_url: str | None = None
@@ -53,6 +54,8 @@ class Settings:
         rate = config.key_rate
         return cls(
             api_keys=_keys(config.api_keys, config.api_keys_file),
+            admin_keys=frozenset(name.strip() for name in config.admin_keys.split(",")
+                                 if name.strip()),
             image_root=config.image_root,
             manifest=config.manifest,
             db_url=config.db_url,

@@ -37,6 +37,7 @@ class ServiceState:
         self.load_error: str | None = None
         self._load_predictor, self._open_store = load_predictor, open_store
         self._loader: threading.Thread | None = None
+        self._promoting = threading.Lock()
         self._reloading = threading.Lock()
 
     @property
@@ -76,6 +77,32 @@ class ServiceState:
         if predictor is None or self.store is None:
             raise NotReady(self.load_error or "the models are still loading; retry shortly", 5)
         return predictor, self.store
+
+    def promote(self, model: str, version: str, *, by: str) -> dict[str, object]:
+        """Make `version` of `model` active in the manifest and serve it without a restart.
+
+        The new models are loaded and warmed before the swap; a request already running
+        finishes on the models it started with. If they fail to load, the manifest is put
+        back and the running models stay. The switch is recorded in the store.
+        """
+        from ..versions import promote
+
+        with self._promoting:
+            self.require_ready()
+            started = time.perf_counter()
+            before = promote(self.settings.manifest, model, version)
+            if before is None:
+                return {"model": model, "before": version, "after": version, "switched": False}
+            try:  # the SIGHUP reload's swap: requests in flight finish on the old models
+                self.live.reload(self._load_predictor, warm_up)
+            except Exception:
+                promote(self.settings.manifest, model, before)
+                raise
+            assert self.store is not None
+            self.store.record_switch(model, before, version, by=by, source="api")
+        log.info("pinpoint: %s %s -> %s by %s", model, before, version, by)
+        return {"model": model, "before": before, "after": version, "switched": True,
+                "load_s": round(time.perf_counter() - started, 2)}
 
     def close(self) -> None:
         """Stop taking predictions, close the models, and flush and close the store."""

@@ -1,0 +1,155 @@
+"""The feedback-loop commands: labels import/export, retrain, compare, promote.
+
+Like cli.py: parse, call the core, print; progress goes to stderr so --json stays clean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from .predict import Predictor
+
+if TYPE_CHECKING:
+    from .store import FeedbackStore
+
+EXIT_USER_ERROR = 2
+
+
+def add_feedback_commands(commands) -> None:  # noqa: ANN001 - argparse's subparsers
+    """Add labels import/export, retrain, compare and promote to the command line."""
+    labels = commands.add_parser("labels", help="import or export tester labels")
+    labels_commands = labels.add_subparsers(dest="labels_command", required=True)
+    importing = labels_commands.add_parser(
+        "import", help="store a labeled CSV's points as tester clicks with their labels")
+    importing.add_argument("file", help="CSV (image,x,y + one column per model), JSONL or zip")
+    importing.add_argument("--tester", default=os.environ.get("USER") or "import",
+                           help="the tester name stored with each label (default $USER)")
+    importing.add_argument("--json", action="store_true", help="print JSON instead of a summary")
+    importing.set_defaults(handler=_labels_import)
+    exporting = labels_commands.add_parser("export", help="write every stored label")
+    exporting.add_argument("out", help="file to write")
+    exporting.add_argument("--format", choices=("csv", "jsonl", "zip"), default="csv",
+                           help="csv (default), jsonl, or zip with crops and originals")
+    exporting.set_defaults(handler=_labels_export)
+
+    retrain = commands.add_parser("retrain", help="train a candidate version from the labels")
+    retrain.add_argument("model", help="model name in the manifest")
+    retrain.add_argument("--from", dest="source", help="a labeled file instead of the store")
+    retrain.add_argument("--epochs", type=int, default=8, help="training epochs (default 8)")
+    retrain.add_argument("--json", action="store_true", help="print JSON instead of a summary")
+    retrain.set_defaults(handler=_retrain)
+
+    compare = commands.add_parser("compare", help="two versions on the same labeled points")
+    compare.add_argument("model", help="model name in the manifest")
+    compare.add_argument("version_a")
+    compare.add_argument("version_b")
+    compare.add_argument("--on", help="a labeled CSV/JSONL/zip instead of the store's labels")
+    compare.add_argument("--json", action="store_true", help="print JSON instead of a report")
+    compare.set_defaults(handler=_compare)
+
+    promote = commands.add_parser("promote", help="make a version active (or roll back)")
+    promote.add_argument("model", help="model name in the manifest")
+    promote.add_argument("version", help="the version to serve")
+    promote.add_argument("--by", default=os.environ.get("USER") or "cli",
+                         help="who switched, recorded in the store (default $USER)")
+    promote.set_defaults(handler=_promote)
+
+
+def _labels_import(args: argparse.Namespace) -> int:
+    from .labels_io import import_labels
+
+    predictor = Predictor.from_manifest(args.manifest)
+    store = _open_store()
+    try:
+        result = import_labels(predictor, store, args.file, tester=args.tester)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{args.file}: imported {result['imported']} of {result['rows']} rows "
+              f"(models: {', '.join(result['models']) or 'none'})")
+        for skipped in result["skipped"]:
+            print(f"  skipped row {skipped['row']} ({skipped['image']}): {skipped['error']}")
+    return 0 if result["imported"] or not result["rows"] else EXIT_USER_ERROR
+
+
+def _labels_export(args: argparse.Namespace) -> int:
+    from .labels_io import export_labels
+
+    store = _open_store()
+    try:
+        count = export_labels(store, args.out, args.format)
+    finally:
+        store.close()
+    print(f"wrote {count} labeled clicks to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _retrain(args: argparse.Namespace) -> int:
+    from .retrain import RetrainOptions, retrain
+
+    def progress(fraction: float, message: str) -> None:
+        print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+    store = None if args.source else _open_store()
+    try:
+        result = retrain(args.model, manifest=args.manifest, store=store, source=args.source,
+                         options=RetrainOptions(epochs=args.epochs), progress=progress)
+    finally:
+        if store is not None:
+            store.close()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        before, after = result["before"], result["after"]
+        print(f"{result['model']} {result['version']} (candidate, from {result['base_version']}): "
+              f"{result['train_points']} training points, {result['eval_points']} held out\n"
+              f"  top-1 {_pct(before['top1'])} -> {_pct(after['top1'])}, "
+              f"top-5 {_pct(before['top5'])} -> {_pct(after['top5'])}, {result['seconds']} s")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .compare import compare_versions, format_comparison
+
+    store = None if args.on else _open_store()
+    try:
+        result = compare_versions(args.model, args.version_a, args.version_b,
+                                  manifest=args.manifest, store=store, source=args.on)
+    finally:
+        if store is not None:
+            store.close()
+    print(json.dumps(result, indent=2) if args.json else format_comparison(result))
+    return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from .versions import promote
+
+    before = promote(args.manifest, args.model, args.version)
+    if before is None:
+        print(f"{args.model} {args.version} is already active")
+        return 0
+    store = _open_store()
+    try:
+        store.record_switch(args.model, before, args.version, by=args.by, source="cli")
+    finally:
+        store.close()
+    print(f"{args.model}: {before} -> {args.version} (active); running servers switch on "
+          "reload (SIGHUP) or POST /admin/promote")
+    return 0
+
+
+def _pct(value: object) -> str:
+    return "n/a" if value is None else f"{100 * float(value):.1f}%"  # type: ignore[arg-type]
+
+
+def _open_store() -> FeedbackStore:
+    from .store import FeedbackStore  # SQLAlchemy loads only for the commands that use it
+
+    return FeedbackStore()

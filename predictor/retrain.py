@@ -1,0 +1,250 @@
+"""A new version of a model from tester labels: fine-tune Keras, or a new head on a frozen graph.
+
+Labeled points come from the store (each answer's stored crop) or from a labeled file.
+Photos are split, not points: every point of one image is on the same side of the hold-out,
+chosen by a hash of the image, so the split is the same on every run. Before and after are
+measured on the same held-out points. The result is written under
+`<manifest folder>/<model>/<new version>/` and registered as a candidate, never made active.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from .accuracy import Answer, summarize
+from .crop import crop_box, crop_image
+from .errors import LabeledFileError, PinpointError
+from .images import decode_image
+from .labels_io import alternatives, image_path, labeled_csv, parse_truth
+from .manifest import ModelSpec, load_versions, manifest_path, spec_from_entry
+from .versions import next_version, read_entries, register_candidate
+
+Progress = Callable[[float, str], None]
+HOLD_OUT = 0.25  # share of images held out to measure before and after
+AUGMENT = 4  # shifted / rescaled copies per labeled point, besides the point itself
+
+
+class NotRetrainable(PinpointError):
+    """This model's format cannot be retrained (or a setting it needs is missing)."""
+
+
+class NotEnoughLabels(PinpointError):
+    """Too few labeled points (or images) to train and measure a new version."""
+
+
+@dataclass(frozen=True)
+class LabeledCrop:
+    """One labeled point: the image it comes from (for the split), its crop and its label."""
+
+    image: str
+    crop: Image.Image
+    label: str
+    accepted: tuple[str, ...] = ()  # other labels a person would also call right
+
+
+@dataclass(frozen=True)
+class RetrainOptions:
+    epochs: int = 8
+    seed: int = 0
+    hold_out: float = HOLD_OUT
+    augment: int = AUGMENT
+
+
+def retrain(model: str, *, manifest: str | os.PathLike | None = None, store=None,
+            source: str | os.PathLike | None = None, options: RetrainOptions = RetrainOptions(),
+            progress: Progress | None = None) -> dict[str, Any]:
+    """Train a new candidate version of `model` from the store's labels or a labeled file."""
+    started = time.perf_counter()
+    say = progress or (lambda _fraction, _message: None)
+    base = active_spec(model, manifest)
+    trainer = _trainer_for(base)
+    say(0.02, f"reading labels for {model} {base.version}")
+    points = gather(base, store=store, source=source)
+    train, held = split_by_image(points, options.hold_out, options.seed)
+    if len(train) < 2 or not held:
+        raise NotEnoughLabels(f"{len(points)} labeled points of {len({p.image for p in points})} "
+                              f"images for {model}: need points on at least 2 images")
+    version = next_version(read_entries(manifest), model)
+    folder = manifest_path(manifest).parent / model / version
+    folder.mkdir(parents=True, exist_ok=False)
+    entry, details = trainer(base, train, folder, options, say)
+    entry = {**entry, "version": version, "retrained_from": base.version}
+    say(0.9, "measuring before and after on the held-out images")
+    before = measure(base, held)
+    new_spec = spec_from_entry({**entry, "status": "candidate"}, manifest)
+    after = measure(new_spec, held)
+    result = {"model": model, "base_version": base.version, "version": version,
+              "train_points": len(train), "eval_points": len(held),
+              "before": _headline(before), "after": _headline(after),
+              "seconds": round(time.perf_counter() - started, 1)}
+    _write_card(folder, result, details, before, after)
+    register_candidate(manifest, {k: v for k, v in entry.items() if k != "status"})
+    say(1.0, f"{model} {version} registered as a candidate")
+    return result
+
+
+def active_spec(model: str, manifest: str | os.PathLike | None) -> ModelSpec:
+    """Return the active version of `model` in the manifest."""
+    for spec in load_versions(manifest):
+        if spec.name == model and spec.status == "active":
+            return spec
+    names = sorted({s.name for s in load_versions(manifest)})
+    raise NotRetrainable(f"the manifest has no model {model!r} (it has {', '.join(names)})")
+
+
+def gather(spec: ModelSpec, *, store=None, source=None) -> list[LabeledCrop]:
+    """Return the labeled crops for `spec` from a labeled file, else from the store."""
+    if source is not None:
+        return _from_file(spec, Path(source))
+    if store is None:
+        raise LabeledFileError("give a store or a labeled file to learn from")
+    from .labels_io import labeled_records
+
+    points = []
+    for record in labeled_records(store):
+        answer = record["labels"].get(spec.name)
+        if answer and answer["truth"] in spec.labels and answer["crop_png"]:
+            crop = Image.open(io.BytesIO(answer["crop_png"])).convert("RGB")
+            points.append(LabeledCrop(record["image_sha256"] or str(record["prediction_id"]),
+                                      crop, answer["truth"]))
+    return points
+
+
+def _from_file(spec: ModelSpec, path: Path) -> list[LabeledCrop]:
+    from .evaluate import read_labeled
+
+    points = []
+    with labeled_csv(path) as csv_path:
+        header, rows = read_labeled(csv_path)
+        if spec.name not in header:
+            raise LabeledFileError(f"{path.name} has no {spec.name!r} column")
+        for _line, row in rows:
+            try:
+                labeled, label = parse_truth(row.get(spec.name), spec.labels)
+                if labeled and label is not None:
+                    image = row.get("image_sha256") or row.get("image") or ""
+                    also = f"{row.get(spec.name) or ''}|{row.get(spec.name + '_also') or ''}"
+                    points.append(LabeledCrop(image, _row_crop(spec, csv_path, row), label,
+                                              alternatives(also, spec.labels)))
+            except (PinpointError, OSError, ValueError):
+                continue  # `evaluate` and `labels import` report such rows; training skips them
+    return points
+
+
+def _row_crop(spec: ModelSpec, csv_path: Path, row: dict) -> Image.Image:
+    stored = (row.get(f"{spec.name}_crop") or "").strip()
+    if stored.endswith(".png"):
+        return Image.open(csv_path.parent / stored).convert("RGB")
+    if stored:
+        return Image.open(io.BytesIO(base64.b64decode(stored))).convert("RGB")
+    decoded = decode_image(image_path(csv_path, row.get("image")))
+    point = (float(row["x"]), float(row["y"]))
+    return crop_image(decoded, crop_box(decoded.size, point, spec.crop_fraction))
+
+
+def split_by_image(points: list[LabeledCrop], share: float,
+                   seed: int = 0) -> tuple[list[LabeledCrop], list[LabeledCrop]]:
+    """Split by a hash of each image: no photo on both sides, the same split every run."""
+    images = sorted({p.image for p in points})
+    held = {i for i in images if _unit_hash(f"{seed}:{i}") < share}
+    if images and not held and len(images) > 1:
+        held = {min(images, key=lambda i: _unit_hash(f"{seed}:{i}"))}
+    if held == set(images) and len(images) > 1:
+        held.discard(max(images, key=lambda i: _unit_hash(f"{seed}:{i}")))
+    return ([p for p in points if p.image not in held], [p for p in points if p.image in held])
+
+
+def _unit_hash(text: str) -> float:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) / 0x1_0000_0000
+
+
+def inputs(spec: ModelSpec, crops: list[Image.Image]) -> np.ndarray:
+    """Resize crops to the model's input and scale them as the Predictor does."""
+    size = (spec.input_size, spec.input_size)
+    pixels = np.stack([np.asarray(c.resize(size, Image.Resampling.BILINEAR)) for c in crops])
+    return pixels.astype(np.float32) * np.float32(spec.scale) + np.float32(spec.offset)
+
+
+def augmented(points: list[LabeledCrop], copies: int,
+              rng: np.random.Generator) -> list[LabeledCrop]:
+    """Each point plus `copies` crops shifted by up to 10 % and zoomed in by up to 20 %."""
+    out = []
+    for point in points:
+        out.append(point)
+        side = point.crop.width
+        for _ in range(copies):
+            size = side * rng.uniform(0.8, 1.0)
+            left, top = rng.uniform(0, side - size, 2)
+            box = (left, top, left + size, top + size)
+            out.append(LabeledCrop(point.image, point.crop.resize((side, side), box=box),
+                                   point.label, point.accepted))
+    return out
+
+
+def measure(spec: ModelSpec, points: list[LabeledCrop]) -> dict[str, Any]:
+    """Score one version on labeled crops: summarize()'s figures, plus each point's top 5."""
+    from .models import load_model
+
+    loaded = load_model(spec, copies=1)
+    probabilities = np.concatenate([loaded.probabilities(inputs(spec, [p.crop for p in chunk]))
+                                    for chunk in _chunks(points, 64)])
+    ranked = [[spec.labels[i] for i in np.argsort(-row, kind="stable")[:5]]
+              for row in probabilities]
+    summary = summarize([Answer(p.label, r) for p, r in zip(points, ranked, strict=True)])
+    return {**summary, "ranked": ranked}
+
+
+def _chunks(items: list, n: int) -> list[list]:
+    return [items[i:i + n] for i in range(0, len(items), n)]
+
+
+def _headline(summary: dict) -> dict[str, object]:
+    return {"top1": summary["top1"], "top5": summary["top5"]}
+
+
+def _trainer_for(spec: ModelSpec) -> Callable:
+    from . import retrain_keras
+
+    keras_file = spec.path if spec.format == "keras" else spec.path.parent / "model.keras"
+    if spec.format in ("keras", "tflite") and keras_file.is_file():
+        return retrain_keras.fine_tune
+    if spec.format in ("graphdef", "savedmodel"):
+        if spec.feature_tensor is None:
+            raise NotRetrainable(
+                f"model {spec.name!r} ({spec.format}): set feature_tensor in the manifest to the "
+                "tensor a new final layer should read (retrain.py's bottleneck)")
+        return retrain_keras.new_head
+    raise NotRetrainable(f"model {spec.name!r} is a TFLite file with no model.keras beside it: "
+                         "TFLite models cannot be retrained; retrain the model it was made from")
+
+
+def _write_card(folder: Path, result: dict, details: dict, before: dict, after: dict) -> None:
+    strip = {"ranked", "confusion"}
+    metrics = {**result, **details,
+               "held_out": {"before": {k: v for k, v in before.items() if k not in strip},
+                            "after": {k: v for k, v in after.items() if k not in strip}}}
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    lines = [f"# {result['model']} {result['version']}", "",
+             f"Retrained from {result['base_version']} on {result['train_points']} labeled "
+             f"points ({details.get('method')}); measured on {result['eval_points']} points "
+             "of other images (held out by image).", "",
+             "| | top-1 | top-5 |", "|---|---|---|",
+             *(f"| {name} | {_pct(fig['top1'])} | {_pct(fig['top5'])} |"
+               for name, fig in (("before", result["before"]), ("after", result["after"])))]
+    (folder / "MODEL_CARD.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _pct(value: object) -> str:
+    return "n/a" if value is None else f"{100 * float(value):.1f} %"  # type: ignore[arg-type]

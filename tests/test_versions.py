@@ -1,0 +1,59 @@
+from pathlib import Path
+
+import pytest
+
+from predictor import ManifestError, load_manifest, load_versions
+from predictor.versions import (
+    UnknownVersion,
+    next_version,
+    promote,
+    read_entries,
+    register_candidate,
+)
+from tests.model_factory import manifest_entry
+
+
+@pytest.fixture
+def manifest(tmp_path: Path) -> Path:
+    (tmp_path / "m.keras").write_bytes(b"x")
+    (tmp_path / "labels.txt").write_text("red\nblue\n")
+    path = tmp_path / "manifest.toml"
+    path.write_text("# team notes stay\n" + manifest_entry("color", "m.keras", version="1.0.0"))
+    return path
+
+
+@pytest.mark.parametrize(("versions", "expected"), [
+    (["1.0.0"], "1.1.0"), (["1.0.0", "1.4.2"], "1.5.0"), (["0.1"], "0.2"), (["3"], "4"),
+    (["beta"], "beta-r1"), (["beta", "beta-r1"], "beta-r2"),
+])
+def test_next_version_follows_the_highest_one(versions, expected):
+    entries = [{"name": "color", "version": v} for v in versions] + [
+        {"name": "theme", "version": "9.0.0"}]
+    assert next_version(entries, "color") == expected
+
+
+def test_a_registered_version_is_a_candidate_until_promoted(manifest):
+    register_candidate(manifest, {**read_entries(manifest)[0], "version": "1.1.0"})
+    assert [s.version for s in load_manifest(manifest)] == ["1.0.0"]
+    assert promote(manifest, "color", "1.1.0") == "1.0.0"
+    assert {s.version: s.status for s in load_versions(manifest)} == {
+        "1.0.0": "retired", "1.1.0": "active"}
+    assert promote(manifest, "color", "1.0.0") == "1.1.0"  # roll back
+    assert [s.version for s in load_manifest(manifest)] == ["1.0.0"]
+    assert promote(manifest, "color", "1.0.0") is None  # already active: nothing written
+    assert manifest.read_text().startswith("# team notes stay\n")
+    assert not list(manifest.parent.glob(".manifest-*"))  # no temporary file left behind
+
+
+def test_registering_the_same_version_twice_is_refused(manifest):
+    with pytest.raises(ManifestError, match="already"):
+        register_candidate(manifest, {**read_entries(manifest)[0]})
+
+
+@pytest.mark.parametrize(("model", "version", "message"), [
+    ("colour", "1.0.0", "no model 'colour'"), ("color", "2.0.0", "no version '2.0.0'")])
+def test_promoting_an_unknown_version_changes_nothing(manifest, model, version, message):
+    before = manifest.read_text()
+    with pytest.raises(UnknownVersion, match=message):
+        promote(manifest, model, version)
+    assert manifest.read_text() == before
