@@ -195,6 +195,20 @@ def _seeded(manifest: Path, db: Path) -> int:
     return seeded
 
 
+def _seeded_with_photo_labels(manifest: Path, db: Path) -> int:
+    """Import the real-photo evaluation labels, so the Accuracy page shows photo figures."""
+    from predictor import FeedbackStore, Predictor
+    from predictor.labels_io import import_labels
+
+    predictor, store = Predictor.from_manifest(manifest), FeedbackStore(f"sqlite:///{db}")
+    report = import_labels(predictor, store, ROOT / "photos" / "eval_points.csv",
+                           tester="photo-labels")
+    store.close()
+    predictor.close()
+    assert report["skipped"] == []
+    return report["imported"]
+
+
 def test_tester_loop_in_a_real_browser(browser, tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
     manifest = build_app_models(folder / "models")
@@ -239,14 +253,13 @@ def test_default_models_in_a_real_browser(browser, tmp_path_factory):
     from predictor import load_manifest
 
     folder = tmp_path_factory.mktemp("trained")
-    _seeded(manifest, folder / "pinpoint.db")
+    assert _seeded_with_photo_labels(manifest, folder / "pinpoint.db") == 342
     models = tuple(spec.name for spec in load_manifest(manifest))
     server, url = _start_app(manifest, folder / "pinpoint.db", folder / "streamlit.log")
     try:
         page = browser.new_page(viewport=LAPTOP)
-        # the click lands on the navy sofa of a living room
-        run_loop(page, url, ROOT / "tests" / "rendered" / "living_room.jpg", SHOTS / "trained",
-                 models)
+        # a real photo: the click lands on the wooden rowing boat in front
+        run_loop(page, url, ROOT / "samples" / "rowing_boats.jpg", SHOTS / "trained", models)
         page.close()
     finally:
         server.terminate()
