@@ -7,8 +7,8 @@ and the CLI call it, and the remote client answers with the same `RecordedPredic
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from PIL import Image
@@ -64,7 +64,6 @@ def record_click(
     limiter: RateLimiter | None = None,
     rate_key: str | None = None,
     decode_wait_s: float | None = 30.0,
-    abandoned: Callable[[], bool] | None = None,
 ) -> RecordedPrediction:
     """Predict at `point` (original pixels) of `image` and store it with its status.
 
@@ -74,32 +73,68 @@ def record_click(
     An image that cannot be decoded raises ImageRejected (nothing stored); a bad point or a
     failed model is stored as "failed", then raised. A model returning NaN or infinite
     scores makes the prediction "degraded": stored, answered, never counted in accuracy.
-    Nothing is stored without a store, or when `abandoned()` says the caller gave up.
-    The decode time counts when decoded here, or when `include_decode` says so.
+    Nothing is stored without a store. The decode time counts when decoded here, or when
+    `include_decode` says so. (The service runs the two halves, `predict_click` and
+    `store_click`, on either side of its deadline.)
     """
     if limiter is not None:
         limiter.check(rate_key or tester)
+    click = predict_click(predictor, image, point, top_k=top_k, parallel=parallel,
+                          include_decode=include_decode, decode_wait_s=decode_wait_s)
+    return store_click(store, click, tester=tester, source=source)
+
+
+@dataclass(frozen=True)
+class Click:
+    """A click predicted but not stored yet: the answer and its crops, or the error raised
+    after the image was decoded (a bad point, a failed model)."""
+
+    image: dict[str, object]
+    point: dict[str, float]
+    prediction: Prediction | None = None
+    crops: dict[str, Image.Image] = field(default_factory=dict)
+    faulty: tuple[str, ...] = ()
+    parallel: bool = False
+    error: PinpointError | None = None
+
+
+def predict_click(predictor: Predictor, image: ImageSource | DecodedImage,
+                  point: tuple[object, object], *, top_k: int = 5,
+                  parallel: bool | None = None, include_decode: bool | None = None,
+                  decode_wait_s: float | None = 30.0) -> Click:
+    """Decode (errors raise), predict, check the scores are finite and cut the crops."""
     counted = not isinstance(image, DecodedImage) if include_decode is None else include_decode
     decoded = image if isinstance(image, DecodedImage) else predictor.decode(image, decode_wait_s)
+    described, given = decoded.describe(), _given_point(point)
     try:
         prediction = predictor.predict(decoded, point[0], point[1], top_k=top_k,
                                        parallel=parallel, include_decode=counted)
     except PinpointError as exc:
-        if store is not None and not (abandoned and abandoned()):
-            store.record_failure(tester=tester, source=source, error=str(exc),
-                                 image=decoded.describe(), point=_given_point(point))
-        raise
+        return Click(described, given, error=exc)
     crops = {name: crop_image(decoded, box) for name, box in prediction.crops.items()}
     faulty = tuple(name for name, scores in prediction.predictions.items()
                    if not all(math.isfinite(s.score) for s in scores))
-    if store is None or (abandoned and abandoned()):
-        return RecordedPrediction(None, prediction, crops, faulty)
     used_parallel = predictor.parallel if parallel is None else parallel
+    return Click(described, given, prediction, crops, faulty,
+                 used_parallel and len(prediction.crops) > 1)
+
+
+def store_click(store: FeedbackStore | None, click: Click, *, tester: str,
+                source: str) -> RecordedPrediction:
+    """Store a predicted click as ok / degraded (or its error as failed, then raise it)."""
+    if click.error is not None or click.prediction is None:
+        if store is not None:
+            store.record_failure(tester=tester, source=source, error=str(click.error),
+                                 image=click.image, point=click.point)
+        raise click.error or PinpointError("no prediction")
+    if store is None:
+        return RecordedPrediction(None, click.prediction, click.crops, click.faulty)
     prediction_id = store.record_prediction(
-        prediction, tester=tester, source=source, status="degraded" if faulty else "ok",
-        crops_png={name: png_bytes(crop) for name, crop in crops.items()},
-        parallel=used_parallel and len(prediction.crops) > 1)
-    return RecordedPrediction(prediction_id, prediction, crops, faulty)
+        click.prediction, tester=tester, source=source,
+        status="degraded" if click.faulty else "ok",
+        crops_png={name: png_bytes(crop) for name, crop in click.crops.items()},
+        parallel=click.parallel)
+    return RecordedPrediction(prediction_id, click.prediction, click.crops, click.faulty)
 
 
 def record_timeout(store: FeedbackStore, *, tester: str, source: str, error: str) -> int:

@@ -104,7 +104,7 @@ def test_rate_limit_deadline_and_unbatched_models_on_a_second_application(ray_po
         serve.delete("limited")
     assert codes == [200, 200, 200]
     assert refused.status_code == 429 and refused.json()["error"] == "RateLimited"
-    assert 15 <= int(refused.headers["retry-after"]) <= 20  # one token per 20 s
+    assert 55 <= int(refused.headers["retry-after"]) <= 60  # the first of 3 leaves the window
     assert other.status_code == 200
     # No prediction ends within a microsecond: 503, stored as a timeout, never scored.
     assert late.status_code == 503 and late.json()["error"] == "DeadlineExceeded"

@@ -264,10 +264,10 @@ def test_predict_and_label_through_the_service_into_the_shared_store(app_env, fa
 
 
 def test_the_app_honours_the_configured_pixel_cap_and_names_a_bad_setting(app_env, monkeypatch):
-    monkeypatch.setenv("PINPOINT_MAX_MP", "1")  # 1 megapixel: the 1200x900 photo passes
+    monkeypatch.setenv("PINPOINT_MAX_MP", "2")  # the 1200x900 photo (1.08 MP) passes
     at = _upload(_page(), "small.png", png())
     assert not at.error
-    at = _upload(_page(), "big.png", png(size=(1500, 1000)))
+    at = _upload(_page(), "big.png", png(size=(1500, 1400)))  # 2.1 MP
     assert "This image cannot be used:" in at.error[0].value
     monkeypatch.setenv("PINPOINT_MAX_MP", "lots")
     at = _page()

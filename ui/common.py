@@ -146,7 +146,8 @@ def load_config() -> Config:
 
 def load_predictor() -> Predictor:
     """Return the process-wide Predictor, or show why it cannot load and stop the page."""
-    path, limits = str(manifest_path()), load_config().limits
+    config = load_config()  # a bad setting is named here, before anything reads it
+    path, limits = str(manifest_path(config.manifest)), config.limits
     try:
         predictor = _predictor(path, limits)
     except PinpointError as exc:

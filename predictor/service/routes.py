@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import threading
 from functools import partial
 from typing import Annotated, Any
 
@@ -21,13 +20,18 @@ from starlette.formparsers import MultiPartException
 from ..errors import (
     DecodeBusy,
     ImageNotFound,
-    ImageRejected,
     PinpointError,
     StoreError,
     UnknownLabel,
 )
 from ..paths import image_root, read_image
-from ..recording import RecordedPrediction, record_click, record_labels, record_timeout
+from ..recording import (
+    RecordedPrediction,
+    predict_click,
+    record_labels,
+    record_timeout,
+    store_click,
+)
 from ..store import FeedbackStore
 from .errors import (
     BadRequest,
@@ -103,25 +107,29 @@ async def predict(request: Request, key: Annotated[str, Depends(limited_caller)]
         raise Overloaded(f"all {state.runner.slots} prediction slots are busy; retry in a second")
     source, x, y, top_k = await _read_predict_request(request, state)
     note(request.scope, point=point_fields(x, y))
-    tester, gave_up = f"api:{key}", threading.Event()
-    click = partial(record_click, store=store, image=source, point=(x, y), tester=tester,
-                    source="api", top_k=top_k, parallel=False, decode_wait_s=0,
-                    abandoned=gave_up.is_set)
-    try:  # on the models current now; a reload meanwhile lets this job finish on them
-        recorded = await state.runner.run(state.live.call, click)
+    tester = f"api:{key}"
+    # The deadline covers decoding, crops and models; storing the answer comes after it.
+    # The job runs on the models current now: a reload meanwhile lets it finish on them.
+    job = partial(predict_click, image=source, point=(x, y), top_k=top_k, include_decode=True,
+                  decode_wait_s=0)
+    try:
+        click = await state.runner.run(state.live.call, job)
     except (Overloaded, DecodeBusy):
         _count_prediction(state, "overloaded")
         raise
     except DeadlineExceeded as exc:
-        gave_up.set()  # the late job stores nothing; the timeout row below stands for it
         _count_prediction(state, "timeout")
         await _record_timeout(store, tester, str(exc))
         raise
-    except ImageRejected:
+    except PinpointError:
         _count_prediction(state, "rejected")
         raise
+    try:
+        recorded = await run_in_threadpool(partial(store_click, store, click, tester=tester,
+                                                   source="api"))
     except PinpointError:
-        _count_prediction(state, "failed")
+        if click.error is not None:  # a bad point or a failed model, now stored as failed
+            _count_prediction(state, "failed")
         raise
     note(request.scope, **prediction_fields(recorded.prediction),
          prediction_id=recorded.prediction_id, outcome=recorded.status)
