@@ -38,6 +38,28 @@ def test_smoke_run_writes_artifacts_and_metrics(smoke_models, name, n_labels):
     assert "Known weaknesses" in (folder / "MODEL_CARD.md").read_text()
 
 
+def test_measure_saved_documents_saved_weights_as_their_run_measured_them(smoke_models, tmp_path):
+    import shutil
+
+    from training.__main__ import main
+    from training.train import RECIPES
+
+    version = RECIPES["theme"].version
+    ran, saved = smoke_models / "theme" / version, tmp_path / "theme" / version
+    saved.mkdir(parents=True)
+    for file in ("model.keras", "model.tflite"):
+        shutil.copy(ran / file, saved / file)
+    args = ["theme", "--smoke", "--measure-saved", "--workers", "1", "--out", str(tmp_path)]
+    assert main(args) == 0
+    measured = json.loads((saved / "metrics.json").read_text())
+    trained = json.loads((ran / "metrics.json").read_text())
+    assert measured["validation"] == trained["validation"]  # the same crops, the same weights
+    assert measured["data"] == trained["data"] and measured["params"] == trained["params"]
+    assert measured["training_seconds"] is None and trained["training_seconds"] > 0
+    assert "stopped before it recorded" in (saved / "MODEL_CARD.md").read_text()
+    assert f'version = "{version}"' in (tmp_path / "manifest.toml").read_text()
+
+
 def test_theme_split_keeps_every_emoji_group_on_one_side():
     train, val = themes.split(themes.render_emoji(), 0.2, seed=7)
     assert {e.group for e in train}.isdisjoint({e.group for e in val})

@@ -3,6 +3,7 @@
 Without --version each model's current version is built (models/<name>/<version>/); the
 manifest lists every version found in the output folder. `python -m training cards`
 re-scores every version on the labeled photo sets and rewrites metrics.json and the cards.
+--measure-saved measures and documents weights a run saved before it stopped, without training.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from .train import (  # noqa: E402
     RECIPES,
     ROOT,
     build_data,
+    measure_saved,
     refresh_cards,
     smoke,
     train,
+    validation_data,
 )
 
 
@@ -43,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--version", help="an earlier version to rebuild (default: the current one)"
     )
+    parser.add_argument(
+        "--measure-saved", action="store_true",
+        help="no training: measure and document the weights a stopped run saved in --out",
+    )
     args = parser.parse_args(argv)
     if args.model == "cards":
         for folder in refresh_cards(args.out):
@@ -55,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"no recipe for version {args.version} of {', '.join(missing)}")
     chosen = [HISTORY[(n, args.version)] if args.version else RECIPES[n] for n in names]
     recipes = [smoke(r) if args.smoke else r for r in chosen]
+    if args.measure_saved:
+        for recipe in recipes:
+            metrics = measure_saved(recipe, validation_data(recipe, args.workers), args.out)
+            print(json.dumps({"model": recipe.name, "version": recipe.version,
+                              "validation_top1": round(metrics["validation"]["top1"], 4)}))
+        return 0
     arrays = {r.name: build_data(r, args.workers) for r in recipes}  # before TensorFlow loads
     for recipe in recipes:
         started = time.perf_counter()

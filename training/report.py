@@ -199,10 +199,8 @@ Depthwise-separable CNN (`training/net.py`, width {recipe.width}, head `{recipe.
 {recipe.crop_fraction},
 AdamW (weight decay {recipe.weight_decay}, i.e. plain Adam at 0) with cosine decay from
 {recipe.lr}, dropout {recipe.dropout}, batch {recipe.batch}, {recipe.epochs} epochs,
-left-right flips: {recipe.flip}. Seed {recipe.seed}, op determinism on. Data generation took
-{metrics["data_seconds"]} s, training {metrics["training_seconds"]} s on this machine's
-2 CPU cores (shared with other jobs while measured).
-Reproduce: `make models` (or `python -m training {recipe.name}`).
+left-right flips: {recipe.flip}. Seed {recipe.seed}, op determinism on. {_timing(metrics)}
+Reproduce: {_reproduce(recipe)}.
 
 {_photo_section(metrics)}## Validation figures (synthetic)
 Scored with the served `{metrics["served"]["format"]}` file through `predictor.models`.
@@ -231,3 +229,20 @@ def _emoji_line(facts: dict) -> str:
         f"{facts['val_emoji']} held out for validation ({facts['val_groups']} groups); "
         "no group is in both.\n"
     )
+
+
+def _timing(metrics: dict) -> str:
+    if metrics["training_seconds"] is None:
+        return ("The run that made these\nweights stopped before it recorded its data and "
+                "training times (see Known weaknesses).")
+    return (f"Data generation took\n{metrics['data_seconds']} s, training "
+            f"{metrics['training_seconds']} s on this machine's\n2 CPU cores (shared with "
+            "other jobs while measured).")
+
+
+def _reproduce(recipe) -> str:
+    from .train import RECIPES
+
+    if RECIPES.get(recipe.name) == recipe:
+        return f"`make models` (or `python -m training {recipe.name}`)"
+    return f"`python -m training {recipe.name} --version {recipe.version}`"

@@ -64,7 +64,7 @@ HISTORY = {
     ),
 }
 # The version `make models` builds, per model.
-CURRENT = {"color": "2.0.0", "theme": "1.0.0"}
+CURRENT = {"color": "2.0.0", "theme": "2.0.0"}
 RECIPES = {name: HISTORY[(name, version)] for name, version in CURRENT.items()}
 # The version the manifest serves, per model (the others are listed as "retired").
 ACTIVE = dict(CURRENT)
@@ -160,7 +160,6 @@ def _dataset(recipe: Recipe, x: np.ndarray, y: np.ndarray, train: bool):
 def train(recipe: Recipe, arrays: dict, out_root: Path, verbose: int = 1) -> dict:
     """Fit, export, measure on validation through the core, write metrics.json and the card."""
     from .export import export_tflite
-    from .report import measure, photo_figures, spec_for, write_card
 
     folder = model_folder(out_root, recipe.name, recipe.version)
     folder.mkdir(parents=True, exist_ok=True)
@@ -169,16 +168,62 @@ def train(recipe: Recipe, arrays: dict, out_root: Path, verbose: int = 1) -> dic
     train_seconds = time.perf_counter() - started
     model.save(folder / "model.keras")
     export_tflite(model, folder / "model.tflite")
+    return _document(
+        recipe, arrays, out_root, int(model.count_params()),
+        round(arrays["seconds"], 1), round(train_seconds, 1),
+    )
+
+
+def measure_saved(recipe: Recipe, arrays: dict, out_root: Path) -> dict:
+    """Measure and document weights a run saved but did not measure (it stopped after saving).
+
+    arrays hold the validation crops only (`validation_data`); that run's data and training
+    times were not recorded, so metrics.json gives them as null.
+    """
+    import keras
+
+    folder = model_folder(out_root, recipe.name, recipe.version)
+    model = keras.saving.load_model(folder / "model.keras", compile=False)
+    return _document(recipe, arrays, out_root, int(model.count_params()), None, None)
+
+
+def validation_data(recipe: Recipe, workers: int) -> dict[str, Any]:
+    """The recipe's validation arrays alone (same seeds as a full build), and its train size."""
+    arrays = build_data(replace(recipe, n_train=0, photo_train=0), workers)
+    arrays["train_crops"] = _train_crops(recipe)
+    if recipe.photo_train or recipe.photo_val:
+        from . import photo_data
+
+        arrays["photo_facts"] = photo_data.facts(recipe.name)
+    return arrays
+
+
+def _train_crops(recipe: Recipe) -> int:
+    n = recipe.n_train * len(_labels(recipe))
+    if recipe.photo_train and recipe.name == "theme":
+        from . import photo_data
+
+        themes, pool = photo_data.photo_themes(), {p.name for p in photo_data.pool()}
+        n += recipe.photo_train * len({t for name, t in themes.items() if name in pool})
+    elif recipe.photo_train:
+        n += recipe.photo_train * len(_labels(recipe))
+    return n
+
+
+def _document(recipe, arrays, out_root, params, data_seconds, training_seconds) -> dict:
+    from .report import measure, photo_figures, spec_for, write_card
+
+    folder = model_folder(out_root, recipe.name, recipe.version)
     metrics = measure(recipe, arrays, folder, out_root)
     if recipe.photo_eval:
         spec = spec_for(recipe, folder, metrics["served"]["format"])
         metrics.update(photo_figures(spec, ROOT))
     metrics.update(
         recipe=asdict(recipe),
-        params=int(model.count_params()),
+        params=params,
         seed=recipe.seed,
-        data_seconds=round(arrays["seconds"], 1),
-        training_seconds=round(train_seconds, 1),
+        data_seconds=data_seconds,
+        training_seconds=training_seconds,
         data=_data_facts(recipe, arrays),
     )
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
@@ -205,8 +250,9 @@ def refresh_cards(out_root: Path) -> list[Path]:
 
 
 def _data_facts(recipe: Recipe, arrays: dict) -> dict:
+    train_crops = arrays["train_crops"] if "y_train" not in arrays else len(arrays["y_train"])
     facts: dict[str, Any] = {
-        "train_crops": int(len(arrays["y_train"])),
+        "train_crops": int(train_crops),
         "val_crops": int(len(arrays["y_val"])),
         "train_per_class": recipe.n_train,
         "val_per_class": recipe.n_val,
