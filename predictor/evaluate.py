@@ -154,8 +154,8 @@ def evaluate_versions(
             alone = evaluate_csv(single, csv_path)
         finally:
             single.close()
-        models: dict = alone["models"]  # type: ignore[assignment]
-        baselines: dict = alone["heuristic"]  # type: ignore[assignment]
+        models: dict = alone["models"]
+        baselines: dict = alone["heuristic"]
         scored = models.get(spec.name)
         if scored is not None:
             entry = {**scored, "status": spec.status}

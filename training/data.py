@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ def build(
     limit: int | None = None,
     photo_train: int = 0,
     photo_val: int = 0,
-) -> dict[str, np.ndarray]:
+) -> dict[str, Any]:
     """Return x_train, y_train, x_val, y_val: n_train / n_val crops per class.
 
     With photo_train / photo_val, that many crops per class made from the training-pool
@@ -81,7 +82,7 @@ def build(
     parts: dict[str, list] = {"train": [], "val": [], "photo_val": []}
     for job, result in zip(jobs, results, strict=True):
         parts[job[1]].append(result)
-    out = {}
+    out: dict[str, Any] = {}
     for part, chunks in parts.items():
         if chunks:
             out[f"x_{part}"] = np.concatenate([c[0] for c in chunks])

@@ -68,13 +68,13 @@ def split() -> tuple[list[Path], list[Path]]:
 @functools.cache
 def load(path: Path) -> np.ndarray:
     """The photo as uint8 RGB, its long side at most STORED_LONG_SIDE."""
-    with Image.open(path) as image:
-        image = image.convert("RGB")
-        scale = STORED_LONG_SIDE / max(image.size)
-        if scale < 1:
-            size = (round(image.width * scale), round(image.height * scale))
-            image = image.resize(size, Image.Resampling.LANCZOS)
-        return np.asarray(image, np.uint8)
+    with Image.open(path) as opened:
+        image = opened.convert("RGB")
+    scale = STORED_LONG_SIDE / max(image.size)
+    if scale < 1:
+        size = (round(image.width * scale), round(image.height * scale))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    return np.asarray(image, np.uint8)
 
 
 def preload(paths: list[Path], fraction: float | None = None) -> None:
@@ -359,11 +359,12 @@ def _multi(rng: np.random.Generator, paths: list[Path], fraction: float,
     lab = rgb_to_lab(pixels)
     families = rng.choice(CHROMATIC, size=int(rng.integers(3, 6)), replace=False)
     levels = len(families)
-    source = lab[..., 0] + 10 * noise(rng, *lab.shape[:2], max(4, box.side * 0.15))
+    height, width = lab.shape[:2]
+    source = lab[..., 0] + 10 * noise(rng, height, width, max(4, box.side * 0.15))
     edges = np.quantile(source, np.linspace(0, 1, levels + 1)[1:-1])
     index = np.digitize(source, edges)
     if rng.random() < 0.5:  # patches instead of lightness bands
-        index = (index + (noise(rng, *lab.shape[:2], box.side * 0.2) > 0)) % levels
+        index = (index + (noise(rng, height, width, box.side * 0.2) > 0)) % levels
     targets = np.stack([_target(rng, f) for f in families])
     painted = targets[index]
     painted[..., 0] = painted[..., 0] + 0.4 * (lab[..., 0] - lab[..., 0].mean())

@@ -92,7 +92,8 @@ def grouped_bars(frame: pd.DataFrame, x: str, y: str, color: str, title: str,
         color=alt.Color(f"{color}:N", title=None), tooltip=list(frame.columns))
 
 
-def with_switches(chart: alt.Chart, switches: pd.DataFrame) -> alt.Chart | alt.LayerChart:
+def with_switches(chart: alt.Chart, switches: pd.DataFrame
+                  ) -> alt.Chart | alt.LayerChart | alt.FacetChart:
     """Mark each switch of the served version (promote, roll back) with a dashed rule."""
     if switches.empty:
         return chart

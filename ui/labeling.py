@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import streamlit as st
 from PIL import Image
@@ -103,7 +104,7 @@ def photo_ui(prefix: str, decoded: DecodedImage, result: RecordedPrediction | No
     view = st.session_state.get(f"{prefix}_view")  # the view the tester clicked on
     last = f"{prefix}_last_click"
     click = st.session_state.get(key)
-    if is_new_click(click, st.session_state.get(last)):
+    if click is not None and is_new_click(click, st.session_state.get(last)):
         st.session_state[last] = click["unix_time"]
         handle(to_original(click, decoded.size, view))
         result = st.session_state.get(f"{prefix}_result") or result
@@ -140,7 +141,7 @@ def answers_ui(prefix: str, specs: list[ModelSpec], result: RecordedPrediction) 
                      for rank, s in enumerate(scores, 1)}
             options = [*shown, NONE_LABEL, SKIP, OTHER]
             value = st.radio(f"Correct {spec.name}", options, index=None,
-                             format_func=lambda o, shown=shown: shown.get(o, o),
+                             format_func=partial(_shown_as, shown),
                              key=_answer_key(prefix, spec.name, result))
             if value == OTHER:
                 value = st.selectbox(f"Other {spec.name}", spec.labels, index=None,
@@ -184,3 +185,6 @@ def timing_ui(result: RecordedPrediction, page_ms: float | None = None) -> None:
                f"models {model_ms:.0f} ms, prediction {prediction.timings_ms['total']:.0f} ms"
                f"{page}.")
 
+
+def _shown_as(shown: dict[str, str], option: str) -> str:
+    return shown.get(option, option)
