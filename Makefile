@@ -69,7 +69,7 @@ models: $(VENV)/.train
 
 ## lint: ruff and mypy
 lint: $(VENV)/.dev
-	$(BIN)/ruff check predictor bench tests training app.py pages ui samples
+	$(BIN)/ruff check predictor bench tests training app.py pages ui photos
 	$(BIN)/mypy
 
 clean-venv:
