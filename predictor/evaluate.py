@@ -53,7 +53,7 @@ def evaluate_csv(predictor, csv_path: str | os.PathLike) -> dict[str, Any]:
             unlabeled += 1
             continue
         try:
-            image = _image_path(path, row["image"])
+            image = image_path(path, row["image"])
             if decoded is None or decoded[0] != image:  # rows of one photo decode it once
                 decoded = (image, predictor.decode(image))
             prediction = predictor.predict(decoded[1], row["x"], row["y"], top_k=TOP_K)
@@ -190,7 +190,8 @@ def _read(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     return header, rows
 
 
-def _image_path(csv_path: Path, image: str | None) -> Path:
+def image_path(csv_path: Path, image: str | None) -> Path:
+    """Return a labeled row's image path; relative paths are relative to the file's folder."""
     image = (image or "").strip()
     if not image:
         raise LabeledFileError("the image cell is empty")

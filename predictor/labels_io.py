@@ -27,7 +27,7 @@ from . import store_schema as schema
 from .accuracy import NONE_LABEL
 from .crop import check_point
 from .errors import LabeledFileError, PinpointError, UnknownLabel
-from .evaluate import read_labeled
+from .evaluate import image_path, read_labeled
 from .predict import Predictor
 from .recording import record_click, record_labels
 from .store import FeedbackStore
@@ -98,15 +98,6 @@ def _import_row(predictor: Predictor, store: FeedbackStore, csv_path: Path, row:
     assert recorded.prediction_id is not None
     record_labels(predictor, store, recorded.prediction_id, chosen, tester=tester)
     return recorded.prediction_id
-
-
-def image_path(csv_path: Path, image: str | None) -> Path:
-    """Return a labeled row's image path; relative paths are relative to the file's folder."""
-    image = (image or "").strip()
-    if not image:
-        raise LabeledFileError("the image cell is empty")
-    candidate = Path(image)
-    return candidate if candidate.is_absolute() else csv_path.parent / candidate
 
 
 @contextmanager
