@@ -15,6 +15,7 @@ from .errors import (
     ManifestError,
     ModelLoadError,
     NoModels,
+    NotYourLabel,
     PinpointError,
     PointOutsideImage,
     RateLimited,
@@ -38,10 +39,14 @@ from .predict import LabelScore, Prediction, Predictor
 _LAZY = {
     "store": ("FeedbackStore", "database_url"),
     "store_queries": ("StoreFilter", "export_labeled", "filter_choices", "labeled_answers",
-                      "model_loads", "model_switches", "prediction_timings"),
+                      "label_history", "model_loads", "model_switches", "prediction_timings",
+                      "tester_labels"),
     "reports": ("NONE_LABEL", "accuracy_over_time", "accuracy_table", "confusion_table",
                 "latency_long", "latency_percentiles", "per_class_table", "stage_columns"),
-    "recording": ("RecordedPrediction", "check_labels", "record_click", "record_labels"),
+    "recording": ("RecordedPrediction", "check_labels", "edit_label", "record_click",
+                  "record_labels"),
+    "page_times": ("PageTimes",),
+    "agreement": ("agreement_table", "pair_agreement", "same_points"),
     "cards": ("ModelCard", "card_figures", "read_card"),
     "client": ("PinpointClient",),
     "ratelimit": ("RateLimiter",),
@@ -52,11 +57,19 @@ _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names
 
 
 if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
+    from .agreement import agreement_table, pair_agreement, same_points
     from .cards import ModelCard, card_figures, read_card
     from .client import PinpointClient
     from .config import Config, load_config
+    from .page_times import PageTimes
     from .ratelimit import RateLimiter
-    from .recording import RecordedPrediction, check_labels, record_click, record_labels
+    from .recording import (
+        RecordedPrediction,
+        check_labels,
+        edit_label,
+        record_click,
+        record_labels,
+    )
     from .remote import label_remote, predict_remote
     from .reports import (
         NONE_LABEL,
@@ -73,10 +86,12 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
         StoreFilter,
         export_labeled,
         filter_choices,
+        label_history,
         labeled_answers,
         model_loads,
         model_switches,
         prediction_timings,
+        tester_labels,
     )
 
 
@@ -120,6 +135,7 @@ __all__ = [
     "ManifestError",
     "ModelLoadError",
     "NoModels",
+    "NotYourLabel",
     "PinpointError",
     "PointOutsideImage",
     "RateLimited",
@@ -137,17 +153,21 @@ __all__ = [
     "RateLimiter",
     "ModelCard",
     "NONE_LABEL",
+    "PageTimes",
     "PinpointClient",
     "RecordedPrediction",
     "StoreFilter",
     "accuracy_over_time",
+    "agreement_table",
     "accuracy_table",
     "card_figures",
     "check_labels",
     "confusion_table",
     "database_url",
+    "edit_label",
     "export_labeled",
     "filter_choices",
+    "label_history",
     "label_remote",
     "labeled_answers",
     "latency_long",
@@ -155,11 +175,14 @@ __all__ = [
     "load_config",
     "model_loads",
     "model_switches",
+    "pair_agreement",
     "per_class_table",
     "predict_remote",
     "prediction_timings",
     "read_card",
+    "same_points",
     "record_click",
     "record_labels",
     "stage_columns",
+    "tester_labels",
 ]

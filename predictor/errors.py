@@ -63,6 +63,10 @@ class UnknownPrediction(PinpointError):
     """No prediction has this id."""
 
 
+class NotYourLabel(PinpointError):
+    """The label to edit does not exist or was saved by another tester."""
+
+
 class UnknownLabel(PinpointError):
     """A label names a model the prediction has no answer from, or is not one of its labels."""
 

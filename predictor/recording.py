@@ -172,6 +172,14 @@ def record_labels(predictor: Predictor, store: FeedbackStore, prediction_id: int
     store.record_labels(prediction_id, chosen, tester=tester)
 
 
+def edit_label(predictor: Predictor, store: FeedbackStore, prediction_id: int, model: str,
+               label: str | None, *, tester: str) -> None:
+    """Replace the tester's own label of one model's answer (None = none of these), checked
+    as a new label is; the replaced one stays in the history. Raises NotYourLabel."""
+    check_labels(predictor, store, prediction_id, {model: label})
+    store.edit_label(prediction_id, model, label, tester=tester)
+
+
 def _given_point(point: tuple[object, object]) -> dict[str, float]:
     given = {"x": _maybe_float(point[0]), "y": _maybe_float(point[1])}
     return {axis: value for axis, value in given.items() if value is not None}

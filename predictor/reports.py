@@ -6,7 +6,7 @@ import pandas as pd
 
 from .accuracy import NONE_LABEL, Answer, summarize
 
-PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
+PERCENTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 
 
 def answers(labeled: pd.DataFrame) -> list[Answer]:
@@ -55,10 +55,13 @@ def accuracy_over_time(labeled: pd.DataFrame, freq: str = "D", k: int = 5) -> pd
 
 
 def stage_columns(timings: pd.DataFrame) -> list[str]:
-    """Return the timing stage columns present: decode, crop, model:*, total."""
+    """Return the timing stage columns present: decode, crop, model:*, total, and page (the
+    app's run time for the click) once any click has one."""
     fixed = ["decode", "crop"]
     models = sorted(c for c in timings.columns if c.startswith("model:"))
-    return [c for c in fixed if c in timings] + models + (["total"] if "total" in timings else [])
+    page = ["page"] if "page" in timings and timings["page"].notna().any() else []
+    return [c for c in fixed if c in timings] + models + \
+        (["total"] if "total" in timings else []) + page
 
 
 def latency_long(timings: pd.DataFrame) -> pd.DataFrame:

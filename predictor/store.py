@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from . import store_schema as schema
-from .errors import StoreBusy, StoreError
+from .errors import NotYourLabel, StoreBusy, StoreError
 from .predict import Prediction
 
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "pinpoint.db"
@@ -176,6 +176,30 @@ class FeedbackStore:
                         f"prediction {prediction_id} has no answer from model {model!r}")
                 _upsert_label(conn, prediction_id, model, label, tester, when)
 
+    def edit_label(self, prediction_id: int, model: str, label: str | None, *, tester: str,
+                   at: datetime | None = None) -> None:
+        """Replace `tester`'s own label of one model's answer; the old one goes to the history.
+
+        Raises NotYourLabel when there is no label, or another tester saved it.
+        """
+        table = schema.labels
+        with self._write() as conn:
+            owner = conn.execute(select(table.c.tester).where(
+                table.c.prediction_id == prediction_id, table.c.model == model)
+                .with_for_update()).scalar()
+            if owner is None or owner != (tester or "anonymous"):
+                raise NotYourLabel(f"you have no label of model {model!r} on prediction "
+                                   f"{prediction_id} to edit")
+            _upsert_label(conn, prediction_id, model, label, tester, at or _utcnow())
+
+    def record_page_ms(self, prediction_id: int, page_ms: float) -> bool:
+        """Store how long the app took for this click (one UPDATE); False if no such row."""
+        table = schema.predictions
+        with self._write() as conn:
+            done = conn.execute(update(table).where(table.c.id == prediction_id)
+                                .values(page_ms=float(page_ms)))
+            return bool(done.rowcount)
+
     def models_of(self, prediction_id: int) -> set[str]:
         """Return the names of the models that answered this prediction (empty if none)."""
         table = schema.prediction_models
@@ -282,6 +306,7 @@ def _upsert_label(conn: Connection, prediction_id: int, model: str, label: str |
     # concurrent first label trips the unique key, and the UPDATE is then done again.
     table = schema.labels
     values = {"label": label, "tester": tester or "anonymous", "labeled_at": when}
+    _keep_replaced(conn, prediction_id, model, values)
     same = update(table).where(table.c.prediction_id == prediction_id, table.c.model == model)
     if conn.execute(same.values(values)).rowcount:
         return
@@ -290,6 +315,21 @@ def _upsert_label(conn: Connection, prediction_id: int, model: str, label: str |
             conn.execute(insert(table).values(prediction_id=prediction_id, model=model, **values))
     except IntegrityError:
         conn.execute(same.values(values))
+
+
+def _keep_replaced(conn: Connection, prediction_id: int, model: str,
+                   new: dict[str, Any]) -> None:
+    # The label about to be replaced goes to the history (unless nothing changes): accuracy
+    # counts only the current label, the history says what it was before and who changed it.
+    table = schema.labels
+    old = conn.execute(select(table.c.label, table.c.tester, table.c.labeled_at).where(
+        table.c.prediction_id == prediction_id, table.c.model == model)
+        .with_for_update()).mappings().first()
+    if old is None or (old["label"], old["tester"]) == (new["label"], new["tester"]):
+        return
+    conn.execute(insert(schema.label_history).values(
+        prediction_id=prediction_id, model=model, **old, replaced_at=new["labeled_at"],
+        replaced_by=new["tester"]))
 
 
 def _utcnow() -> datetime:

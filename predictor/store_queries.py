@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import Select, and_, exists, select
+from sqlalchemy import Select, and_, exists, func, select
 
 from . import store_schema as schema
 from .store import FeedbackStore
 
 P, M, L = schema.predictions, schema.prediction_models, schema.labels
+H = schema.label_history
 SCORED = ("ok",)  # failed, timeout and degraded predictions never count in accuracy
 
 
@@ -51,10 +52,44 @@ def labeled_answers(store: FeedbackStore, where: StoreFilter = StoreFilter()) ->
 def prediction_timings(store: FeedbackStore, where: StoreFilter = StoreFilter()) -> pd.DataFrame:
     """Return one row per prediction: time, status, series/parallel and one column per stage."""
     query = select(P.c.id.label("prediction_id"), P.c.created_at, P.c.tester, P.c.source,
-                   P.c.status, P.c.parallel, P.c.timings).order_by(P.c.created_at, P.c.id)
+                   P.c.status, P.c.parallel, P.c.timings, P.c.page_ms.label("page"),
+                   ).order_by(P.c.created_at, P.c.id)
     frame = _read(store, _filtered(query, where))
     stages = pd.json_normalize(frame.pop("timings").map(lambda t: t or {}).tolist())
-    return pd.concat([frame, stages.set_axis(frame.index)], axis=1)
+    page = frame.pop("page").astype(float)  # the app's run time, after the server's stages
+    return pd.concat([frame, stages.set_axis(frame.index)], axis=1).assign(page=page)
+
+
+def tester_labels(store: FeedbackStore, tester: str) -> pd.DataFrame:
+    """Return the labels `tester` saved (newest first), one row per model answer: the
+    prediction, the point, the model's ranked answers and crop, the label, and how many
+    times it was replaced before (`edits`). `truth` is None for "none of these"."""
+    edits = (select(func.count()).select_from(H)
+             .where(H.c.prediction_id == L.c.prediction_id, H.c.model == L.c.model)
+             .scalar_subquery())
+    query = (
+        select(P.c.id.label("prediction_id"), P.c.created_at, P.c.status, P.c.image_name,
+               P.c.image_sha256, P.c.point_x, P.c.point_y, M.c.model, M.c.version, M.c.ranked,
+               M.c.crop_png, L.c.label.label("truth"), L.c.labeled_at, edits.label("edits"))
+        .join(M, M.c.prediction_id == P.c.id)
+        .join(L, and_(L.c.prediction_id == P.c.id, L.c.model == M.c.model))
+        .where(L.c.tester == (tester or "anonymous"))
+        .order_by(L.c.labeled_at.desc(), P.c.id.desc(), M.c.model)
+    )
+    return _read(store, query)
+
+
+def label_history(store: FeedbackStore, prediction_id: int, model: str) -> pd.DataFrame:
+    """Return every label one model's answer has had, oldest first, the current one last
+    (its `replaced_at` empty): label, tester, labeled_at, replaced_at, replaced_by."""
+    old = select(H.c.label, H.c.tester, H.c.labeled_at, H.c.replaced_at, H.c.replaced_by) \
+        .where(H.c.prediction_id == prediction_id, H.c.model == model).order_by(H.c.id)
+    frame = _read(store, old)
+    now = _read(store, select(L.c.label, L.c.tester, L.c.labeled_at).where(
+        L.c.prediction_id == prediction_id, L.c.model == model))
+    both = pd.concat([frame, now], ignore_index=True) if not now.empty else frame
+    both["label"] = both["label"].astype(object).where(both["label"].notna(), None)
+    return both
 
 
 def export_labeled(store: FeedbackStore, where: StoreFilter = StoreFilter()) -> pd.DataFrame:
@@ -141,7 +176,7 @@ def _read(store: FeedbackStore, query: Select) -> pd.DataFrame:
     with store.read() as conn:
         frame = pd.DataFrame(conn.execute(query).mappings().all(),
                              columns=[c.name for c in query.selected_columns])
-    for column in ("created_at", "labeled_at", "loaded_at"):
+    for column in ("created_at", "labeled_at", "loaded_at", "replaced_at"):
         if column in frame:
             frame[column] = pd.to_datetime(frame[column])
     return frame

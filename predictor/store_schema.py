@@ -53,6 +53,9 @@ predictions = Table(
     Column("timings", JSON),
     # Added in step 4: where the image came from when known (a file name or path).
     Column("image_name", String(1000)),
+    # Added in step 5: the app's own run time for the click, from its arrival to the result
+    # drawn (what the tester waits for on the server); written after the result is shown.
+    Column("page_ms", Float),
 )
 
 # One row per model per click: its crop, its version and its top-k.
@@ -115,6 +118,22 @@ model_switches = Table(
     Column("source", String(20), nullable=False),  # cli, app, api
 )
 
+# Step 5: every label that was replaced (an edit in My labels, a relabel through the API),
+# with who replaced it and when; `labels` keeps only the current one, the one counted.
+label_history = Table(
+    "label_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("prediction_id", ForeignKey("predictions.id", ondelete="CASCADE"), nullable=False),
+    Column("model", String(100), nullable=False),
+    Column("label", String(200)),  # NULL: "none of these", as in `labels`
+    Column("tester", String(200), nullable=False),
+    Column("labeled_at", DateTime, nullable=False),
+    Column("replaced_at", DateTime, nullable=False),
+    Column("replaced_by", String(200), nullable=False),
+)
+
+
 def _v1_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=[predictions, prediction_models, labels])
 
@@ -141,9 +160,18 @@ def _v4_switches_and_image_names(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE predictions ADD COLUMN image_name VARCHAR(1000)"))
 
 
+def _v5_label_history_and_page_times(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[label_history])
+    conn.execute(text("CREATE INDEX ix_label_history_prediction ON label_history "
+                      "(prediction_id, model)"))
+    if "page_ms" not in {c["name"] for c in inspect(conn).get_columns("predictions")}:
+        conn.execute(text("ALTER TABLE predictions ADD COLUMN page_ms FLOAT"))
+
+
 # Append new steps at the end; never edit or reorder a step that has shipped.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _v1_tables, _v2_dashboard_indexes, _v3_model_loads, _v4_switches_and_image_names,
+    _v5_label_history_and_page_times,
 ]
 LATEST = len(MIGRATIONS)
 

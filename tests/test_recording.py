@@ -78,3 +78,21 @@ def test_nan_scores_make_a_degraded_prediction_that_is_never_scored(tiny_predict
     store.record_labels(recorded.prediction_id, {model.spec.name: "alpha"}, tester="t")
     assert prediction_timings(store)["status"].tolist() == ["degraded"]
     assert labeled_answers(store).empty
+
+
+def test_edit_label_checks_the_label_like_a_new_one_and_keeps_the_history(tiny_predictor, store,
+                                                                           decoded):
+    from predictor import NotYourLabel, UnknownLabel, edit_label, label_history
+
+    recorded = record_click(tiny_predictor, store, decoded, (100.0, 200.0), tester="ann")
+    name = tiny_predictor.specs[0].name
+    store.record_labels(recorded.prediction_id, {name: "alpha"}, tester="ann")
+    with pytest.raises(UnknownLabel):
+        edit_label(tiny_predictor, store, recorded.prediction_id, name, "no-such", tester="ann")
+    with pytest.raises(NotYourLabel):
+        edit_label(tiny_predictor, store, recorded.prediction_id, name, None, tester="bob")
+    edit_label(tiny_predictor, store, recorded.prediction_id, name, None, tester="ann")
+    assert labeled_answers(store)["truth"].isna().tolist() == [True]
+    history = label_history(store, recorded.prediction_id, name)
+    assert history["label"].tolist() == ["alpha", None]
+    assert history["replaced_by"].tolist()[0] == "ann"

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, inspect, text
 from predictor import PinpointError
 from predictor import store_queries as queries
 from predictor import store_schema as schema
+from predictor.errors import NotYourLabel
 from predictor.store import FeedbackStore, StoreBusy, StoreError, make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,7 +170,7 @@ def test_flush_while_a_reader_holds_the_log_says_so_and_loses_nothing(sqlite_url
 
 
 def test_new_database_is_at_latest_schema(store):
-    assert store.schema_version == store.schema_version_stored() == schema.LATEST == 4
+    assert store.schema_version == store.schema_version_stored() == schema.LATEST == 5
 
 
 def test_old_database_is_upgraded_and_keeps_its_rows(db_url):
@@ -185,7 +186,7 @@ def test_old_database_is_upgraded_and_keeps_its_rows(db_url):
     indexes = {i["name"] for i in inspect(store.engine).get_indexes("predictions")}
     with store.read() as conn:
         testers = conn.execute(text("SELECT tester FROM predictions")).scalars().all()
-    assert store.schema_version_stored() == 4
+    assert store.schema_version_stored() == 5
     assert "ix_predictions_tester" in indexes
     assert testers == ["old"]
 
@@ -203,6 +204,24 @@ def test_a_version_3_database_gains_image_names_and_switches(db_url):
         switched = conn.execute(text("SELECT from_version, to_version FROM model_switches")).all()
     assert "image_name" in columns
     assert [tuple(row) for row in switched] == [("1.0.0", "1.1.0")]
+
+
+def test_a_version_4_database_gains_label_history_and_page_times(db_url):
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        schema.upgrade(conn, target=4)
+        conn.execute(text("ALTER TABLE predictions DROP COLUMN page_ms"))
+        conn.execute(schema.predictions.insert().values(
+            created_at=datetime(2026, 1, 1), tester="old", source="app", status="ok"))
+    assert "label_history" not in inspect(engine).get_table_names()
+    engine.dispose()
+    store = FeedbackStore(db_url)
+    assert store.record_page_ms(1, 321.5)
+    with store.read() as conn:
+        assert conn.execute(text("SELECT tester, page_ms FROM predictions")).one() == (
+            "old", 321.5)
+    assert "label_history" in inspect(store.engine).get_table_names()
+    store.close()
 
 
 def test_reopening_runs_no_step_twice(db_url):
@@ -241,6 +260,59 @@ def test_relabel_updates_instead_of_duplicating(store):
     assert len(frame) == 2
     assert pd.isna(frame.loc["color", "truth"]) and frame.loc["color", "tester"] == "bob"
     assert frame.loc["theme", "truth"] == "Music" and frame.loc["theme", "tester"] == "ann"
+
+
+def test_a_replaced_label_is_kept_in_the_history_and_only_the_new_one_counts(store):
+    prediction_id = store.record_prediction(fake_prediction("img"), tester="ann")
+    store.record_labels(prediction_id, {"color": "blue"}, tester="ann",
+                        at=datetime(2026, 1, 1, 10))
+    store.record_labels(prediction_id, {"color": "blue"}, tester="ann")  # same: no history
+    store.edit_label(prediction_id, "color", None, tester="ann", at=datetime(2026, 1, 2, 9))
+    store.edit_label(prediction_id, "color", "red", tester="ann", at=datetime(2026, 1, 3, 9))
+    history = queries.label_history(store, prediction_id, "color")
+    assert history["label"].tolist()[:2] == ["blue", None]
+    assert history["label"].tolist()[2] == "red"
+    assert history["replaced_at"].tolist()[:2] == [pd.Timestamp(2026, 1, 2, 9),
+                                                    pd.Timestamp(2026, 1, 3, 9)]
+    assert pd.isna(history["replaced_at"].iloc[2])  # the current label
+    counted = queries.labeled_answers(store)
+    assert counted["truth"].tolist() == ["red"]
+    mine = queries.tester_labels(store, "ann")
+    assert (mine["truth"].tolist(), mine["edits"].tolist()) == (["red"], [2])
+
+
+def test_a_tester_edits_only_their_own_labels(store):
+    prediction_id = store.record_prediction(fake_prediction("img"), tester="ann")
+    store.record_labels(prediction_id, {"color": "blue"}, tester="ann")
+    with pytest.raises(NotYourLabel):
+        store.edit_label(prediction_id, "color", "red", tester="bob")
+    with pytest.raises(NotYourLabel):  # no label of theme to edit
+        store.edit_label(prediction_id, "theme", "Music", tester="ann")
+    assert queries.labeled_answers(store)["truth"].tolist() == ["blue"]
+    assert queries.tester_labels(store, "bob").empty
+    assert queries.label_history(store, prediction_id, "color")["label"].tolist() == ["blue"]
+
+
+def test_tester_labels_lists_newest_first_with_answers_and_crops(store):
+    first = store.record_prediction(fake_prediction("a"), tester="ann",
+                                    crops_png={"color": b"png-a"}, image_name="a.jpg")
+    second = store.record_prediction(fake_prediction("b"), tester="ann")
+    store.record_labels(first, {"color": "red"}, tester="ann", at=datetime(2026, 1, 1))
+    store.record_labels(second, {"theme": None}, tester="ann", at=datetime(2026, 1, 2))
+    store.record_labels(second, {"color": "blue"}, tester="bob", at=datetime(2026, 1, 3))
+    mine = queries.tester_labels(store, "ann")
+    assert mine[["prediction_id", "model"]].values.tolist() == [[second, "theme"],
+                                                                [first, "color"]]
+    assert pd.isna(mine["truth"].iloc[0]) and mine["truth"].iloc[1] == "red"
+    assert mine["crop_png"].iloc[1] == b"png-a" and mine["image_name"].iloc[1] == "a.jpg"
+    assert mine["ranked"].iloc[1][0] == {"label": "red", "score": 0.6}
+
+
+def test_page_time_of_a_missing_prediction_is_not_written(store):
+    assert not store.record_page_ms(12345, 10.0)
+    prediction_id = store.record_prediction(fake_prediction("img"), tester="ann")
+    assert store.record_page_ms(prediction_id, 87.0)
+    assert queries.prediction_timings(store)["page"].tolist() == [87.0]
 
 
 def test_label_for_a_model_the_prediction_lacks_is_refused_whole(store):
