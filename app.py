@@ -11,6 +11,7 @@ st.set_page_config(page_title="Pinpoint", page_icon="📍", layout="wide")
 navigation = st.navigation([
     st.Page("pages/predict.py", title="Predict", icon="📍", default=True),
     st.Page("pages/label_session.py", title="Label session", icon="🏷️"),
+    st.Page("pages/my_labels.py", title="My labels", icon="✏️"),
     st.Page("pages/accuracy.py", title="Accuracy", icon="🎯"),
     st.Page("pages/performance.py", title="Performance", icon="⏱️"),
     st.Page("pages/models.py", title="Models", icon="🧠"),

@@ -1,5 +1,7 @@
 """Pinpoint · Accuracy: how often each model and version gets the testers' answers right."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from predictor import (
@@ -14,6 +16,7 @@ from predictor import (
 )
 from ui.common import load_store, page_setup
 from ui.dashboard import (
+    agreement_ui,
     confusion_heatmap,
     filters_ui,
     over_time,
@@ -46,6 +49,10 @@ for row in accuracy_table(labeled).itertuples():
     st.caption(f"Of these, **{int(mine['truth'].isna().sum())}** answered “none of these” "
                "(no label of the model fits: counted as a miss, shown apart from the labels "
                "below).")
+
+# Do testers agree where several labeled the same point? (Whatever the tester filter says.)
+agreement_ui(labeled if where.tester is None else labeled_answers(store, replace(where,
+                                                                                  tester=None)))
 
 # Where each model goes wrong: per class, the confusion matrix, and the trend.
 for model, answers in labeled.groupby("model"):

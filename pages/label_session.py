@@ -5,6 +5,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from predictor import StoreFilter, labeled_answers
+from ui.batch_queue import clicked_index, queue_ui
 from ui.common import load_predictor, load_store, page_setup
 from ui.display import progress_text
 from ui.widgets import (
@@ -60,8 +61,12 @@ def go_to(new_index: int) -> None:
     st.session_state["label_index"] = max(0, min(new_index, len(batch)))
 
 
-# The queue: every photo with its status; pick one to jump to it.
-queue = [f"{'✓' if i in done else '○'} {i + 1}. {c.name}" for i, c in enumerate(batch)]
+# The queue (sidebar): every photo as a thumbnail, ✓ labeled / ○ not yet; click one to open it.
+if (jumped := clicked_index(len(batch))) is not None:
+    go_to(index := jumped)
+with st.sidebar:
+    queue_ui(lambda i: batch[i].read(), [c.key for c in batch], done, index,
+             predictor.limits.max_pixels, go_to)
 if index >= len(batch):
     st.progress(1.0, text=f"{progress_text(len(done), len(batch))} labeled")
     st.success("🎉 All photos done. Thank you!")
@@ -76,10 +81,6 @@ nav.progress(len(done) / len(batch), text=f"{progress_text(len(done), len(batch)
 nav.button("← Back", key="label_back", on_click=go_to, args=(index - 1,), disabled=index == 0)
 nav.button("Skip this photo", key="label_skip", on_click=go_to, args=(index + 1,),
            shortcut="Ctrl+Right")
-nav.selectbox("Jump to", range(len(batch)), index=index, format_func=queue.__getitem__,
-              key=f"label_jump_{index}", on_change=lambda: go_to(
-                  st.session_state[f"label_jump_{index}"]), width=260,
-              label_visibility="collapsed")
 decoded = decoded_ui("label", predictor, choice)
 if decoded is None:
     st.stop()
@@ -95,8 +96,6 @@ def saved(_answers) -> None:
 # Predict, show, confirm or correct, and move on.
 click_area("label", predictor, store, decoded, tester, submit="Save & next ➜", saved=saved)
 
-# My labels: what this tester saved, newest first (a new save on the same point replaces it).
-with st.expander(f"My labels ({len(mine)})"):
-    st.dataframe(mine.sort_values("labeled_at", ascending=False)[
-        ["labeled_at", "model", "truth", "top1", "point_x", "point_y", "image_sha256"]],
-        hide_index=True, key="label_mine")
+# What this tester saved: reviewed and edited on the My labels page.
+st.caption(f"You have saved **{len(mine)}** labels as **{tester}**. Review or change them on "
+           "the **✏️ My labels** page (the sidebar); an edit keeps the old label in the history.")

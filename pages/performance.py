@@ -12,8 +12,16 @@ from predictor import (
     record_click,
     stage_columns,
 )
-from ui.common import load_predictor, load_store, page_setup
-from ui.dashboard import filters_ui, grouped_bars, over_time, readable_stage, with_switches
+from ui.common import load_page_times, load_predictor, load_store, page_setup
+from ui.dashboard import (
+    filters_ui,
+    grouped_bars,
+    over_time,
+    readable_stage,
+    time_step,
+    wait_over_time,
+    with_switches,
+)
 from ui.widgets import SAMPLES
 
 tester = page_setup("Performance")
@@ -21,8 +29,10 @@ predictor = load_predictor()
 store = load_store()
 st.title("⏱️ Performance")
 st.write("Where the time goes. The photo is decoded once per upload, so a click's `decode` "
-         "stage is near zero; `total` is the server's whole answer. Runs of the button below "
-         "(source “benchmark”) are kept out of the testers' charts.")
+         "stage is near zero; *prediction (server)* is the core's whole answer; *page run "
+         "(tester waits)* is the app's own run for the click, from its arrival to the result "
+         "drawn. Runs of the button below (source “benchmark”) are kept out of the testers' "
+         "charts.")
 where = filters_ui("performance", store)
 
 # Start-up: every server start records each model's load and warm-up time.
@@ -43,23 +53,37 @@ if timings.empty or not (timings["status"] == "ok").any():
     st.info("No predictions yet. Click a photo on the Predict page, or measure below.")
 else:
     order = [readable_stage(stage) for stage in stage_columns(timings)]
+    # What the tester waits for, beside the model stages: median and p90 per time step.
+    freq, step = time_step(timings["created_at"])
+    waits = latency_percentiles(timings, freq=freq)
+    waits = waits[waits["stage"].isin(["page", "total"]) | waits["stage"].str.startswith(
+        "model:")].assign(stage=lambda f: f["stage"].map(readable_stage))
+    st.altair_chart(wait_over_time(waits, f"What a tester waits for, per {step}: median and "
+                                   "p90"), width="stretch")
+    if "page" not in stage_columns(timings):
+        st.caption("No page run times yet: they are stored with each click on Predict or "
+                   "Label session from now on.")
     overall = latency_percentiles(timings).assign(stage=lambda f: f["stage"].map(readable_stage))
-    st.altair_chart(grouped_bars(overall.melt(id_vars=["stage"], value_vars=["p50", "p95", "p99"],
+    st.altair_chart(grouped_bars(overall.melt(id_vars=["stage"], value_vars=["p50", "p90", "p99"],
                                               var_name="percentile", value_name="ms"),
                                  "stage", "ms", "percentile", "Latency per stage", order),
                     width="stretch")
     stage = st.selectbox("Stage over time", order, index=len(order) - 1, key="performance_stage")
-    hourly = latency_percentiles(timings, freq="h").assign(
+    hourly = latency_percentiles(timings, freq=freq).assign(
         stage=lambda f: f["stage"].map(readable_stage))
     per_hour = over_time(hourly[hourly["stage"] == stage].melt(
-        id_vars=["period"], value_vars=["p50", "p95", "p99"], var_name="percentile",
-        value_name="ms"), "ms", "percentile", f"{stage} latency per hour (ms)", percent=False)
+        id_vars=["period"], value_vars=["p50", "p90", "p99"], var_name="percentile",
+        value_name="ms"), "ms", "percentile", f"{stage} latency per {step} (ms)", percent=False)
     st.altair_chart(with_switches(per_hour, model_switches(store, where.model)), width="stretch")
     modes = latency_percentiles(everything, by=["mode"]).assign(  # the measured runs count here
         stage=lambda f: f["stage"].map(readable_stage))
     st.altair_chart(grouped_bars(modes, "stage", "p50", "mode",
                                  "Median per stage: models in series vs in parallel", order),
                     width="stretch")
+
+if (writer := load_page_times()) is not None and writer.dropped:
+    st.caption(f"{writer.dropped} page run time(s) were not stored since this server started "
+               "(the database was busy): the charts miss them, the clicks did not wait.")
 
 # Measure: run both ways on a sample photo so the comparison has data.
 runs = st.number_input("Clicks per mode", 5, 100, 20, key="performance_runs")

@@ -38,7 +38,12 @@ class PageTimes:
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every queued figure is written or dropped (for tests and a clean stop)."""
         done = threading.Event()
-        threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True).start()
+
+        def wait() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=wait, daemon=True).start()
         return done.wait(timeout)
 
     def _run(self) -> None:

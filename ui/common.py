@@ -16,6 +16,7 @@ from predictor import (
     DecodedImage,
     FeedbackStore,
     ImageLimits,
+    PageTimes,
     PinpointClient,
     PinpointError,
     Predictor,
@@ -179,6 +180,17 @@ def load_store() -> FeedbackStore:
     except PinpointError as exc:
         st.error(f"The feedback database could not be opened: {exc}")
         st.stop()
+
+
+@st.cache_resource
+def _page_times(url: str) -> PageTimes:
+    return PageTimes(_store(url))  # one background writer per process, shared
+
+
+def load_page_times() -> PageTimes | None:
+    """Return the process-wide writer of the app's run time per click, or None when clicks
+    are stored by the remote service (its prediction ids are not this store's)."""
+    return None if load_client() is not None else _page_times(database_url())
 
 
 @st.cache_resource

@@ -8,7 +8,14 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from predictor import NONE_LABEL, FeedbackStore, StoreFilter, filter_choices
+from predictor import (
+    NONE_LABEL,
+    FeedbackStore,
+    StoreFilter,
+    agreement_table,
+    filter_choices,
+    pair_agreement,
+)
 
 ALL = "All"
 
@@ -105,6 +112,60 @@ def with_switches(chart: alt.Chart, switches: pd.DataFrame
     return alt.layer(chart, rules)
 
 
+STAGE_NAMES = {"decode": "decode", "crop": "crop", "total": "prediction (server)",
+               "page": "page run (tester waits)"}
+
+
 def readable_stage(stage: str) -> str:
-    """Column name to chart label: "model:color" -> "color model"; other names unchanged."""
-    return f"{stage.removeprefix('model:')} model" if stage.startswith("model:") else stage
+    """Column name to chart label: "model:color" -> "color model", "total" -> "prediction
+    (server)", "page" -> "page run (tester waits)"; other names unchanged."""
+    if stage.startswith("model:"):
+        return f"{stage.removeprefix('model:')} model"
+    return STAGE_NAMES.get(stage, stage)
+
+
+def wait_over_time(frame: pd.DataFrame, title: str) -> alt.Chart:
+    """Median (solid) and p90 (dashed) per period, one colour per stage, on a log scale so
+    2 ms of model work and 200 ms of page run both read."""
+    long = frame.melt(id_vars=["period", "stage", "n"], value_vars=["p50", "p90"],
+                      var_name="percentile", value_name="ms")
+    long["percentile"] = long["percentile"].map({"p50": "median", "p90": "p90"})
+    return alt.Chart(long, title=title).mark_line(point=True).encode(
+        x=alt.X("period:T", title=None),
+        y=alt.Y("ms:Q", title="ms (log scale)", scale=alt.Scale(type="log")),
+        color=alt.Color("stage:N", title=None, sort=list(STAGE_NAMES.values())),
+        strokeDash=alt.StrokeDash("percentile:N", title=None,
+                                  sort=["median", "p90"]),
+        tooltip=["period:T", "stage", "percentile", alt.Tooltip("ms:Q", format=".1f"), "n"])
+
+
+def agreement_ui(labeled: pd.DataFrame) -> None:
+    """Where two or more testers labeled the same point (same photo, clicks within 2 px): per
+    model, how often they agree, with chance-corrected kappas and the figures per pair."""
+    st.header("Agreement between testers")
+    table = agreement_table(labeled)
+    if table.empty:
+        st.caption("No point has labels from two testers yet (the same photo, clicked within "
+                   "2 pixels). When testers label the same points, their agreement shows here.")
+        return
+    shown = pd.DataFrame({
+        "Model": table["model"], "Points": table["points"],
+        "All testers agree": table["all_agree"].map("{:.0%}".format),
+        "Tester pairs": table["pairs"],
+        "Pairs agreeing": table["pairwise"].map("{:.0%}".format),
+        "Fleiss' κ": table["kappa"].map(_kappa)})
+    st.dataframe(shown, hide_index=True, key="accuracy_agreement")
+    st.caption("A point counts when two or more testers labeled it (the same photo, clicks "
+               "within 2 pixels; each tester's latest label). κ is agreement beyond chance: "
+               "1 = always agree, 0 = no better than chance, — = undefined (one answer only).")
+    pairs = pair_agreement(labeled)
+    with st.expander(f"Per pair of testers ({len(pairs)})"):
+        st.dataframe(pd.DataFrame({
+            "Model": pairs["model"], "Tester": pairs["tester_a"], "And": pairs["tester_b"],
+            "Points": pairs["points"], "Agree": pairs["agree"].map("{:.0%}".format),
+            "Cohen's κ": pairs["kappa"].map(_kappa)}), hide_index=True,
+            key="accuracy_agreement_pairs")
+
+
+def _kappa(value: float | None) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:.2f}"

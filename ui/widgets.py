@@ -24,7 +24,7 @@ from predictor import (
     list_images,
     read_image,
 )
-from ui.common import load_clicks, load_client, load_config
+from ui.common import load_clicks, load_client, load_config, load_page_times
 from ui.display import decode_for_display
 from ui.keys import keep_keys_on_page
 from ui.labeling import (
@@ -218,5 +218,13 @@ def click_area(prefix: str, predictor: Predictor, store: FeedbackStore, decoded:
             st.session_state[f"{prefix}_page_ms"] = (time.perf_counter() - started) * 1000
         with timing:
             timing_ui(result, st.session_state.get(f"{prefix}_page_ms"))
+        if started is not None:  # stored after the result is drawn, by a background writer
+            _keep_page_ms(result, st.session_state[f"{prefix}_page_ms"])
+
+
+def _keep_page_ms(result: RecordedPrediction, page_ms: float) -> None:
+    writer = load_page_times()
+    if writer is not None and result.prediction_id is not None:
+        writer.submit(result.prediction_id, page_ms)
 
 

@@ -1,0 +1,77 @@
+from datetime import datetime
+
+from streamlit.testing.v1 import AppTest
+
+from tests import store_writer
+from tests.app_models import ROOT, TIMEOUT
+
+PAGE = str(ROOT / "pages" / "my_labels.py")
+
+pytest_plugins = ["tests.app_fixtures"]
+
+
+def _seed(env):
+    """ann labeled two points (color and theme on one), bob one; returns ann's ids."""
+    store = env.store()
+    ids = []
+    for key, tester, chosen in (("a", "ann", {"color": "red", "theme": "Music"}),
+                                ("b", "ann", {"color": None}),
+                                ("c", "bob", {"color": "blue"})):
+        prediction_id = store.record_prediction(store_writer.fake_prediction(key), tester=tester,
+                                                image_name=f"{key}.jpg")
+        store.record_labels(prediction_id, chosen, tester=tester, at=datetime(2026, 12, 1, 9))
+        ids.append(prediction_id)
+    store.close()
+    return ids
+
+
+def _open(name):
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    at.sidebar.text_input(key="common_tester").input(name)
+    return at.run()
+
+
+def test_my_labels_lists_only_this_testers_labels(app_env):
+    a, b, c = _seed(app_env)
+    at = _open("ann")
+    assert not at.exception
+    assert "**3** labels on **2** points" in at.markdown[0].value
+    picked = {box.key: box.value for box in at.selectbox}
+    assert picked == {f"mylabels_label_{a}_color": "red", f"mylabels_label_{a}_theme": "Music",
+                      f"mylabels_label_{b}_color": "none of these"}
+    options = at.selectbox(key=f"mylabels_label_{a}_color").options
+    assert options[:3] == ["red", "blue", "none of these"]  # the model's answers first
+    assert "navy" in options  # then every label the model knows
+    assert not [box for box in at.selectbox if box.key.endswith(f"_{c}_color")]  # bob's
+
+
+def test_editing_a_label_replaces_it_and_keeps_the_history(app_env):
+    a, _, _ = _seed(app_env)
+    at = _open("ann")
+    at.selectbox(key=f"mylabels_label_{a}_color").set_value("navy")
+    at.button(key=f"mylabels_save_{a}").click().run()
+    assert not at.exception
+    assert at.success[0].value == f"Saved ✓ color: red → navy (#{a})."
+    store = app_env.store()
+    from predictor import label_history, labeled_answers
+
+    counted = labeled_answers(store).set_index(["prediction_id", "model"])["truth"]
+    history = label_history(store, a, "color")
+    store.close()
+    assert counted[(a, "color")] == "navy" and counted[(a, "theme")] == "Music"
+    assert history["label"].tolist() == ["red", "navy"]
+    assert [e.label for e in at.expander] == ["History of the color label (1 earlier)"]
+
+
+def test_saving_without_a_change_changes_nothing(app_env):
+    a, _, _ = _seed(app_env)
+    at = _open("ann")
+    at.button(key=f"mylabels_save_{a}").click().run()
+    assert at.info[0].value == "Nothing changed."
+    assert not at.expander
+
+
+def test_a_tester_without_labels_is_told_where_to_make_some(app_env):
+    _seed(app_env)
+    at = _open("cy")
+    assert "No labels saved as **cy** yet" in at.info[0].value
