@@ -23,9 +23,9 @@ tester = page_setup("Label session")
 predictor = load_predictor()
 store = load_store()
 st.title("🏷️ Label session")
-st.sidebar.caption("For each photo: **click a spot**, pick the right answer for each model (keys "
-           "**1–5**, **0** = none of these), then **Save & next** (**Ctrl+Enter**); **Ctrl+→** "
-           "skips the photo. “Not sure / skip” leaves a model unlabeled.")
+HOW = ("For each photo: **click a spot**, pick the right answer for each model (keys **1–5**, "
+       "**0** = none of these), then **Save & next** (**Ctrl+Enter**); **Ctrl+→** skips the "
+       "photo. “Not sure / skip” leaves a model unlabeled.")
 
 # Ask: which batch? Uploads, the server folder, or the samples.
 sources: dict[str, Callable[[], list[ImageChoice]] | None] = {
@@ -42,6 +42,7 @@ with st.sidebar:  # in the sidebar, so the photo and its answers fit one screen
         batch = sources[source]()  # type: ignore[misc]  # None is handled above
 if not batch:
     st.info("Add some photos to start a session.")
+    st.sidebar.caption(HOW)
     st.stop()
 
 # Where are we in the batch? The store knows which photos this tester labeled already (in an
@@ -67,6 +68,7 @@ if (jumped := clicked_index(len(batch))) is not None:
 with st.sidebar:
     queue_ui(lambda i: batch[i].read(), [c.key for c in batch], done, index,
              predictor.limits.max_pixels, go_to)
+    st.caption(HOW)
 if index >= len(batch):
     st.progress(1.0, text=f"{progress_text(len(done), len(batch))} labeled")
     st.success("🎉 All photos done. Thank you!")

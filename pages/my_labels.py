@@ -19,7 +19,7 @@ if mine.empty:
             "page; they show up here to review and edit.")
     st.stop()
 points = list(dict.fromkeys(mine["prediction_id"]))  # newest first, one card per point
-st.write(f"**{len(mine)}** labels on **{len(points)}** points saved as **{tester}**, newest "
+st.write(f"**{len(mine)}** label(s) on **{len(points)}** point(s) saved as **{tester}**, newest "
          "first. Change a label and press **Save changes**: the new one is counted in "
          "accuracy, the old one stays in the history.")
 

@@ -35,7 +35,7 @@ def test_my_labels_lists_only_this_testers_labels(app_env):
     a, b, c = _seed(app_env)
     at = _open("ann")
     assert not at.exception
-    assert "**3** labels on **2** points" in at.markdown[0].value
+    assert "**3** label(s) on **2** point(s)" in at.markdown[0].value
     picked = {box.key: box.value for box in at.selectbox}
     assert picked == {f"mylabels_label_{a}_color": "red", f"mylabels_label_{a}_theme": "Music",
                       f"mylabels_label_{b}_color": "none of these"}

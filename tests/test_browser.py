@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageOps
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from bench.server import free_port
@@ -24,7 +25,9 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHOTS = ROOT / "artifacts" / "screenshots"
-COMPONENT = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
+FRAME = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
+COMPONENT = f'[data-testid="stMain"] {FRAME}'  # the photo (the queue's sheet is in the sidebar)
+QUEUE = f'[data-testid="stSidebar"] {FRAME}'
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=90_000)  # a busy machine is slow, not broken
 
@@ -264,6 +267,79 @@ def test_default_models_in_a_real_browser(browser, tmp_path_factory):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _cell_center(index: int, shown_width: float) -> dict[str, float]:
+    from ui.batch_queue import COLUMNS, PAD, THUMB
+
+    cell, scale = THUMB + 2 * PAD, shown_width / (COLUMNS * (THUMB + 2 * PAD))
+    return {"x": ((index % COLUMNS) + 0.5) * cell * scale,
+            "y": ((index // COLUMNS) + 0.5) * cell * scale}
+
+
+def _click_until_answered(page, tries: int = 3) -> None:
+    """Click the photo; once more if the click landed while the new photo was still loading."""
+    save = page.get_by_role("button", name="Save & next ➜")
+    for _ in range(tries):
+        page.frame_locator(COMPONENT).locator("img").click(position={"x": 200, "y": 150})
+        try:
+            save.wait_for(timeout=30_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    save.wait_for()
+
+
+def test_queue_jump_and_my_labels_edit_in_a_real_browser(browser, tmp_path):
+    manifest = build_app_models(tmp_path / "models")
+    db = tmp_path / "pinpoint.db"
+    server, url = _start_app(manifest, db, tmp_path / "streamlit.log")
+    try:
+        page = browser.new_page(viewport=LAPTOP)
+        page.set_default_timeout(90_000)
+        page.goto(url + "?tester=queue-tester")
+        expect(page.get_by_role("textbox", name="Your name")).to_have_value("queue-tester")
+        _open_page(page, "Label session")
+        page.get_by_text("Sample photos").click()
+        page.get_by_text("Photo 1 of 5").wait_for()
+        sheet = page.frame_locator(QUEUE).locator("img")
+        sheet.wait_for()
+        expect(page.get_by_text("○ not yet 5")).to_be_visible()
+        # a click on the third thumbnail opens the third photo
+        sheet.click(position=_cell_center(2, sheet.bounding_box()["width"]))
+        page.get_by_text("Photo 3 of 5").wait_for()
+        _click_until_answered(page)
+        _answers(page, "color").get_by_text("none of these").click()
+        _answers(page, "theme").get_by_text("not sure / skip").click()
+        page.get_by_role("button", name="Save & next ➜").click()
+        page.get_by_text("Photo 4 of 5").wait_for()
+        expect(page.get_by_text("✓ labeled 1 · ○ not yet 4")).to_be_visible()
+        page.frame_locator(COMPONENT).locator("img").wait_for()  # the next photo, drawn
+        _shoot(page, "7-label-session-queue", SHOTS)
+        # My labels: the saved label, changed; the old one stays in the history
+        _open_page(page, "My labels")
+        page.get_by_text("point(s) saved as queue-tester").wait_for()
+        _pick(page, "Your color label", "navy")
+        page.get_by_role("button", name="Save changes").click()
+        page.get_by_text("Saved ✓ color: none of these → navy").wait_for()
+        page.get_by_text("History of the color label (1 earlier)").click()
+        expect(page.locator('[data-testid="stExpander"] [data-testid="stDataFrame"]')
+               ).to_be_visible()
+        _shoot(page, "8-my-labels", SHOTS)
+        page.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    with sqlite3.connect(db) as conn:
+        current = conn.execute("SELECT l.model, l.label, p.image_name FROM labels l JOIN "
+                               "predictions p ON p.id = l.prediction_id").fetchall()
+        history = conn.execute("SELECT model, label, replaced_by FROM label_history").fetchall()
+        page_ms = conn.execute("SELECT page_ms FROM predictions").fetchall()
+    third = sorted((ROOT / "samples").glob("*.jpg"))[2].name
+    assert current == [("color", "navy", third)]
+    assert history == [("color", None, "queue-tester")]
+    assert len(page_ms) == 1 and page_ms[0][0] > 0  # the click's own run time, stored
+    assert "Traceback" not in (tmp_path / "streamlit.log").read_text()
 
 
 SECRETS = """[auth]

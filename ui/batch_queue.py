@@ -19,7 +19,7 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 from predictor import ACCEPTED_FORMATS, PinpointError
 from ui.display import is_new_click
 
-THUMB = 60  # a thumbnail's longer side, in pixels
+THUMB = 52  # a thumbnail's longer side, in pixels: four cells fill the sidebar's 240
 PAD = 4  # around each thumbnail: the cell is THUMB + 2 * PAD
 COLUMNS = 4  # thumbnails per row: the sheet fits the sidebar
 CURRENT = "#ff4b4b"

@@ -224,14 +224,15 @@ class Clicks:
     limiter: RateLimiter | None
 
     def record(self, decoded: DecodedImage, original: bytes | Path | None,
-               point: tuple[float, float], tester: str) -> RecordedPrediction:
+               point: tuple[float, float], tester: str, image_name: str | None = None
+               ) -> RecordedPrediction:
         """Predict at `point` and store it (here, or in the service's store, which gets the
         `original` bytes or file). The rate limit counts `rate_key()`, never the typed name."""
         if self.limiter is not None:
             self.limiter.check(rate_key())
         if self.client is None:
             return record_click(self.predictor, self.store, decoded, point, tester=tester,
-                                source="app")
+                                source="app", image_name=image_name)
         assert original is not None  # decoded_ui keeps it whenever a service is configured
         return predict_remote(self.client, original, decoded, point, tester=tester,
                               store=self.store)

@@ -46,7 +46,9 @@ def label_card_ui(predictor: Predictor, store: FeedbackStore, rows: pd.DataFrame
         colors = {spec.name: color for color, spec in zip(BOX_COLORS * 4, predictor.specs,
                                                           strict=False)}
         with st.form(key=f"mylabels_form_{pid}", border=False):
-            for column, row in zip(st.columns(len(rows)), rows.itertuples(), strict=True):
+            # one column per model the app knows, so a lone label keeps a readable width
+            slots = st.columns(max(len(rows), len(predictor.specs), 2), gap="large")
+            for column, row in zip(slots, rows.itertuples(), strict=False):
                 with column:
                     _model_ui(predictor, row, colors.get(row.model, "#888888"))
             st.form_submit_button("Save changes", key=f"mylabels_save_{pid}",
@@ -62,8 +64,9 @@ def _model_ui(predictor: Predictor, row, color: str) -> None:
     if row.crop_png:
         st.image(bordered(Image.open(io.BytesIO(row.crop_png)), color, side=72, line=4),
                  width=72)
-    st.caption(" · ".join(f"{i}. {r['label']} {r['score']:.0%}" for i, r in enumerate(top, 1))
-               + f"  \nLabeled {row.labeled_at:%Y-%m-%d %H:%M}")
+    st.caption("Its top 5: " + " · ".join(f"{i}. {r['label']} {r['score']:.0%}"
+                                          for i, r in enumerate(top, 1))
+               + f"  \nYou labeled it {row.labeled_at:%Y-%m-%d %H:%M}")
     options = _options(predictor, row.model, [r["label"] for r in top], row.truth)
     current = row.truth if isinstance(row.truth, str) else NONE_LABEL
     st.selectbox(f"Your {row.model} label", options,

@@ -111,6 +111,7 @@ def image_source_ui(prefix: str) -> ImageChoice | None:
 def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice) -> DecodedImage | None:
     """Decode the pick once (kept in the session) and return it, or None when it cannot be."""
     slot = f"{prefix}_decoded"
+    st.session_state[f"{prefix}_image_name"] = choice.name  # stored with each click on it
     cached = st.session_state.get(slot)
     if cached and cached[0] == choice.key:
         return cached[1]
@@ -156,7 +157,8 @@ def save_truth(predictor: Predictor, store: FeedbackStore, result: RecordedPredi
 def _predict(prefix: str, predictor: Predictor, store: FeedbackStore, decoded: DecodedImage,
              point: tuple[float, float], tester: str) -> RecordedPrediction:
     clicks = load_clicks(predictor, store)
-    return clicks.record(decoded, st.session_state.get(f"{prefix}_original"), point, tester)
+    return clicks.record(decoded, st.session_state.get(f"{prefix}_original"), point, tester,
+                         image_name=st.session_state.get(f"{prefix}_image_name"))
 
 
 def _handle_click(prefix: str, predictor: Predictor, store: FeedbackStore,
