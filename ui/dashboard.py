@@ -134,8 +134,8 @@ def wait_over_time(frame: pd.DataFrame, title: str) -> alt.Chart:
         x=alt.X("period:T", title=None),
         y=alt.Y("ms:Q", title="ms (log scale)", scale=alt.Scale(type="log")),
         color=alt.Color("stage:N", title=None, sort=list(STAGE_NAMES.values())),
-        strokeDash=alt.StrokeDash("percentile:N", title=None,
-                                  sort=["median", "p90"]),
+        strokeDash=alt.StrokeDash("percentile:N", title=None, sort=["median", "p90"]),
+        shape=alt.Shape("percentile:N", title=None, sort=["median", "p90"]),
         tooltip=["period:T", "stage", "percentile", alt.Tooltip("ms:Q", format=".1f"), "n"])
 
 

@@ -61,12 +61,13 @@ def label_card_ui(predictor: Predictor, store: FeedbackStore, rows: pd.DataFrame
 def _model_ui(predictor: Predictor, row, color: str) -> None:
     top = row.ranked[:5]
     st.markdown(f"**{row.model}** · version {row.version}")
+    side = st.container(horizontal=True, wrap=False)  # the crop beside what the model said
     if row.crop_png:
-        st.image(bordered(Image.open(io.BytesIO(row.crop_png)), color, side=72, line=4),
-                 width=72)
-    st.caption("Its top 5: " + " · ".join(f"{i}. {r['label']} {r['score']:.0%}"
-                                          for i, r in enumerate(top, 1))
-               + f"  \nYou labeled it {row.labeled_at:%Y-%m-%d %H:%M}")
+        side.image(bordered(Image.open(io.BytesIO(row.crop_png)), color, side=72, line=4),
+                   width=72)
+    side.caption("Its top 5: " + " · ".join(f"{i}. {r['label']} {r['score']:.0%}"
+                                            for i, r in enumerate(top, 1))
+                 + f"  \nYou labeled it {row.labeled_at:%Y-%m-%d %H:%M}")
     options = _options(predictor, row.model, [r["label"] for r in top], row.truth)
     current = row.truth if isinstance(row.truth, str) else NONE_LABEL
     st.selectbox(f"Your {row.model} label", options,
