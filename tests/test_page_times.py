@@ -28,7 +28,7 @@ class _BusyStore:
 
 def test_a_busy_store_drops_page_times_without_making_the_click_wait():
     store = _BusyStore()
-    times = PageTimes(store, capacity=2)  # type: ignore[arg-type]
+    times = PageTimes(store, capacity=2)
     accepted = [times.submit(i, 1.0) for i in range(5)]  # returns at once, even when full
     assert accepted.count(False) >= 2 and times.dropped == accepted.count(False)
     store.release.set()
