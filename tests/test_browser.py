@@ -277,6 +277,18 @@ def _cell_center(index: int, shown_width: float) -> dict[str, float]:
             "y": ((index // COLUMNS) + 0.5) * cell * scale}
 
 
+def _photo_drawn(page, timeout_s: float = 90) -> None:
+    """Wait until the photo's frame has its picture's height (not the empty loading frame)."""
+    page.frame_locator(COMPONENT).locator("img").wait_for()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        box = page.locator(COMPONENT).bounding_box()
+        if box and box["height"] > 100:
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError(f"the photo was not drawn: {page.locator(COMPONENT).bounding_box()}")
+
+
 def _click_until_answered(page, tries: int = 3) -> None:
     """Click the photo; once more if the click landed while the new photo was still loading."""
     save = page.get_by_role("button", name="Save & next ➜")
@@ -314,7 +326,7 @@ def test_queue_jump_and_my_labels_edit_in_a_real_browser(browser, tmp_path):
         page.get_by_role("button", name="Save & next ➜").click()
         page.get_by_text("Photo 4 of 5").wait_for()
         expect(page.get_by_text("✓ labeled 1 · ○ not yet 4")).to_be_visible()
-        page.frame_locator(COMPONENT).locator("img").wait_for()  # the next photo, drawn
+        _photo_drawn(page)
         _shoot(page, "7-label-session-queue", SHOTS)
         # My labels: the saved label, changed; the old one stays in the history
         _open_page(page, "My labels")
