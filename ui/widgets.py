@@ -16,9 +16,9 @@ from predictor import (
     DecodedImage,
     FeedbackStore,
     PinpointError,
-    Predictor,
     RateLimited,
     RecordedPrediction,
+    ServedModels,
     StoreBusy,
     image_root,
     list_images,
@@ -108,7 +108,7 @@ def image_source_ui(prefix: str) -> ImageChoice | None:
                             key=f"{prefix}_pick")
 
 
-def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice) -> DecodedImage | None:
+def decoded_ui(prefix: str, models: ServedModels, choice: ImageChoice) -> DecodedImage | None:
     """Decode the pick once (kept in the session) and return it, or None when it cannot be."""
     slot = f"{prefix}_decoded"
     cached = st.session_state.get(slot)
@@ -116,7 +116,7 @@ def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice) -> Decode
         return cached[1]
     try:
         source = choice.read()
-        decoded = decode_for_display(source, predictor.specs, predictor.limits, DISPLAY_SIDE)
+        decoded = decode_for_display(source, models, DISPLAY_SIDE)
     except PinpointError as exc:
         st.error(f"This image cannot be used: {exc}")
         return None
@@ -129,8 +129,8 @@ def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice) -> Decode
     return decoded
 
 
-def save_truth(predictor: Predictor, store: FeedbackStore, result: RecordedPrediction,
-               answers: dict[str, Answer], tester: str) -> bool:
+def save_truth(store: FeedbackStore, result: RecordedPrediction, answers: dict[str, Answer],
+               tester: str) -> bool:
     """Store the labels with their prediction (skipped models get none) and say so; on failure
     say what to do."""
     assert result.prediction_id is not None  # the app always stores its predictions
@@ -139,7 +139,7 @@ def save_truth(predictor: Predictor, store: FeedbackStore, result: RecordedPredi
         st.info("Nothing saved: every model skipped.")
         return True
     try:
-        load_clicks(predictor, store).label(result.prediction_id, chosen, tester)
+        load_clicks(store).label(result.prediction_id, chosen, tester)
     except StoreBusy as exc:
         st.warning(f"Not saved: {exc}")
         return False
@@ -153,20 +153,19 @@ def save_truth(predictor: Predictor, store: FeedbackStore, result: RecordedPredi
     return True
 
 
-def _predict(prefix: str, predictor: Predictor, store: FeedbackStore, decoded: DecodedImage,
+def _predict(prefix: str, store: FeedbackStore, decoded: DecodedImage,
              point: tuple[float, float], tester: str) -> RecordedPrediction:
-    clicks = load_clicks(predictor, store)
+    clicks = load_clicks(store)
     return clicks.record(decoded, st.session_state.get(f"{prefix}_original"), point, tester)
 
 
-def _handle_click(prefix: str, predictor: Predictor, store: FeedbackStore,
-                  decoded: DecodedImage, tester: str, point: tuple[float, float]) -> bool:
+def _handle_click(prefix: str, store: FeedbackStore, decoded: DecodedImage, tester: str,
+                  point: tuple[float, float]) -> bool:
     """Predict and store one click; keep the answer for this page (True), or say why there is
     none (False)."""
     st.session_state[f"{prefix}_click_started"] = time.perf_counter()
     try:
-        st.session_state[f"{prefix}_result"] = _predict(prefix, predictor, store, decoded,
-                                                        point, tester)
+        st.session_state[f"{prefix}_result"] = _predict(prefix, store, decoded, point, tester)
     except RateLimited as exc:
         st.warning(str(exc))
         return False
@@ -183,7 +182,7 @@ def current_result(prefix: str, decoded: DecodedImage) -> RecordedPrediction | N
 
 
 @st.fragment
-def click_area(prefix: str, predictor: Predictor, store: FeedbackStore, decoded: DecodedImage,
+def click_area(prefix: str, models: ServedModels, store: FeedbackStore, decoded: DecodedImage,
                tester: str, submit: str = "Save the correct labels",
                saved: Callable[[dict[str, Answer]], None] | None = None) -> None:
     """The photo (fixed width) and, beside it, each model's top 5 and the tester's answers.
@@ -195,21 +194,21 @@ def click_area(prefix: str, predictor: Predictor, store: FeedbackStore, decoded:
     row = st.container(horizontal=True, gap="medium")
     with row.container(width=PHOTO_SIDE):
         photo_ui(prefix, decoded, current_result(prefix, decoded),
-                 partial(_handle_click, prefix, predictor, store, decoded, tester))
-        legend_ui(predictor.specs)
+                 partial(_handle_click, prefix, store, decoded, tester))
+        legend_ui(models.specs)
     result = current_result(prefix, decoded)
     with row.container(width="stretch"):
         if result is None:
             st.info("**Click the spot you are curious about.** A white dot marks it; the "
                     "coloured squares show what each model saw.")
             return
-        picked = answers_ui(prefix, predictor.specs, result)
-        keys_ui(prefix, predictor.specs, result, picked)
+        picked = answers_ui(prefix, models.specs, result)
+        keys_ui(prefix, models.specs, result, picked)
         if st.button(submit, type="primary", shortcut="Ctrl+Enter", key=f"{prefix}_save"):
-            answers = choices_from(predictor.specs, picked)
+            answers = choices_from(models.specs, picked)
             if isinstance(answers, str):
                 st.warning(answers)
-            elif save_truth(predictor, store, result, answers, tester) and saved is not None:
+            elif save_truth(store, result, answers, tester) and saved is not None:
                 saved(answers)
         timing = st.empty()
         # what the tester waited for on the server: from the click arriving to this line
