@@ -52,6 +52,7 @@ class Output:
     name: str
     make: Callable[[Run], str]
     vary: tuple[str, ...] = ()  # regexes: each match becomes a placeholder before comparing
+    slow: bool = False  # tens of seconds: `--check` runs it, tests/test_doc_outputs.py does not
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,11 @@ class Block:
 OUTPUTS: dict[str, Output] = {}
 
 
-def output(name: str, *vary: str) -> Callable[[Callable[[Run], str]], Callable[[Run], str]]:
+def output(name: str, *vary: str,
+           slow: bool = False) -> Callable[[Callable[[Run], str]], Callable[[Run], str]]:
     """Register a function that returns the block `name` (fences included), in page order."""
     def register(make: Callable[[Run], str]) -> Callable[[Run], str]:
-        OUTPUTS[name] = Output(name, make, vary)
+        OUTPUTS[name] = Output(name, make, vary, slow)
         return make
     return register
 
@@ -119,6 +121,8 @@ def check(blocks: list[Block], fresh: dict[str, str]) -> list[str]:
         if block.name not in OUTPUTS:
             problems.append(f"{where}: no command makes this block (docs/outputs.py)")
             continue
+        if block.name not in fresh and OUTPUTS[block.name].slow:
+            continue  # not run this time (make_all(slow=False))
         lines = drift(block, fresh[block.name], OUTPUTS[block.name].vary)
         if lines:
             problems.append(f"{where} drifted:\n" + "\n".join(lines[:40]))
@@ -160,6 +164,14 @@ class Run:
         args = shown.split(" -m predictor ", 1)[1].split()
         done = subprocess.run([sys.executable, "-m", "predictor", *args], cwd=ROOT,
                               env=self.env(), capture_output=True, text=True, timeout=300)
+        return f"$ {shown}\n{done.stdout.rstrip()}"
+
+    def cli_in(self, folder: Path, shown: str, **env: str) -> str:
+        """Run `shown` (`python -m predictor …`) in `folder`; return the block's text."""
+        args = shown.split(" -m predictor ", 1)[1].split()
+        done = subprocess.run([sys.executable, "-m", "predictor", *args], cwd=folder,
+                              env={**self.env(**env), "PYTHONPATH": str(ROOT)},
+                              capture_output=True, text=True, timeout=600)
         return f"$ {shown}\n{done.stdout.rstrip()}"
 
     def service(self, name: str = "main", **settings: str) -> int:
@@ -250,10 +262,11 @@ def running() -> Iterator[Run]:
             run.close()
 
 
-def make_all() -> dict[str, str]:
-    """Run every registered output, in page order (ids and rate counts depend on it)."""
+def make_all(slow: bool = True) -> dict[str, str]:
+    """Run every registered output (without the slow ones when `slow` is False), in page order
+    (ids and rate counts depend on it)."""
     with running() as run:
-        return {name: out.make(run) for name, out in OUTPUTS.items()}
+        return {name: out.make(run) for name, out in OUTPUTS.items() if slow or not out.slow}
 
 
 def fence(text: str) -> str:
@@ -267,6 +280,76 @@ def fence(text: str) -> str:
 def _predict_rowing(run: Run) -> str:
     return fence(run.cli(".venv/bin/python -m predictor predict samples/rowing_boats.jpg "
                          "--x 200 --y 800"))
+
+
+@output("readme-eval-photos", slow=True)
+def _eval_photos(run: Run) -> str:
+    done = subprocess.run([sys.executable, "-m", "predictor", "evaluate",
+                           "photos/eval_points.csv", "--json"], cwd=ROOT, env=run.env(),
+                          capture_output=True, text=True, timeout=600)
+    report = json.loads(done.stdout)
+    rows = ["| on real photos | points | top-1 strict | top-1 lenient | top-5 | card |",
+            "|---|---|---|---|---|---|"]
+    for name, served in report["models"].items():
+        others = report["other_versions"].get(name, {}).values()
+        for figures in (served, *others):
+            status = figures.get("status", "active")
+            version = f"**{figures['version']}**" if status == "active" else figures["version"]
+            card = f"models/{name}/{figures['version']}/MODEL_CARD.md"
+            rows.append(_eval_row(f"`{name}` {version} ({status})", figures,
+                                  f"[MODEL_CARD]({card})"))
+        if name in report["heuristic"]:
+            rows.append(_eval_row("nearest-named-color heuristic", report["heuristic"][name],
+                                  "`predictor/heuristic.py`"))
+    return "\n".join(rows)
+
+
+def _eval_row(what: str, figures: dict, card: str) -> str:
+    percents = (f"{figures[key] * 100:.1f} %" for key in ("top1", "top1_lenient", "top5"))
+    return f"| {what} | {figures['n']} | {' | '.join(percents)} | {card} |"
+
+
+# -- docs/improving.md: the steps before and after the retrain (the retrain itself is recorded)
+
+
+def _improving(run: Run) -> tuple[Path, dict[str, str]]:
+    """The walk-through's folder: the cast renders (labeled: seeds 0-39, other: 200-219) and
+    a manifest serving color and theme 1.0.0, as at the time of the recorded run."""
+    folder = run.scratch / "improving"
+    if not folder.exists():
+        sys.path.insert(0, str(ROOT))
+        from tests.cast_domain import write_set
+
+        write_set(folder / "labeled", range(0, 40))
+        write_set(folder / "other", range(200, 220))
+        entries = []
+        for entry in (ROOT / "models" / "manifest.toml").read_text().split("[[model]]")[1:]:
+            if 'version = "1.0.0"' in entry:
+                entry = re.sub(r'(file|labels) = "', rf'\1 = "{ROOT / "models"}/', entry)
+                entries.append("[[model]]" + entry.replace('"retired"', '"active"'))
+        (folder / "manifest.toml").write_text("".join(entries))
+    return folder, {"PINPOINT_MANIFEST": str(folder / "manifest.toml"),
+                    "PINPOINT_DB_URL": f"sqlite:///{folder / 'store.db'}"}
+
+
+@output("improving-import", slow=True)
+def _improving_import(run: Run) -> str:
+    folder, env = _improving(run)
+    return fence(run.cli_in(folder, "python -m predictor labels import labeled/labels.csv "
+                                    "--tester ann", **env))
+
+
+@output("improving-evaluate-before", slow=True)
+def _improving_evaluate(run: Run) -> str:
+    folder, env = _improving(run)
+    return fence(run.cli_in(folder, "python -m predictor evaluate other/labels.csv", **env))
+
+
+@output("improving-export", slow=True)
+def _improving_export(run: Run) -> str:
+    folder, env = _improving(run)
+    return fence(run.cli_in(folder, "python -m predictor labels export labels.zip --format zip",
+                            **env))
 
 
 # -- docs/service.md ----------------------------------------------------------------------------
