@@ -180,6 +180,7 @@ class Run:
             self.services[name] = _serve(self.scratch / name, self.env(**{
                 "PINPOINT_API_KEYS": f"alice:{KEY}", "PINPOINT_API_RATE": "6/60",
                 "PINPOINT_IMAGE_ROOT": str(ROOT / "tests" / "rendered"),
+                "PINPOINT_MANIFEST": str(_manifest_copy(self.scratch / name)),
                 "PINPOINT_DB_URL": f"sqlite:///{self.scratch / f'{name}.db'}", **settings}))
         return self.services[name][1]
 
@@ -204,6 +205,22 @@ class Run:
                 process.wait(15)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _manifest_copy(folder: Path, versions: str = "") -> Path:
+    """The default manifest with absolute paths in `folder` (only the entries of `versions`,
+    all active, when given), so a run may break or change it without touching models/."""
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for entry in (ROOT / "models" / "manifest.toml").read_text().split("[[model]]")[1:]:
+        if versions and f'version = "{versions}"' not in entry:
+            continue
+        entry = re.sub(r'(file|labels|head) = "', rf'\1 = "{ROOT / "models"}/', entry)
+        entries.append("[[model]]" + (entry.replace('"retired"', '"active"') if versions
+                                      else entry))
+    path = folder / "manifest.toml"
+    path.write_text("".join(entries))
+    return path
 
 
 def _serve(folder: Path, env: dict[str, str]) -> tuple[subprocess.Popen, int]:
@@ -322,12 +339,7 @@ def _improving(run: Run) -> tuple[Path, dict[str, str]]:
 
         write_set(folder / "labeled", range(0, 40))
         write_set(folder / "other", range(200, 220))
-        entries = []
-        for entry in (ROOT / "models" / "manifest.toml").read_text().split("[[model]]")[1:]:
-            if 'version = "1.0.0"' in entry:
-                entry = re.sub(r'(file|labels) = "', rf'\1 = "{ROOT / "models"}/', entry)
-                entries.append("[[model]]" + entry.replace('"retired"', '"active"'))
-        (folder / "manifest.toml").write_text("".join(entries))
+        _manifest_copy(folder, "1.0.0")
     return folder, {"PINPOINT_MANIFEST": str(folder / "manifest.toml"),
                     "PINPOINT_DB_URL": f"sqlite:///{folder / 'store.db'}"}
 
@@ -421,6 +433,42 @@ def _service_metrics(run: Run) -> str:
                           "grep -E 'requests_total|model_seconds_count'", run.service()))
 
 
+_LOG_BREAKS = ("event", "load_ms", "point", "ms", "prediction_id", "error", "kept")
+
+
+@output("service-logs", r'"ts":"([^"]+)"', r'"pid":(\d+)', r'"seconds":([\d.]+)',
+        r'"(?:load|warmup|total)_ms":([\d.]+)', r'"request_id":"(\w+)"',
+        r'"(?:decode|crop|total|model:\w+)":([\d.]+)', r"manifest (/\S+):")
+def _service_logs(run: Run) -> str:
+    process, port = run.services["main"]
+    log = run.scratch / "main" / "stderr.log"
+    manifest = run.scratch / "main" / "manifest.toml"
+    manifest.write_text("garbage here\n")
+    process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 60
+    while '"event":"reload_failed"' not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    events = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    shown = [next(e for e in events if e["event"] == name)
+             for name in ("model_loaded", "models_ready", "predict", "reload_failed")]
+    return fence("\n".join(_wrapped(e) for e in shown))
+
+
+def _wrapped(event: dict) -> str:
+    """One log line as logged, broken before a few keys so that it reads on a page."""
+    parts = [json.dumps({k: v}, separators=(",", ":"), ensure_ascii=False)[1:-1]
+             for k, v in event.items()]
+    lines = [""]
+    for key, part in zip(event, parts, strict=True):
+        if (key in _LOG_BREAKS or isinstance(event[key], dict)) and lines[-1]:
+            lines[-1] += ","
+            lines.append(" ")
+        elif lines[-1].strip():
+            lines[-1] += ","
+        lines[-1] += part
+    return "{" + "\n".join(lines) + "}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """--write: rewrite every block from a fresh run; --check: report drift, exit 1 if any."""
     parser = argparse.ArgumentParser(prog="python -m docs.outputs", description=__doc__.split(
@@ -445,3 +493,4 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
