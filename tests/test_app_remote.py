@@ -68,6 +68,10 @@ def test_predict_page_works_from_the_service_facts_alone(remote, fake_click):
     other = at.radio(key="predict_answer_color_1")
     other.set_value("another label…").run()
     assert "rose gold" in at.selectbox(key="predict_other_color_1").options  # labels/colors.txt
+    at.selectbox(key="predict_other_color_1").set_value("rose gold")
+    at.radio(key="predict_answer_theme_1").set_value("not sure / skip")
+    at.button(key="predict_save").click().run()
+    assert at.success[0].value.startswith("Saved ✓ color = rose gold (theme skipped)")
     assert remote == []
 
 
