@@ -16,7 +16,10 @@ What legitimately varies (timings, a retry delay) is replaced by a placeholder o
 sides before comparing, so a time never fails the check. A block marked `recorded`
 (`<!-- output: NAME recorded -->`) comes from a long run named in the text around it (a
 retrain of minutes): it is kept as written and never run again. The service's answers come
-from one `python -m predictor serve` on a free port (shown as 8000), with a fresh store.
+from one `python -m predictor serve` on a free port (shown as 8000), with a fresh store (and
+a second one for the deadline answer). Outputs marked `slow` (an evaluation of 342 points,
+the improving.md walk-through: a minute more) run with `--check` and `--write`, not in
+tests/test_doc_outputs.py.
 """
 
 from __future__ import annotations
