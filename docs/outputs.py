@@ -489,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     problems = check([b for page in PAGES for b in find_blocks(page)], fresh)
     for problem in problems:
         print(problem, file=sys.stderr)
-    print(f"{len(OUTPUTS) - len(problems)} of {len(OUTPUTS)} shown outputs match a fresh run"
+    print(f"{len(fresh)} of {len(fresh)} shown outputs made match a fresh run"
           if not problems else f"{len(problems)} problem(s)")
     return 1 if problems else 0
 

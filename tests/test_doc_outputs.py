@@ -83,3 +83,14 @@ def test_the_json_fold_keeps_json_tools_shape():
     assert outputs.folded(value) == (
         '{\n    "a": [{"label": "red", "score": 0.5}],\n    "b": {\n'
         f'        "long": "{"x" * 200}"\n    }}\n}}')
+
+
+def test_check_exits_1_and_names_the_block_when_a_command_prints_something_else(
+        fresh, monkeypatch, capsys):
+    changed = {**fresh, "service-curl-feedback": fresh["service-curl-feedback"].replace(
+        '"theme":null', '"theme":"Travel"')}
+    monkeypatch.setattr(outputs, "make_all", lambda: changed)
+    assert outputs.main(["--check"]) == 1
+    assert "docs/service.md: service-curl-feedback drifted" in capsys.readouterr().err
+    monkeypatch.setattr(outputs, "make_all", lambda: fresh)  # the slow ones are not in it
+    assert outputs.main(["--check"]) == 0
