@@ -6,7 +6,7 @@ import streamlit as st
 
 from predictor import StoreFilter, labeled_answers
 from ui.batch_queue import clicked_index, queue_ui
-from ui.common import load_predictor, load_store, page_setup
+from ui.common import load_models, load_store, page_setup
 from ui.display import progress_text
 from ui.widgets import (
     UPLOAD_TYPES,
@@ -20,7 +20,7 @@ from ui.widgets import (
 )
 
 tester = page_setup("Label session")
-predictor = load_predictor()
+models = load_models()  # in remote mode: asked from the service, nothing loaded here
 store = load_store()
 st.title("🏷️ Label session")
 HOW = ("For each photo: **click a spot**, pick the right answer for each model (keys **1–5**, "
@@ -67,7 +67,7 @@ if (jumped := clicked_index(len(batch))) is not None:
     go_to(index := jumped)
 with st.sidebar:
     queue_ui(lambda i: batch[i].read(), [c.key for c in batch], done, index,
-             predictor.limits.max_pixels, go_to)
+             models.limits.max_pixels, go_to)
     st.caption(HOW)
 if index >= len(batch):
     st.progress(1.0, text=f"{progress_text(len(done), len(batch))} labeled")
@@ -83,7 +83,7 @@ nav.progress(len(done) / len(batch), text=f"{progress_text(len(done), len(batch)
 nav.button("← Back", key="label_back", on_click=go_to, args=(index - 1,), disabled=index == 0)
 nav.button("Skip this photo", key="label_skip", on_click=go_to, args=(index + 1,),
            shortcut="Ctrl+Right")
-decoded = decoded_ui("label", predictor, choice)
+decoded = decoded_ui("label", models, choice)
 if decoded is None:
     st.stop()
 
@@ -96,7 +96,7 @@ def saved(_answers) -> None:
 
 
 # Predict, show, confirm or correct, and move on.
-click_area("label", predictor, store, decoded, tester, submit="Save & next ➜", saved=saved)
+click_area("label", models, store, decoded, tester, submit="Save & next ➜", saved=saved)
 
 # What this tester saved: reviewed and edited on the My labels page.
 st.caption(f"You have saved **{len(mine)}** labels as **{tester}**. Review or change them on "

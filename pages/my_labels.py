@@ -3,11 +3,11 @@
 import streamlit as st
 
 from predictor import tester_labels
-from ui.common import load_predictor, load_store, page_setup
+from ui.common import load_models, load_store, page_setup
 from ui.my_labels import flash_ui, label_card_ui, pager_ui
 
 tester = page_setup("My labels")
-predictor = load_predictor()
+models = load_models()  # their labels, to choose from and to check an edit against
 store = load_store()
 st.title("✏️ My labels")
 flash_ui()
@@ -25,4 +25,4 @@ st.write(f"**{len(mine)}** label(s) on **{len(points)}** point(s) saved as **{te
 
 # Show: one card per point, a page at a time; each card saves its own changes.
 for prediction_id in points[pager_ui(len(points))]:
-    label_card_ui(predictor, store, mine[mine["prediction_id"] == prediction_id], tester)
+    label_card_ui(models, store, mine[mine["prediction_id"] == prediction_id], tester)

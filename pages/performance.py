@@ -12,7 +12,14 @@ from predictor import (
     record_click,
     stage_columns,
 )
-from ui.common import load_page_times, load_predictor, load_store, page_setup
+from ui.common import (
+    load_client,
+    load_models,
+    load_page_times,
+    load_predictor,
+    load_store,
+    page_setup,
+)
 from ui.dashboard import (
     filters_ui,
     grouped_bars,
@@ -25,7 +32,7 @@ from ui.dashboard import (
 from ui.widgets import SAMPLES
 
 tester = page_setup("Performance")
-predictor = load_predictor()
+load_models()  # here: loads the models (their load times are recorded); remote: asks the service
 store = load_store()
 st.title("⏱️ Performance")
 st.write("Where the time goes. The photo is decoded once per upload, so a click's `decode` "
@@ -85,9 +92,15 @@ if (writer := load_page_times()) is not None and writer.dropped:
     st.caption(f"{writer.dropped} page run time(s) were not stored since this server started "
                "(the database was busy): the charts miss them, the clicks did not wait.")
 
-# Measure: run both ways on a sample photo so the comparison has data.
+# Measure: run both ways on a sample photo so the comparison has data. Only where the models
+# run: through a service ($PINPOINT_SERVICE_URL) this app loads none.
+if load_client() is not None:
+    st.caption("Series against parallel is measured where the models run: "
+               "`python -m predictor bench` on the service's machine.")
+    st.stop()
 runs = st.number_input("Clicks per mode", 5, 100, 20, key="performance_runs")
 if st.button("Measure series vs parallel on a sample photo", key="performance_measure"):
+    predictor = load_predictor()
     decoded = predictor.decode(sorted(SAMPLES.glob("*.jpg"))[0])
     rng = random.Random(0)
     with st.spinner("Measuring…"):

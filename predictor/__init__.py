@@ -28,6 +28,7 @@ from .errors import (
     UnknownLabel,
     UnknownPrediction,
 )
+from .facts import ModelFacts, ServedModels
 from .images import ACCEPTED_FORMATS, DecodedImage, ImageLimits, decode_image
 from .live import LivePredictor
 from .manifest import ModelSpec, load_manifest, load_versions, manifest_path, read_labels
@@ -51,7 +52,7 @@ _LAZY = {
     "client": ("PinpointClient",),
     "ratelimit": ("RateLimiter",),
     "config": ("Config", "load_config"),
-    "remote": ("label_remote", "predict_remote"),
+    "remote": ("label_remote", "models_remote", "predict_remote"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -70,7 +71,7 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
         record_click,
         record_labels,
     )
-    from .remote import label_remote, predict_remote
+    from .remote import label_remote, models_remote, predict_remote
     from .reports import (
         NONE_LABEL,
         accuracy_over_time,
@@ -109,9 +110,11 @@ __all__ = [
     "ImageLimits",
     "LabelScore",
     "LivePredictor",
+    "ModelFacts",
     "ModelSpec",
     "Prediction",
     "Predictor",
+    "ServedModels",
     "check_point",
     "crop_box",
     "crop_image",
@@ -174,6 +177,7 @@ __all__ = [
     "latency_percentiles",
     "load_config",
     "model_loads",
+    "models_remote",
     "model_switches",
     "pair_agreement",
     "per_class_table",

@@ -19,6 +19,7 @@ from .images import DecodedImage, ImageSource
 from .predict import Prediction, Predictor
 
 if TYPE_CHECKING:  # SQLAlchemy and limits load only when a store or a limiter is made
+    from .facts import ServedModels
     from .ratelimit import RateLimiter
     from .store import FeedbackStore
 
@@ -151,7 +152,7 @@ def record_unanswered(store: FeedbackStore, decoded: DecodedImage, point: tuple[
     return store.record_prediction(row, tester=tester, source=source, status="degraded")
 
 
-def check_labels(predictor: Predictor, store: FeedbackStore, prediction_id: int,
+def check_labels(predictor: Predictor | ServedModels, store: FeedbackStore, prediction_id: int,
                  chosen: Mapping[str, str | None]) -> None:
     """Raise UnknownPrediction or UnknownLabel unless every label fits that prediction."""
     answered = store.models_of(prediction_id)
@@ -172,11 +173,12 @@ def record_labels(predictor: Predictor, store: FeedbackStore, prediction_id: int
     store.record_labels(prediction_id, chosen, tester=tester)
 
 
-def edit_label(predictor: Predictor, store: FeedbackStore, prediction_id: int, model: str,
-               label: str | None, *, tester: str) -> None:
+def edit_label(models: Predictor | ServedModels, store: FeedbackStore, prediction_id: int,
+               model: str, label: str | None, *, tester: str) -> None:
     """Replace the tester's own label of one model's answer (None = none of these), checked
-    as a new label is; the replaced one stays in the history. Raises NotYourLabel."""
-    check_labels(predictor, store, prediction_id, {model: label})
+    against the served models' labels as a new label is; the replaced one stays in the
+    history. Raises NotYourLabel."""
+    check_labels(models, store, prediction_id, {model: label})
     store.edit_label(prediction_id, model, label, tester=tester)
 
 

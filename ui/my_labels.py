@@ -15,7 +15,7 @@ from predictor import (
     NONE_LABEL,
     FeedbackStore,
     PinpointError,
-    Predictor,
+    ServedModels,
     edit_label,
     label_history,
 )
@@ -33,7 +33,7 @@ def pager_ui(count: int) -> slice:
     return slice((page - 1) * PER_PAGE, page * PER_PAGE)
 
 
-def label_card_ui(predictor: Predictor, store: FeedbackStore, rows: pd.DataFrame,
+def label_card_ui(models: ServedModels, store: FeedbackStore, rows: pd.DataFrame,
                   tester: str) -> None:
     """One point: where and when, then per model its crop, its top 5 and the tester's label."""
     first = rows.iloc[0]
@@ -43,22 +43,22 @@ def label_card_ui(predictor: Predictor, store: FeedbackStore, rows: pd.DataFrame
     with st.container(border=True, key=f"mylabels_card_{pid}"):
         st.markdown(f"**{where}** · point ({first['point_x']:.0f}, {first['point_y']:.0f}) · "
                     f"clicked {first['created_at']:%Y-%m-%d %H:%M} · #{pid}{counted}")
-        colors = {spec.name: color for color, spec in zip(BOX_COLORS * 4, predictor.specs,
+        colors = {spec.name: color for color, spec in zip(BOX_COLORS * 4, models.specs,
                                                           strict=False)}
         with st.form(key=f"mylabels_form_{pid}", border=False):
             # one column per model the app knows, so a lone label keeps a readable width
-            slots = st.columns(max(len(rows), len(predictor.specs), 2), gap="large")
+            slots = st.columns(max(len(rows), len(models.specs), 2), gap="large")
             for column, row in zip(slots, rows.itertuples(), strict=False):
                 with column:
-                    _model_ui(predictor, row, colors.get(row.model, "#888888"))
+                    _model_ui(models, row, colors.get(row.model, "#888888"))
             st.form_submit_button("Save changes", key=f"mylabels_save_{pid}",
-                                  on_click=partial(_save, predictor, store, rows, tester))
+                                  on_click=partial(_save, models, store, rows, tester))
         for row in rows.itertuples():
             if row.edits:
                 _history_ui(store, pid, row.model, int(row.edits))
 
 
-def _model_ui(predictor: Predictor, row, color: str) -> None:
+def _model_ui(models: ServedModels, row, color: str) -> None:
     top = row.ranked[:5]
     st.markdown(f"**{row.model}** · version {row.version}")
     side = st.container(horizontal=True, wrap=False)  # the crop beside what the model said
@@ -68,15 +68,15 @@ def _model_ui(predictor: Predictor, row, color: str) -> None:
     side.caption("Its top 5: " + " · ".join(f"{i}. {r['label']} {r['score']:.0%}"
                                             for i, r in enumerate(top, 1))
                  + f"  \nYou labeled it {row.labeled_at:%Y-%m-%d %H:%M}")
-    options = _options(predictor, row.model, [r["label"] for r in top], row.truth)
+    options = _options(models, row.model, [r["label"] for r in top], row.truth)
     current = row.truth if isinstance(row.truth, str) else NONE_LABEL
     st.selectbox(f"Your {row.model} label", options,
                  index=options.index(current), key=_key(row.prediction_id, row.model))
 
 
-def _options(predictor: Predictor, model: str, ranked: list[str], truth: object) -> list[str]:
+def _options(models: ServedModels, model: str, ranked: list[str], truth: object) -> list[str]:
     """The model's top answers first, then none of these, then every other label it knows."""
-    known = next((list(spec.labels) for spec in predictor.specs if spec.name == model), [])
+    known = next((list(spec.labels) for spec in models.specs if spec.name == model), [])
     extra = [truth] if isinstance(truth, str) else []
     return list(dict.fromkeys([*ranked, NONE_LABEL, *known, *extra]))
 
@@ -85,7 +85,7 @@ def _key(prediction_id: int, model: str) -> str:
     return f"mylabels_label_{prediction_id}_{model}"
 
 
-def _save(predictor: Predictor, store: FeedbackStore, rows: pd.DataFrame, tester: str) -> None:
+def _save(models: ServedModels, store: FeedbackStore, rows: pd.DataFrame, tester: str) -> None:
     """Store each changed label (checked like a new one) and say what changed."""
     changed = []
     for row in rows.itertuples():
@@ -95,7 +95,7 @@ def _save(predictor: Predictor, store: FeedbackStore, rows: pd.DataFrame, tester
         if picked is None or label == before:
             continue
         try:
-            edit_label(predictor, store, int(row.prediction_id), row.model, label, tester=tester)
+            edit_label(models, store, int(row.prediction_id), row.model, label, tester=tester)
         except PinpointError as exc:
             st.session_state["mylabels_flash"] = ("error", f"Not saved: {exc}")
             return
