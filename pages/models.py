@@ -5,6 +5,7 @@ import streamlit as st
 
 from predictor import card_figures, manifest_path, read_card
 from ui.common import is_admin, load_predictor, load_store, manifest_fingerprint, page_setup
+from ui.shadow import shadow_ui
 from ui.versions import compare_ui, model_versions, promote_ui, training_ui, versions_table
 
 tester = page_setup("Models")
@@ -41,6 +42,7 @@ for spec in predictor.specs:
     training_ui(spec.name, admin)
     with st.expander("Compare two versions", expanded=False):
         compare_ui(spec.name, versions, store)
+    shadow_ui(spec.name, store, admin)
     if admin:
         promote_ui(spec.name, versions, active, store, tester)
     else:
