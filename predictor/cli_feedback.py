@@ -41,6 +41,9 @@ def add_feedback_commands(commands) -> None:  # noqa: ANN001 - argparse's subpar
     retrain.add_argument("model", help="model name in the manifest")
     retrain.add_argument("--from", dest="source", help="a labeled file instead of the store")
     retrain.add_argument("--epochs", type=int, default=8, help="training epochs (default 8)")
+    retrain.add_argument("--replay", type=float, default=2.0, metavar="K",
+                         help="mix in up to K points of the model's own training data "
+                              "(manifest training_data) per label; 0 = labels only (default 2)")
     retrain.add_argument("--json", action="store_true", help="print JSON instead of a summary")
     retrain.set_defaults(handler=_retrain)
 
@@ -114,8 +117,9 @@ def _retrain(args: argparse.Namespace) -> int:
 
     store = None if args.source else _open_store()
     try:
+        options = RetrainOptions(epochs=args.epochs, replay=args.replay)
         result = retrain(args.model, manifest=args.manifest, store=store, source=args.source,
-                         options=RetrainOptions(epochs=args.epochs), progress=progress)
+                         options=options, progress=progress)
     finally:
         if store is not None:
             store.close()

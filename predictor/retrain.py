@@ -35,6 +35,7 @@ from .versions import next_version, read_entries, register_candidate
 Progress = Callable[[float, str], None]
 HOLD_OUT = 0.25  # share of images held out to measure before and after
 AUGMENT = 4  # shifted / rescaled copies per labeled point, besides the point itself
+REPLAY = 2.0  # at most this many points of the model's own training data per label
 
 
 class NotRetrainable(PinpointError):
@@ -61,6 +62,7 @@ class RetrainOptions:
     seed: int = 0
     hold_out: float = HOLD_OUT
     augment: int = AUGMENT
+    replay: float = REPLAY  # 0: learn from the labels alone
 
 
 def retrain(model: str, *, manifest: str | os.PathLike | None = None, store=None,
@@ -77,11 +79,14 @@ def retrain(model: str, *, manifest: str | os.PathLike | None = None, store=None
     if len(train) < 2 or not held:
         raise NotEnoughLabels(f"{len(points)} labeled points of {len({p.image for p in points})} "
                               f"images for {model}: need points on at least 2 images")
+    replay = _replay(base, train, held, options, say)
     version = next_version(read_entries(manifest), model)
     folder = manifest_path(manifest).parent / model / version
     folder.mkdir(parents=True, exist_ok=False)
-    entry, details = trainer(base, train, folder, options, say)
-    entry = {**entry, "version": version, "retrained_from": base.version}
+    entry, details = trainer(base, train + replay, folder, options, say)
+    entry = {**entry, "version": version, "retrained_from": base.version,
+             **_training_data(base, manifest)}
+    details = {**details, "replay_points": len(replay)}
     say(0.9, "measuring before and after on the held-out images")
     before = measure(base, held)
     new_spec = spec_from_entry({**entry, "status": "candidate"}, manifest)
@@ -105,10 +110,30 @@ def active_spec(model: str, manifest: str | os.PathLike | None) -> ModelSpec:
     raise NotRetrainable(f"the manifest has no model {model!r} (it has {', '.join(names)})")
 
 
+def _replay(base: ModelSpec, train: list[LabeledCrop], held: list[LabeledCrop],
+            options: RetrainOptions, say: Progress) -> list[LabeledCrop]:
+    from .replay import replay_points
+
+    replay = replay_points(base, len(train), ratio=options.replay, seed=options.seed,
+                           exclude={p.image for p in held})
+    if replay and base.training_data is not None:
+        say(0.05, f"mixing in {len(replay)} points of {base.name}'s own training data "
+                  f"({base.training_data.name}) so the new version does not forget them")
+    return replay
+
+
+def _training_data(base: ModelSpec, manifest: str | os.PathLike | None) -> dict[str, str]:
+    """The new version keeps its base's training data, so a later retrain replays it too."""
+    if base.training_data is None:
+        return {}
+    folder = manifest_path(manifest).parent.resolve()
+    return {"training_data": Path(os.path.relpath(base.training_data, folder)).as_posix()}
+
+
 def gather(spec: ModelSpec, *, store=None, source=None) -> list[LabeledCrop]:
     """Return the labeled crops for `spec` from a labeled file, else from the store."""
     if source is not None:
-        return _from_file(spec, Path(source))
+        return from_file(spec, Path(source))
     if store is None:
         raise LabeledFileError("give a store or a labeled file to learn from")
     from .labels_io import labeled_records
@@ -123,7 +148,8 @@ def gather(spec: ModelSpec, *, store=None, source=None) -> list[LabeledCrop]:
     return points
 
 
-def _from_file(spec: ModelSpec, path: Path) -> list[LabeledCrop]:
+def from_file(spec: ModelSpec, path: Path) -> list[LabeledCrop]:
+    """Return the labeled crops of a labeled file for `spec` (rows it cannot use skipped)."""
     from .evaluate import read_labeled
 
     points = []
@@ -239,8 +265,11 @@ def _write_card(folder: Path, result: dict, details: dict, before: dict, after: 
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     lines = [f"# {result['model']} {result['version']}", "",
              f"Retrained from {result['base_version']} on {result['train_points']} labeled "
-             f"points ({details.get('method')}); measured on {result['eval_points']} points "
-             "of other images (held out by image).", "",
+             f"points ({details.get('method')}"
+             + (f", plus {details['replay_points']} points of its own training data"
+                if details.get("replay_points") else "")
+             + f"); measured on {result['eval_points']} points of other images (held out by "
+             "image).", "",
              "| | top-1 | top-5 |", "|---|---|---|",
              *(f"| {name} | {_pct(fig['top1'])} | {_pct(fig['top5'])} |"
                for name, fig in (("before", result["before"]), ("after", result["after"])))]
