@@ -27,7 +27,7 @@ from .accuracy import Answer, summarize
 from .crop import crop_box, crop_image
 from .errors import LabeledFileError, PinpointError
 from .evaluate import image_path
-from .images import decode_image
+from .images import DecodedImage, decode_image
 from .labels_io import alternatives, labeled_csv, parse_truth
 from .manifest import ModelSpec, load_versions, manifest_path, spec_from_entry
 from .versions import next_version, read_entries, register_candidate
@@ -152,7 +152,8 @@ def from_file(spec: ModelSpec, path: Path) -> list[LabeledCrop]:
     """Return the labeled crops of a labeled file for `spec` (rows it cannot use skipped)."""
     from .evaluate import read_labeled
 
-    points = []
+    points: list[LabeledCrop] = []
+    decoded: dict[Path, DecodedImage] = {}
     with labeled_csv(path) as csv_path:
         header, rows = read_labeled(csv_path)
         if spec.name not in header:
@@ -163,22 +164,28 @@ def from_file(spec: ModelSpec, path: Path) -> list[LabeledCrop]:
                 if labeled and label is not None:
                     image = row.get("image_sha256") or row.get("image") or ""
                     also = f"{row.get(spec.name) or ''}|{row.get(spec.name + '_also') or ''}"
-                    points.append(LabeledCrop(image, _row_crop(spec, csv_path, row), label,
+                    crop = _row_crop(spec, csv_path, row, decoded)
+                    points.append(LabeledCrop(image, crop, label,
                                               alternatives(also, spec.labels)))
             except (PinpointError, OSError, ValueError):
                 continue  # `evaluate` and `labels import` report such rows; training skips them
     return points
 
 
-def _row_crop(spec: ModelSpec, csv_path: Path, row: dict) -> Image.Image:
+def _row_crop(spec: ModelSpec, csv_path: Path, row: dict,
+              decoded: dict[Path, DecodedImage]) -> Image.Image:
     stored = (row.get(f"{spec.name}_crop") or "").strip()
     if stored.endswith(".png"):
         return Image.open(csv_path.parent / stored).convert("RGB")
     if stored:
         return Image.open(io.BytesIO(base64.b64decode(stored))).convert("RGB")
-    decoded = decode_image(image_path(csv_path, row.get("image")))
+    path = image_path(csv_path, row.get("image"))
+    if path not in decoded:  # rows of one photo follow each other: decode it once
+        decoded.clear()
+        decoded[path] = decode_image(path)
+    image = decoded[path]
     point = (float(row["x"]), float(row["y"]))
-    return crop_image(decoded, crop_box(decoded.size, point, spec.crop_fraction))
+    return crop_image(image, crop_box(image.size, point, spec.crop_fraction))
 
 
 def split_by_image(points: list[LabeledCrop], share: float,

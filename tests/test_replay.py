@@ -125,3 +125,19 @@ def test_replaying_the_original_data_forgets_less_than_labels_alone(world, tmp_p
     assert top1["1.2"] >= top1["1.1"] + 0.1  # replay forgot clearly less overall
     assert tan["1.2"] >= tan["1.1"] + 0.5  # above all on the class the cast overlaps
     assert mixed["after"]["top1"] > mixed["before"]["top1"]  # and it still learned the cast
+
+
+def test_the_default_models_replay_training_pool_photos_only():
+    import csv
+
+    from photos.theme_points import theme_points
+
+    root = Path(__file__).resolve().parent.parent
+    for spec in load_versions(root / "models" / "manifest.toml"):
+        assert spec.training_data is not None and spec.training_data.name != "eval_points.csv"
+        with spec.training_data.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert rows and all(row["image"].startswith("train/") for row in rows)
+        assert {row[spec.name] for row in rows} <= set(spec.labels)
+    shipped = (root / "photos" / "train_theme_points.csv").read_text().splitlines()[1:]
+    assert shipped == [f"{r['image']},{r['x']},{r['y']},{r['theme']}" for r in theme_points()]
