@@ -47,6 +47,7 @@ _LAZY = {
     "ratelimit": ("RateLimiter",),
     "config": ("Config", "load_config"),
     "remote": ("label_remote", "predict_remote"),
+    "shadow_scores": ("shadow_figures",),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -58,6 +59,7 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
     from .ratelimit import RateLimiter
     from .recording import RecordedPrediction, check_labels, record_click, record_labels
     from .remote import label_remote, predict_remote
+    from .shadow_scores import shadow_figures
     from .reports import (
         NONE_LABEL,
         accuracy_over_time,
@@ -161,5 +163,6 @@ __all__ = [
     "read_card",
     "record_click",
     "record_labels",
+    "shadow_figures",
     "stage_columns",
 ]

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from predictor import FeedbackStore, load_versions, manifest_path
-from predictor.shadow_scores import shadow_figures
+from predictor import FeedbackStore, load_versions, manifest_path, shadow_figures
 from predictor.versions import set_shadow
 
 _PERCENT = {name: st.column_config.NumberColumn(format="percent")
