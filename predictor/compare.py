@@ -51,12 +51,12 @@ def compare_recorded(model: str, version_a: str, version_b: str, *, store,
         points = [_Truth(t) for t in truth]
         result[side] = _figures(specs[version], {**summary, "ranked": ranked}, points)
     for index, pid in enumerate(same):
-        top_a, top_b = answers[version_a][pid][1][:1], answers[version_b][pid][1][:1]
-        right_a, right_b = top_a == [truth[index]], top_b == [truth[index]]
-        if right_a != right_b:
-            flips["right_to_wrong" if right_a else "wrong_to_right"].append({
-                "index": index, "prediction_id": pid, "image": f"prediction {pid}",
-                "truth": truth[index], "a": (top_a or [None])[0], "b": (top_b or [None])[0]})
+        top_a = next(iter(answers[version_a][pid][1]), None)
+        top_b = next(iter(answers[version_b][pid][1]), None)
+        if (top_a == truth[index]) != (top_b == truth[index]):
+            kind = "right_to_wrong" if top_a == truth[index] else "wrong_to_right"
+            flips[kind].append({"index": index, "prediction_id": pid, "truth": truth[index],
+                                "image": f"prediction {pid}", "a": top_a, "b": top_b})
     return {**result, "flipped": flips}
 
 
