@@ -59,7 +59,6 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
     from .ratelimit import RateLimiter
     from .recording import RecordedPrediction, check_labels, record_click, record_labels
     from .remote import label_remote, predict_remote
-    from .shadow_scores import shadow_figures
     from .reports import (
         NONE_LABEL,
         accuracy_over_time,
@@ -70,6 +69,7 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
         per_class_table,
         stage_columns,
     )
+    from .shadow_scores import shadow_figures
     from .store import FeedbackStore, database_url
     from .store_queries import (
         StoreFilter,

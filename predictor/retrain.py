@@ -3,8 +3,10 @@
 Labeled points come from the store (each answer's stored crop) or from a labeled file.
 Photos are split, not points: every point of one image is on the same side of the hold-out,
 chosen by a hash of the image, so the split is the same on every run. Before and after are
-measured on the same held-out points. The result is written under
-`<manifest folder>/<model>/<new version>/` and registered as a candidate, never made active.
+measured on the same held-out points. Where the manifest names the model's own
+`training_data`, some of it trains too (replay.py), so the new version does not forget it.
+The result is written under `<manifest folder>/<model>/<new version>/` and registered as a
+candidate, never made active.
 """
 
 from __future__ import annotations

@@ -208,3 +208,13 @@ def test_shadow_and_served_are_scored_on_the_same_labeled_clicks(manifest, store
     assert (compared["a"]["top1"], compared["b"]["top1"]) == (row["served_top1"], 0.5)
     assert main(["--manifest", m, "shadow", "tiny"]) == 0
     assert "4 labeled" in capsys.readouterr().out
+
+
+def test_a_shadow_that_cannot_load_is_left_out_and_serving_goes_on(manifest, store):
+    (manifest.parent / "broken.keras").write_bytes(b"not a model")
+    manifest.write_text(manifest.read_text() + manifest_entry(
+        "tiny", "broken.keras", version="0.3", status="candidate").rstrip() + "\nshadow = true\n")
+    predictor = Predictor.from_manifest(manifest)
+    recorded = record_click(predictor, store, image(5), (40, 40), tester="ann")
+    predictor.close()
+    assert predictor.shadows is None and recorded.status == "ok"
