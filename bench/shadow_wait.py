@@ -31,8 +31,9 @@ def shadow_manifest(folder: Path, model: str, version: str) -> Path:
     source = ROOT / "models" / "manifest.toml"
     entries = read_entries(source)
     for entry in entries:
-        for key in ("file", "labels"):
-            entry[key] = str((source.parent / entry[key]).resolve())
+        for key in ("file", "labels", "training_data"):
+            if key in entry:
+                entry[key] = str((source.parent / entry[key]).resolve())
         if entry["name"] == model and str(entry.get("version")) == version:
             entry["shadow"] = True
     path = folder / "manifest.toml"

@@ -182,10 +182,8 @@ def _shadow(entry: dict, where: str) -> bool:
 def _training_data(entry: dict, folder: Path, where: str) -> Path | None:
     if "training_data" not in entry:
         return None
-    path = (folder / _text(entry, "training_data", where)).resolve()
-    if not path.is_file():
-        raise ManifestError(f"{where}: training data file {path} does not exist")
-    return path
+    # Not checked here: serving never reads it, and a copy of models/ may leave it behind.
+    return (folder / _text(entry, "training_data", where)).resolve()
 
 
 def _optional_text(entry: dict, key: str, where: str) -> str | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import LabeledFileError
 from .evaluate import image_path
 from .manifest import ModelSpec
 from .retrain import LabeledCrop, from_file
@@ -26,6 +27,10 @@ def replay_points(spec: ModelSpec, n_labels: int, *, ratio: float, seed: int = 0
     none from an image whose key (path or SHA-256 of its bytes) is in `exclude`."""
     if spec.training_data is None or ratio <= 0 or n_labels <= 0:
         return []
+    if not spec.training_data.is_file():
+        raise LabeledFileError(f"{spec.name}'s training data {spec.training_data} (manifest "
+                               "training_data) is missing: restore it, or retrain with "
+                               "--replay 0 to learn from the labels alone")
     points = []
     for point in from_file(spec, spec.training_data):
         key = _image_key(spec.training_data, point.image)

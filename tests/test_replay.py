@@ -98,6 +98,17 @@ def test_replay_is_capped_deterministic_and_keeps_held_out_photos_out(world, tmp
     assert replay_points(spec, 100, ratio=0) == []
 
 
+def test_missing_training_data_still_serves_but_retrain_says_so(world, tmp_path):
+    from predictor import LabeledFileError
+
+    path = manifest(world, tmp_path)
+    path.write_text(path.read_text().replace(str(world["original"]), "gone.csv"))
+    [spec] = load_versions(path)  # loading (serving) does not need it
+    with pytest.raises(LabeledFileError, match="--replay 0"):
+        replay_points(spec, 10, ratio=2.0)
+    assert replay_points(spec, 10, ratio=0) == []
+
+
 @pytest.mark.slow
 def test_replaying_the_original_data_forgets_less_than_labels_alone(world, tmp_path):
     path = manifest(world, tmp_path)
