@@ -53,6 +53,7 @@ _LAZY = {
     "ratelimit": ("RateLimiter",),
     "config": ("Config", "load_config"),
     "remote": ("label_remote", "models_remote", "predict_remote"),
+    "shadow_scores": ("shadow_figures",),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -82,6 +83,7 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
         per_class_table,
         stage_columns,
     )
+    from .shadow_scores import shadow_figures
     from .store import FeedbackStore, database_url
     from .store_queries import (
         StoreFilter,
@@ -187,6 +189,7 @@ __all__ = [
     "same_points",
     "record_click",
     "record_labels",
+    "shadow_figures",
     "stage_columns",
     "tester_labels",
 ]

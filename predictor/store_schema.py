@@ -53,7 +53,7 @@ predictions = Table(
     Column("timings", JSON),
     # Added in step 4: where the image came from when known (a file name or path).
     Column("image_name", String(1000)),
-    # Added in step 5: the app's own run time for the click, from its arrival to the result
+    # Added in step 6: the app's own run time for the click, from its arrival to the result
     # drawn (what the tester waits for on the server); written after the result is shown.
     Column("page_ms", Float),
 )
@@ -118,7 +118,27 @@ model_switches = Table(
     Column("source", String(20), nullable=False),  # cli, app, api
 )
 
-# Step 5: every label that was replaced (an edit in My labels, a relabel through the API),
+# A shadow version's answer to a click the active version answered: stored apart, so the
+# testers' views, the dashboards and accuracy never see it. Scored against the label the
+# tester gave the active answer (labels.prediction_id + model), so both meet the same truth.
+shadow_predictions = Table(
+    "shadow_predictions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("prediction_id", ForeignKey("predictions.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("model", String(100), nullable=False),
+    Column("version", String(100), nullable=False),
+    Column("format", String(20)),
+    Column("top1", String(200)),
+    Column("ranked", JSON, nullable=False),
+    Column("model_ms", Float),
+    Column("error", Text),  # the shadow failed on this click (the click itself did not)
+    UniqueConstraint("prediction_id", "model", "version", name="uq_shadow_prediction"),
+)
+
+
+# Step 6: every label that was replaced (an edit in My labels, a relabel through the API),
 # with who replaced it and when; `labels` keeps only the current one, the one counted.
 label_history = Table(
     "label_history",
@@ -160,7 +180,11 @@ def _v4_switches_and_image_names(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE predictions ADD COLUMN image_name VARCHAR(1000)"))
 
 
-def _v5_label_history_and_page_times(conn: Connection) -> None:
+def _v5_shadow_predictions(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[shadow_predictions])
+
+
+def _v6_label_history_and_page_times(conn: Connection) -> None:
     metadata.create_all(conn, tables=[label_history])
     conn.execute(text("CREATE INDEX ix_label_history_prediction ON label_history "
                       "(prediction_id, model)"))
@@ -171,7 +195,7 @@ def _v5_label_history_and_page_times(conn: Connection) -> None:
 # Append new steps at the end; never edit or reorder a step that has shipped.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _v1_tables, _v2_dashboard_indexes, _v3_model_loads, _v4_switches_and_image_names,
-    _v5_label_history_and_page_times,
+    _v5_shadow_predictions, _v6_label_history_and_page_times,
 ]
 LATEST = len(MIGRATIONS)
 
