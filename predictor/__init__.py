@@ -26,6 +26,7 @@ from .errors import (
     StoreError,
     UnknownLabel,
     UnknownPrediction,
+    VersionRejected,
 )
 from .images import ACCEPTED_FORMATS, DecodedImage, ImageLimits, decode_image
 from .live import LivePredictor
@@ -47,6 +48,7 @@ _LAZY = {
     "ratelimit": ("RateLimiter",),
     "config": ("Config", "load_config"),
     "remote": ("label_remote", "predict_remote"),
+    "uploads": ("InputSpec", "ModelFile", "add_version"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -58,6 +60,7 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
     from .ratelimit import RateLimiter
     from .recording import RecordedPrediction, check_labels, record_click, record_labels
     from .remote import label_remote, predict_remote
+    from .uploads import InputSpec, ModelFile, add_version
     from .reports import (
         NONE_LABEL,
         accuracy_over_time,
@@ -131,9 +134,12 @@ __all__ = [
     "StoreError",
     "UnknownLabel",
     "UnknownPrediction",
+    "VersionRejected",
     # loaded on first use (see _LAZY)
     "Config",
     "FeedbackStore",
+    "InputSpec",
+    "ModelFile",
     "RateLimiter",
     "ModelCard",
     "NONE_LABEL",
@@ -141,6 +147,7 @@ __all__ = [
     "RecordedPrediction",
     "StoreFilter",
     "accuracy_over_time",
+    "add_version",
     "accuracy_table",
     "card_figures",
     "check_labels",
