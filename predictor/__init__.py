@@ -60,7 +60,6 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
     from .ratelimit import RateLimiter
     from .recording import RecordedPrediction, check_labels, record_click, record_labels
     from .remote import label_remote, predict_remote
-    from .uploads import InputSpec, ModelFile, add_version
     from .reports import (
         NONE_LABEL,
         accuracy_over_time,
@@ -81,6 +80,7 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
         model_switches,
         prediction_timings,
     )
+    from .uploads import InputSpec, ModelFile, add_version
 
 
 def __getattr__(name: str) -> object:
