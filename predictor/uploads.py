@@ -93,8 +93,8 @@ def add_version(manifest: str | os.PathLike | None, model: str, model_file: Mode
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=folder))
     try:
-        entry = _stage(staging, model_file, kind, labels, max_mb * 1024 * 1024)
-        entry = {**_entry(model, version, kind, inputs, base, crop_fraction), **entry}
+        files = _stage(staging, model_file, kind, labels, max_mb * 1024 * 1024)
+        entry = {**_entry(model, version, kind, inputs, base, crop_fraction), **files}
         check_loads(_as_staged(entry, staging), target_manifest, labels)
         _move_in(staging, final, target_manifest, entry)
     finally:
