@@ -5,6 +5,7 @@ import streamlit as st
 
 from predictor import card_figures, manifest_path, read_card
 from ui.common import is_admin, load_predictor, load_store, manifest_fingerprint, page_setup
+from ui.upload import upload_ui
 from ui.versions import compare_ui, model_versions, promote_ui, training_ui, versions_table
 
 tester = page_setup("Models")
@@ -43,5 +44,6 @@ for spec in predictor.specs:
         compare_ui(spec.name, versions, store)
     if admin:
         promote_ui(spec.name, versions, active, store, tester)
+        upload_ui(spec)
     else:
-        st.caption("Only an admin (PINPOINT_ADMINS) may train or change the served version.")
+        st.caption("Only an admin (PINPOINT_ADMINS) may train, upload or change the served version.")
