@@ -46,4 +46,5 @@ for spec in predictor.specs:
         promote_ui(spec.name, versions, active, store, tester)
         upload_ui(spec)
     else:
-        st.caption("Only an admin (PINPOINT_ADMINS) may train, upload or change the served version.")
+        st.caption("Only an admin (PINPOINT_ADMINS) may train, upload or change the served "
+                   "version.")
