@@ -24,7 +24,7 @@ from predictor import (
     list_images,
     read_image,
 )
-from ui.common import load_clicks, load_client, load_config
+from ui.common import load_clicks, load_client, load_config, load_predictor
 from ui.display import decode_for_display
 from ui.keys import keep_keys_on_page
 from ui.labeling import (
@@ -191,6 +191,9 @@ def click_area(prefix: str, predictor: Predictor, store: FeedbackStore, decoded:
     A fragment: a click reruns only this. After a save, `saved(answers)` is called (the Label
     session moves on there); by default the area shows what was saved.
     """
+    # A fragment rerun keeps the arguments of the page's last full run: ask for the served
+    # models again, so a version made active since then answers this click.
+    predictor = load_predictor()
     keep_keys_on_page()
     row = st.container(horizontal=True, gap="medium")
     with row.container(width=PHOTO_SIDE):
