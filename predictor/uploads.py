@@ -78,17 +78,9 @@ def add_version(manifest: str | os.PathLike | None, model: str, model_file: Mode
     target_manifest = manifest_path(manifest)
     base = _active_entry(target_manifest, model)
     labels = parse_labels(labels_text)
-    version = _check_name(version or next_version(read_entries(target_manifest), model),
-                          "version")
-    if any(e["name"] == model and str(e.get("version")) == version
-           for e in read_entries(target_manifest)):
-        raise VersionRejected(f"the manifest already lists {model} {version}")
     kind = _format_of(model_file)
-    folder = target_manifest.parent / _check_name(model, "model name")
-    final = folder / version
-    if final.exists():
-        raise VersionRejected(f"{model} {version} already has a folder ({final}); "
-                              "choose another version")
+    final = _new_folder(target_manifest, model, version)
+    version, folder = final.name, final.parent
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=folder))
@@ -102,6 +94,20 @@ def add_version(manifest: str | os.PathLike | None, model: str, model_file: Mode
         if created and not any(folder.iterdir()):
             folder.rmdir()  # a refused first upload leaves no empty model folder either
     return entry
+
+
+def _new_folder(manifest: Path, model: str, version: str | None) -> Path:
+    """Where the version goes: `<model>/<version>/`, which neither the manifest nor the disk
+    may already have (the default version: the next after the highest)."""
+    entries = read_entries(manifest)
+    version = _check_name(version or next_version(entries, model), "version")
+    if any(e["name"] == model and str(e.get("version")) == version for e in entries):
+        raise VersionRejected(f"the manifest already lists {model} {version}")
+    final = manifest.parent / _check_name(model, "model name") / version
+    if final.exists():
+        raise VersionRejected(f"{model} {version} already has a folder ({final}); "
+                              "choose another version")
+    return final
 
 
 def parse_labels(text: str) -> tuple[str, ...]:

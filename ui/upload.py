@@ -38,7 +38,7 @@ def upload_ui(active: ModelSpec) -> None:
         st.success(done)
     with st.expander(f"Upload a {model} version", expanded=False), \
             st.form(f"models_upload_form_{model}", clear_on_submit=False):
-        st.write(f"A new **{model}** version: it is checked (it loads, gives one score per "
+        st.caption(f"A new **{model}** version: it is checked (it loads, gives one score per "
                  "label, and finite scores on a test crop) and then listed as a candidate.")
         model_file = st.file_uploader(
             "Model file (.keras, .h5, .tflite, frozen .pb, or a SavedModel folder as .zip)",
