@@ -4,6 +4,7 @@ click (on a page that was already open, and on a fresh one) is answered by it; n
 import sqlite3
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.app_models import build_app_models
@@ -54,9 +55,15 @@ def _predict_on_photo(page, url: str, photo) -> None:
 
 
 def _select(page, label: str, option: str) -> None:
+    """Pick an option; tries again if a rerun of the page closed the list meanwhile."""
     box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
-    box.locator("input").click()
-    page.get_by_role("option", name=option, exact=True).click()
+    for _ in range(5):
+        box.locator("input").click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
     expect(box.locator("input")).to_have_value(option)
 
 
@@ -85,7 +92,7 @@ def _compare(page, old: str, new: str) -> None:
     _shoot(page, "8-models-compare", FOLDER)
 
 
-def test_train_compare_make_active_and_the_next_click_uses_it(browser, tmp_path):
+def test_train_compare_make_active_and_the_next_click_uses_it(browser, tmp_path):  # noqa: F811
     manifest = build_app_models(tmp_path / "models")
     db = tmp_path / "pinpoint.db"
     assert _seed_labels(manifest, db) == 48
