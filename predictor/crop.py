@@ -106,7 +106,11 @@ def crop_image(decoded: DecodedImage, box: Box, side: int = 128) -> Image.Image:
 
 
 def png_bytes(image: Image.Image) -> bytes:
-    """Encode an image as PNG bytes."""
+    """Encode an image as PNG bytes, quickly: the lowest zlib level.
+
+    Each click stores its crops, so this is on the tester's path. For a pair of 128-pixel crops
+    `optimize=True` took 53 ms and level 1 4 ms, for files 15 % larger (bench.click_ratio).
+    """
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
+    image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()

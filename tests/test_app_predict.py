@@ -190,6 +190,38 @@ def test_busy_database_on_save_says_not_saved(app_env, fake_click, monkeypatch):
     assert not at.success
 
 
+def test_answer_is_shown_before_it_is_stored_and_a_busy_store_loses_nothing(
+        app_env, fake_click, monkeypatch):
+    # The answer is drawn first and stored at the end of the run. A busy database keeps the
+    # answer (shown, with a warning) and stores it on a later run; the labels then follow it.
+    at = _upload(_page(), "red.png", png())
+    real = __import__("predictor").FeedbackStore.record_prediction
+    busy = {"left": 2}
+
+    def sometimes_busy(self, *args, **kwargs):
+        if busy["left"]:
+            busy["left"] -= 1
+            raise StoreBusy("the feedback database is busy; please try again in a moment")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr("predictor.store.FeedbackStore.record_prediction", sometimes_busy)
+    fake_click(10, 10, unix_time=1)
+    at.run()
+    assert not at.exception and not at.error
+    assert "not stored yet" in at.warning[0].value
+    assert at.radio(key="predict_answer_color_1").options  # the answer is on screen anyway
+    assert _rows(app_env, "SELECT id FROM predictions") == []
+    at.radio(key="predict_answer_color_1").set_value("none of these")
+    at.radio(key="predict_answer_theme_1").set_value("not sure / skip")
+    _save(at)  # the store is tried again first (busy once more): the labels wait too
+    assert any("Not saved yet" in w.value for w in at.warning)
+    assert _rows(app_env, "SELECT id FROM labels") == []
+    _save(at)
+    assert "Saved ✓ color = none of these (theme skipped)" in at.success[0].value
+    assert len(_rows(app_env, "SELECT id FROM predictions")) == 1
+    assert _rows(app_env, "SELECT model, label FROM labels") == [("color", None)]
+
+
 def test_server_folder_offers_only_safe_images_and_predicts_on_one(app_env, fake_click,
                                                                     tmp_path, monkeypatch):
     root = tmp_path / "images"

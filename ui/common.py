@@ -6,8 +6,10 @@ import hashlib
 import ipaddress
 import os
 import uuid
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
@@ -25,11 +27,11 @@ from predictor import (
     label_remote,
     manifest_path,
     predict_remote,
-    record_click,
     record_labels,
 )
 from predictor.config import Config, Rate
 from predictor.config import load_config as read_config
+from predictor.recording import predict_click, store_click
 from predictor.training_jobs import TrainingJobs
 
 
@@ -200,6 +202,25 @@ def load_limiter() -> RateLimiter | None:
     return _limiter(config.app_rate, config.rate_storage)
 
 
+@dataclass
+class Answered:
+    """A click's answer, shown before it is stored. `stored()` stores it (once; StoreBusy
+    leaves it to try again) and returns it with its row id."""
+
+    result: RecordedPrediction
+    store: Callable[[], RecordedPrediction] | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.store is not None
+
+    def stored(self) -> RecordedPrediction:
+        if self.store is not None:
+            self.result = self.store()
+            self.store = None
+        return self.result
+
+
 @dataclass(frozen=True)
 class Clicks:
     """Where the app's clicks are predicted and labeled: in this process, or through the REST
@@ -211,18 +232,25 @@ class Clicks:
     client: PinpointClient | None
     limiter: RateLimiter | None
 
-    def record(self, decoded: DecodedImage, original: bytes | Path | None,
-               point: tuple[float, float], tester: str) -> RecordedPrediction:
-        """Predict at `point` and store it (here, or in the service's store, which gets the
-        `original` bytes or file). The rate limit counts `rate_key()`, never the typed name."""
+    def answer(self, decoded: DecodedImage, original: bytes | Path | None,
+               point: tuple[float, float], tester: str) -> Answered:
+        """Predict at `point`; the answer comes back before it is stored, so the tester sees
+        it sooner: `Answered.stored()` stores it (here, once) at the end of the page's run.
+        Through the service it comes back stored (the service gets the `original` bytes or
+        file). A point that cannot be predicted is stored as failed here, then raised.
+        The rate limit counts `rate_key()`, never the typed name."""
         if self.limiter is not None:
             self.limiter.check(rate_key())
         if self.client is None:
-            return record_click(self.predictor, self.store, decoded, point, tester=tester,
-                                source="app")
+            click = predict_click(self.predictor, decoded, point)
+            if click.prediction is None:
+                store_click(self.store, click, tester=tester, source="app")  # stores, raises
+            assert click.prediction is not None
+            return Answered(RecordedPrediction(None, click.prediction, click.crops, click.faulty),
+                            partial(store_click, self.store, click, tester=tester, source="app"))
         assert original is not None  # decoded_ui keeps it whenever a service is configured
-        return predict_remote(self.client, original, decoded, point, tester=tester,
-                              store=self.store)
+        return Answered(predict_remote(self.client, original, decoded, point, tester=tester,
+                                       store=self.store))
 
     def label(self, prediction_id: int, chosen: dict[str, str | None], tester: str) -> None:
         """Store the tester's labels where the prediction was stored."""

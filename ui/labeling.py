@@ -15,6 +15,7 @@ from PIL import Image
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 from predictor import NONE_LABEL, Box, DecodedImage, ModelSpec, RecordedPrediction
+from ui.common import Answered
 from ui.display import (
     BOX_COLORS,
     bordered,
@@ -41,6 +42,19 @@ class Answer:
     skipped: bool = False
 
 
+@dataclass
+class Shown:
+    """The click on screen: its number in this session (it keys the answer widgets, which
+    must not change when the answer is stored) and its answer, stored at the end of the run."""
+
+    serial: int
+    answered: Answered
+
+    @property
+    def result(self) -> RecordedPrediction:
+        return self.answered.result
+
+
 def choices_from(specs: list[ModelSpec], picked: dict[str, str | None]) -> dict[str, Answer] | str:
     """Turn the pickers' values into answers, or say which model still needs a choice."""
     answers = {}
@@ -62,24 +76,36 @@ def legend_ui(specs: list[ModelSpec]) -> None:
             '· ⚪ your point</div>')
 
 
-def _picture(prefix: str, decoded: DecodedImage, result: RecordedPrediction | None,
+def _picture(prefix: str, decoded: DecodedImage, shown: Shown | None,
              view: Box | None) -> Image.Image:
     """The display copy (zoomed or not) with the point and boxes; kept while unchanged, so a
     rerun re-sends the same bytes and the browser keeps the same image."""
-    marker = (decoded.sha256, result.prediction_id if result else None, view)
+    marker = (decoded.sha256, shown.serial if shown else None, view)
     slot = f"{prefix}_picture"
     cached = st.session_state.get(slot)
     if cached and cached[0] == marker:
         return cached[1]
-    picture = display_copy(decoded, PHOTO_SIDE, view)
-    if result is not None:
-        picture = draw_overlay(picture, decoded.size, result.prediction.point,
-                               result.prediction.crops, view)
+    picture = _base_picture(prefix, decoded, view)
+    if shown is not None:
+        prediction = shown.result.prediction
+        picture = draw_overlay(picture, decoded.size, prediction.point, prediction.crops, view)
     st.session_state[slot] = (marker, picture)
     return picture
 
 
-def _zoom_ui(prefix: str, decoded: DecodedImage, result: RecordedPrediction | None) -> Box | None:
+def _base_picture(prefix: str, decoded: DecodedImage, view: Box | None) -> Image.Image:
+    """The display copy without marks, made once per image and view: a click only draws on a
+    copy of it (resizing the photo again cost ~40 ms a click)."""
+    slot = f"{prefix}_base_picture"
+    cached = st.session_state.get(slot)
+    if cached and cached[0] == (decoded.sha256, view):
+        return cached[1]
+    base = display_copy(decoded, PHOTO_SIDE, view)
+    st.session_state[slot] = ((decoded.sha256, view), base)
+    return base
+
+
+def _zoom_ui(prefix: str, decoded: DecodedImage, shown: Shown | None) -> Box | None:
     """A zoom control for a large photo; the view centres on the last point when zoomed."""
     if max(decoded.size) < 2 * PHOTO_SIDE:
         return None
@@ -92,11 +118,11 @@ def _zoom_ui(prefix: str, decoded: DecodedImage, result: RecordedPrediction | No
         return None
     center = st.session_state.setdefault(
         f"{prefix}_zoom_center",
-        result.prediction.point if result else (decoded.width / 2, decoded.height / 2))
+        shown.result.prediction.point if shown else (decoded.width / 2, decoded.height / 2))
     return zoom_view(decoded.size, center, zoom)
 
 
-def photo_ui(prefix: str, decoded: DecodedImage, result: RecordedPrediction | None,
+def photo_ui(prefix: str, decoded: DecodedImage, current: Callable[[], Shown | None],
              handle: Callable[[tuple[float, float]], bool]) -> None:
     """Show the clickable photo; a click not handled yet is mapped to original pixels and
     handed to `handle` before the photo is drawn, so one run shows its result."""
@@ -107,12 +133,12 @@ def photo_ui(prefix: str, decoded: DecodedImage, result: RecordedPrediction | No
     if click is not None and is_new_click(click, st.session_state.get(last)):
         st.session_state[last] = click["unix_time"]
         handle(to_original(click, decoded.size, view))
-        result = st.session_state.get(f"{prefix}_result") or result
+    shown = current()
     photo, below = st.container(), st.container()
     with below:  # the zoom control sits under the photo, read before the photo is drawn
-        view = _zoom_ui(prefix, decoded, result)
+        view = _zoom_ui(prefix, decoded, shown)
     st.session_state[f"{prefix}_view"] = view
-    picture = _picture(prefix, decoded, result, view)
+    picture = _picture(prefix, decoded, shown, view)
     with photo:
         click = streamlit_image_coordinates(picture, width=picture.width, key=key,
                                             image_format="JPEG", jpeg_quality=85,
@@ -123,9 +149,10 @@ def photo_ui(prefix: str, decoded: DecodedImage, result: RecordedPrediction | No
             st.rerun()  # (the real component is read before drawing; see above)
 
 
-def answers_ui(prefix: str, specs: list[ModelSpec], result: RecordedPrediction) -> dict:
+def answers_ui(prefix: str, specs: list[ModelSpec], shown: Shown) -> dict:
     """Each model's bordered crop and top 5 as a choice list (nothing chosen until the tester
     chooses); return {model: picked value or None}."""
+    result = shown.result
     prediction = result.prediction
     if result.faulty:
         st.warning(f"The {', '.join(result.faulty)} model gave unusable scores (not numbers). "
@@ -137,28 +164,27 @@ def answers_ui(prefix: str, specs: list[ModelSpec], result: RecordedPrediction) 
             st.markdown(f"**{spec.name.title()} · top {len(scores)}**")
             # what this model saw, framed in its box's colour on the photo
             st.image(bordered(result.crops[spec.name], color, side=88, line=4), width=88)
-            shown = {s.label: f"{rank}. {s.label} — {_percent(s.score)}"
+            named = {s.label: f"{rank}. {s.label} — {_percent(s.score)}"
                      for rank, s in enumerate(scores, 1)}
-            options = [*shown, NONE_LABEL, SKIP, OTHER]
+            options = [*named, NONE_LABEL, SKIP, OTHER]
             value = st.radio(f"Correct {spec.name}", options, index=None,
-                             format_func=partial(_shown_as, shown),
-                             key=_answer_key(prefix, spec.name, result))
+                             format_func=partial(_shown_as, named),
+                             key=_answer_key(prefix, spec.name, shown))
             if value == OTHER:
                 value = st.selectbox(f"Other {spec.name}", spec.labels, index=None,
                                      placeholder="Type to search…",
-                                     key=f"{prefix}_other_{spec.name}_{result.prediction_id}")
+                                     key=f"{prefix}_other_{spec.name}_{shown.serial}")
             picked[spec.name] = value
     return picked
 
 
-def keys_ui(prefix: str, specs: list[ModelSpec], result: RecordedPrediction,
-            picked: dict) -> None:
+def keys_ui(prefix: str, specs: list[ModelSpec], shown: Shown, picked: dict) -> None:
     """Keys 1–5 pick that answer for the model still without one; 0 = none of these."""
     focused = next((spec.name for spec in specs if picked.get(spec.name) is None), None)
     if focused is None:
         return
-    ranked = [s.label for s in result.prediction.predictions[focused]]
-    slot = _answer_key(prefix, focused, result)
+    ranked = [s.label for s in shown.result.prediction.predictions[focused]]
+    slot = _answer_key(prefix, focused, shown)
     keys = {str(rank): label for rank, label in enumerate(ranked[:5], 1)} | {"0": NONE_LABEL}
     for key, label in keys.items():
         st.button(key, key=f"{prefix}_key_{key}", shortcut=key,
@@ -167,8 +193,8 @@ def keys_ui(prefix: str, specs: list[ModelSpec], result: RecordedPrediction,
     st.caption(f"⌨ Keys **1–5** pick that answer for **{focused}**, **0** = {NONE_LABEL}.")
 
 
-def _answer_key(prefix: str, model: str, result: RecordedPrediction) -> str:
-    return f"{prefix}_answer_{model}_{result.prediction_id}"
+def _answer_key(prefix: str, model: str, shown: Shown) -> str:
+    return f"{prefix}_answer_{model}_{shown.serial}"
 
 
 def _percent(score: float) -> str:
@@ -190,5 +216,5 @@ def timing_ui(result: RecordedPrediction, page_ms: float | None = None) -> None:
                f"{page}.")
 
 
-def _shown_as(shown: dict[str, str], option: str) -> str:
-    return shown.get(option, option)
+def _shown_as(named: dict[str, str], option: str) -> str:
+    return named.get(option, option)

@@ -18,7 +18,6 @@ from predictor import (
     PinpointError,
     Predictor,
     RateLimited,
-    RecordedPrediction,
     StoreBusy,
     image_root,
     list_images,
@@ -30,6 +29,7 @@ from ui.keys import keep_keys_on_page
 from ui.labeling import (
     PHOTO_SIDE,
     Answer,
+    Shown,
     answers_ui,
     choices_from,
     keys_ui,
@@ -129,17 +129,21 @@ def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice) -> Decode
     return decoded
 
 
-def save_truth(predictor: Predictor, store: FeedbackStore, result: RecordedPrediction,
+def save_truth(prefix: str, predictor: Predictor, store: FeedbackStore, shown: Shown,
                answers: dict[str, Answer], tester: str) -> bool:
     """Store the labels with their prediction (skipped models get none) and say so; on failure
     say what to do."""
-    assert result.prediction_id is not None  # the app always stores its predictions
     chosen = {name: answer.label for name, answer in answers.items() if not answer.skipped}
     if not chosen:
         st.info("Nothing saved: every model skipped.")
         return True
+    store_answers(prefix)  # the labels need their prediction's row
+    prediction_id = shown.result.prediction_id
+    if shown.answered.pending or prediction_id is None:
+        st.warning("Not saved yet: the prediction itself could not be stored. Press save again.")
+        return False
     try:
-        load_clicks(predictor, store).label(result.prediction_id, chosen, tester)
+        load_clicks(predictor, store).label(prediction_id, chosen, tester)
     except StoreBusy as exc:
         st.warning(f"Not saved: {exc}")
         return False
@@ -149,37 +153,51 @@ def save_truth(predictor: Predictor, store: FeedbackStore, result: RecordedPredi
     said = ", ".join(f"{name} = {label or NONE_LABEL}" for name, label in chosen.items())
     skipped = [name for name, answer in answers.items() if answer.skipped]
     said += f" ({', '.join(skipped)} skipped)" if skipped else ""
-    st.success(f"Saved ✓ {said} (prediction #{result.prediction_id}).")
+    st.success(f"Saved ✓ {said} (prediction #{prediction_id}).")
     return True
-
-
-def _predict(prefix: str, predictor: Predictor, store: FeedbackStore, decoded: DecodedImage,
-             point: tuple[float, float], tester: str) -> RecordedPrediction:
-    clicks = load_clicks(predictor, store)
-    return clicks.record(decoded, st.session_state.get(f"{prefix}_original"), point, tester)
 
 
 def _handle_click(prefix: str, predictor: Predictor, store: FeedbackStore,
                   decoded: DecodedImage, tester: str, point: tuple[float, float]) -> bool:
-    """Predict and store one click; keep the answer for this page (True), or say why there is
-    none (False)."""
+    """Predict one click and keep its answer for this page (True; it is stored at the end of
+    the run, `store_answers`), or say why there is none (False)."""
     st.session_state[f"{prefix}_click_started"] = time.perf_counter()
+    original = st.session_state.get(f"{prefix}_original")
     try:
-        st.session_state[f"{prefix}_result"] = _predict(prefix, predictor, store, decoded,
-                                                        point, tester)
+        answered = load_clicks(predictor, store).answer(decoded, original, point, tester)
     except RateLimited as exc:
         st.warning(str(exc))
         return False
     except PinpointError as exc:
         st.error(f"No prediction for that point: {exc}")
         return False
+    serial = st.session_state.get(f"{prefix}_serial", 0) + 1
+    shown = Shown(serial, answered)
+    st.session_state.update({f"{prefix}_serial": serial, f"{prefix}_result": shown})
+    if answered.pending:
+        st.session_state.setdefault(f"{prefix}_unstored", []).append(shown)
     return True
 
 
-def current_result(prefix: str, decoded: DecodedImage) -> RecordedPrediction | None:
-    """The latest prediction on this image in this session (None before the first click)."""
-    result = st.session_state.get(f"{prefix}_result")
-    return result if result and result.prediction.image["sha256"] == decoded.sha256 else None
+def store_answers(prefix: str) -> None:
+    """Store the answers shown but not stored yet (this run's click, or one whose run a newer
+    click cut short). A busy database keeps them for the next run; another error is shown."""
+    waiting: list[Shown] = st.session_state.get(f"{prefix}_unstored", [])
+    for shown in list(waiting):
+        try:
+            shown.answered.stored()
+        except StoreBusy as exc:
+            st.warning(f"This prediction is not stored yet ({exc}); it will be tried again.")
+            continue
+        except PinpointError as exc:
+            st.error(f"This prediction could not be stored: {exc}")
+        waiting.remove(shown)
+
+
+def current_result(prefix: str, decoded: DecodedImage) -> Shown | None:
+    """The latest click on this image in this session (None before the first click)."""
+    shown = st.session_state.get(f"{prefix}_result")
+    return shown if shown and shown.result.prediction.image["sha256"] == decoded.sha256 else None
 
 
 @st.fragment
@@ -197,29 +215,34 @@ def click_area(prefix: str, predictor: Predictor, store: FeedbackStore, decoded:
     keep_keys_on_page()
     row = st.container(horizontal=True, gap="medium")
     with row.container(width=PHOTO_SIDE):
-        photo_ui(prefix, decoded, current_result(prefix, decoded),
+        photo_ui(prefix, decoded, partial(current_result, prefix, decoded),
                  partial(_handle_click, prefix, predictor, store, decoded, tester))
         legend_ui(predictor.specs)
-    result = current_result(prefix, decoded)
+    shown = current_result(prefix, decoded)
     with row.container(width="stretch"):
-        if result is None:
+        if shown is None:
             st.info("**Click the spot you are curious about.** A white dot marks it; the "
                     "coloured squares show what each model saw.")
-            return
-        picked = answers_ui(prefix, predictor.specs, result)
-        keys_ui(prefix, predictor.specs, result, picked)
-        if st.button(submit, type="primary", shortcut="Ctrl+Enter", key=f"{prefix}_save"):
-            answers = choices_from(predictor.specs, picked)
-            if isinstance(answers, str):
-                st.warning(answers)
-            elif save_truth(predictor, store, result, answers, tester) and saved is not None:
-                saved(answers)
-        timing = st.empty()
-        # what the tester waited for on the server: from the click arriving to this line
-        started = st.session_state.pop(f"{prefix}_click_started", None)
-        if started is not None:
-            st.session_state[f"{prefix}_page_ms"] = (time.perf_counter() - started) * 1000
-        with timing:
-            timing_ui(result, st.session_state.get(f"{prefix}_page_ms"))
+        else:
+            _answers_area(prefix, predictor, store, shown, tester, submit, saved)
+    store_answers(prefix)  # after the answer is on screen: the tester does not wait for it
 
 
+def _answers_area(prefix: str, predictor: Predictor, store: FeedbackStore, shown: Shown,
+                  tester: str, submit: str,
+                  saved: Callable[[dict[str, Answer]], None] | None) -> None:
+    picked = answers_ui(prefix, predictor.specs, shown)
+    keys_ui(prefix, predictor.specs, shown, picked)
+    if st.button(submit, type="primary", shortcut="Ctrl+Enter", key=f"{prefix}_save"):
+        answers = choices_from(predictor.specs, picked)
+        if isinstance(answers, str):
+            st.warning(answers)
+        elif save_truth(prefix, predictor, store, shown, answers, tester) and saved is not None:
+            saved(answers)
+    timing = st.empty()
+    # what the tester waited for on the server: from the click arriving to this line
+    started = st.session_state.pop(f"{prefix}_click_started", None)
+    if started is not None:
+        st.session_state[f"{prefix}_page_ms"] = (time.perf_counter() - started) * 1000
+    with timing:
+        timing_ui(shown.result, st.session_state.get(f"{prefix}_page_ms"))
