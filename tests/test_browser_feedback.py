@@ -35,6 +35,7 @@ def _seed_labels(manifest, db) -> int:
         image, points = render(seed)
         for x, y, label in points:
             recorded = record_click(predictor, store, image, (x, y), tester="ann")
+            assert recorded.prediction_id is not None
             record_labels(predictor, store, recorded.prediction_id, {"color": label},
                           tester="ann")
             count += 1
