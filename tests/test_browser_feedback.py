@@ -21,6 +21,10 @@ from tests.test_browser import (  # noqa: F401 - `browser` is a fixture
 
 pytestmark = pytest.mark.browser
 FOLDER = SHOTS / "feedback"
+CROPS_SHOWN = """() => {
+  const crops = [...document.querySelectorAll('[data-testid="stImage"] img')];
+  return crops.length >= 2 && crops.every(img => img.complete && img.naturalWidth > 0);
+}"""
 TRAINING_S = 600  # training runs in the app's background thread on a shared, busy machine
 
 
@@ -128,6 +132,7 @@ def test_train_compare_make_active_and_the_next_click_uses_it(browser, tmp_path)
         _open_page(admin, "Predict")
         _predict_on_photo(admin, url, photo)
         _click_photo(admin, 140, 210, new)
+        admin.wait_for_function(CROPS_SHOWN)  # both models' crops are drawn
         _shoot(admin, "10-predict-new-version", FOLDER)
         assert server.poll() is None  # the same server process served all of it
         tester.close()
