@@ -2,10 +2,10 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := chromium fonts-noto-color-emoji unicode-data postgresql redis-server systemd
+SYSTEM_PACKAGES := chromium fonts-noto-color-emoji unicode-data postgresql redis-server systemd curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench serve serve-ray models system-deps clean-venv
+.PHONY: run test lint bench serve serve-ray models system-deps clean-venv docs-outputs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,7 @@ $(VENV)/.ray: requirements.txt requirements-ray.txt | $(BIN)/python
 serve-ray: $(VENV)/.ray
 	$(BIN)/python -m predictor serve --engine ray
 
-## test: install what the tests need (Python packages, Chromium, the emoji font, PostgreSQL, systemd-analyze) and run them
+## test: install what the tests need (Python packages, Chromium, the emoji font, PostgreSQL, systemd-analyze, curl) and run them
 test: $(VENV)/.dev system-deps
 	$(BIN)/python -m pytest
 
@@ -67,9 +67,14 @@ models: $(VENV)/.train
 	fi
 	$(BIN)/python -m training all
 
+## docs-outputs: run every command whose output README.md and docs/ show, and rewrite those
+##      blocks (`python -m docs.outputs --check` only reports drift; tests/test_doc_outputs.py)
+docs-outputs: $(VENV)/.runtime system-deps
+	$(BIN)/python -m docs.outputs --write
+
 ## lint: ruff and mypy
 lint: $(VENV)/.dev
-	$(BIN)/ruff check predictor bench tests training app.py pages ui photos
+	$(BIN)/ruff check predictor bench tests training app.py pages ui photos docs
 	$(BIN)/mypy
 
 clean-venv:

@@ -5,7 +5,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from predictor import StoreFilter, labeled_answers
-from ui.common import load_predictor, load_store, page_setup
+from ui.common import load_models, load_store, page_setup
 from ui.display import progress_text
 from ui.widgets import (
     UPLOAD_TYPES,
@@ -19,7 +19,7 @@ from ui.widgets import (
 )
 
 tester = page_setup("Label session")
-predictor = load_predictor()
+models = load_models()  # in remote mode: asked from the service, nothing loaded here
 store = load_store()
 st.title("🏷️ Label session")
 st.sidebar.caption("For each photo: **click a spot**, pick the right answer for each model (keys "
@@ -80,7 +80,7 @@ nav.selectbox("Jump to", range(len(batch)), index=index, format_func=queue.__get
               key=f"label_jump_{index}", on_change=lambda: go_to(
                   st.session_state[f"label_jump_{index}"]), width=260,
               label_visibility="collapsed")
-decoded = decoded_ui("label", predictor, choice)
+decoded = decoded_ui("label", models, choice)
 if decoded is None:
     st.stop()
 
@@ -93,7 +93,7 @@ def saved(_answers) -> None:
 
 
 # Predict, show, confirm or correct, and move on.
-click_area("label", predictor, store, decoded, tester, submit="Save & next ➜", saved=saved)
+click_area("label", models, store, decoded, tester, submit="Save & next ➜", saved=saved)
 
 # My labels: what this tester saved, newest first (a new save on the same point replaces it).
 with st.expander(f"My labels ({len(mine)})"):

@@ -12,12 +12,12 @@ from predictor import (
     record_click,
     stage_columns,
 )
-from ui.common import load_predictor, load_store, page_setup
+from ui.common import load_client, load_models, load_predictor, load_store, page_setup
 from ui.dashboard import filters_ui, grouped_bars, over_time, readable_stage, with_switches
 from ui.widgets import SAMPLES
 
 tester = page_setup("Performance")
-predictor = load_predictor()
+load_models()  # here: loads the models (their load times are recorded); remote: asks the service
 store = load_store()
 st.title("⏱️ Performance")
 st.write("Where the time goes. The photo is decoded once per upload, so a click's `decode` "
@@ -61,9 +61,15 @@ else:
                                  "Median per stage: models in series vs in parallel", order),
                     width="stretch")
 
-# Measure: run both ways on a sample photo so the comparison has data.
+# Measure: run both ways on a sample photo so the comparison has data. Only where the models
+# run: through a service ($PINPOINT_SERVICE_URL) this app loads none.
+if load_client() is not None:
+    st.caption("Series against parallel is measured where the models run: "
+               "`python -m predictor bench` on the service's machine.")
+    st.stop()
 runs = st.number_input("Clicks per mode", 5, 100, 20, key="performance_runs")
 if st.button("Measure series vs parallel on a sample photo", key="performance_measure"):
+    predictor = load_predictor()
     decoded = predictor.decode(sorted(SAMPLES.glob("*.jpg"))[0])
     rng = random.Random(0)
     with st.spinner("Measuring…"):

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from ui.common import load_predictor, load_store, page_setup
+from ui.common import load_models, load_store, page_setup
 from ui.widgets import click_area, decoded_ui, image_source_ui
 
 # Load: who is testing, the models and the database (both once per server process).
 tester = page_setup("Predict")
-predictor = load_predictor()
+models = load_models()  # in remote mode: asked from the service, nothing loaded here
 store = load_store()
 
 st.title("📍 Pinpoint")
@@ -20,9 +20,9 @@ choice = image_source_ui("predict")
 if choice is None:
     st.info("Upload a photo or choose a sample to begin.")
     st.stop()
-decoded = decoded_ui("predict", predictor, choice)
+decoded = decoded_ui("predict", models, choice)
 if decoded is None:
     st.stop()
 
 # Predict, show and record: the photo with the answers beside it. A click reruns only this.
-click_area("predict", predictor, store, decoded, tester)
+click_area("predict", models, store, decoded, tester)

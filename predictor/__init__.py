@@ -28,6 +28,7 @@ from .errors import (
     UnknownPrediction,
     VersionRejected,
 )
+from .facts import ModelFacts, ServedModels
 from .images import ACCEPTED_FORMATS, DecodedImage, ImageLimits, decode_image
 from .live import LivePredictor
 from .manifest import ModelSpec, load_manifest, load_versions, manifest_path, read_labels
@@ -39,7 +40,8 @@ from .predict import LabelScore, Prediction, Predictor
 _LAZY = {
     "store": ("FeedbackStore", "database_url"),
     "store_queries": ("StoreFilter", "export_labeled", "filter_choices", "labeled_answers",
-                      "model_loads", "model_switches", "prediction_timings"),
+                      "model_loads",
+    "models_remote", "model_switches", "prediction_timings"),
     "reports": ("NONE_LABEL", "accuracy_over_time", "accuracy_table", "confusion_table",
                 "latency_long", "latency_percentiles", "per_class_table", "stage_columns"),
     "recording": ("RecordedPrediction", "check_labels", "record_click", "record_labels"),
@@ -47,7 +49,7 @@ _LAZY = {
     "client": ("PinpointClient",),
     "ratelimit": ("RateLimiter",),
     "config": ("Config", "load_config"),
-    "remote": ("label_remote", "predict_remote"),
+    "remote": ("label_remote", "models_remote", "predict_remote"),
     "uploads": ("InputSpec", "ModelFile", "add_version"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
@@ -59,7 +61,7 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
     from .config import Config, load_config
     from .ratelimit import RateLimiter
     from .recording import RecordedPrediction, check_labels, record_click, record_labels
-    from .remote import label_remote, predict_remote
+    from .remote import label_remote, models_remote, predict_remote
     from .reports import (
         NONE_LABEL,
         accuracy_over_time,
@@ -97,9 +99,11 @@ __all__ = [
     "ImageLimits",
     "LabelScore",
     "LivePredictor",
+    "ModelFacts",
     "ModelSpec",
     "Prediction",
     "Predictor",
+    "ServedModels",
     "check_point",
     "crop_box",
     "crop_image",
@@ -161,6 +165,7 @@ __all__ = [
     "latency_percentiles",
     "load_config",
     "model_loads",
+    "models_remote",
     "model_switches",
     "per_class_table",
     "predict_remote",

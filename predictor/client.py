@@ -79,6 +79,11 @@ class PinpointClient:
         """List the models the service runs."""
         return self._call("GET", "/v1/models")
 
+    @property
+    def base_url(self) -> str:
+        """The service's address, as given."""
+        return str(self._http.base_url).rstrip("/")
+
     def ready(self) -> bool:
         """Return True when the service answers /readyz with 200."""
         return not self._call("GET", "/readyz").degraded

@@ -67,6 +67,7 @@ class Config(BaseSettings):
     max_in_flight: Annotated[int, Field(gt=0)] = 4
     max_mb: Annotated[float, Field(gt=0)] = 20.0
     max_mp: Annotated[float, Field(gt=0)] = 50.0
+    decode_mp: Annotated[float, Field(gt=0)] = 100.0  # megapixels decoded at once, per process
     log_format: Literal["json", "text"] = "json"  # the service's own log lines on stderr
 
     @field_validator("log_format", mode="before")

@@ -18,7 +18,7 @@ from typing import BinaryIO
 from PIL import Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401
 
 from .errors import ImageNotFound, ImageRejected
-from .memory import DECODE_BUDGET, TRIM_ABOVE_PIXELS, give_back_memory
+from .memory import TRIM_ABOVE_PIXELS, decode_budget, give_back_memory
 
 ImageSource = bytes | bytearray | memoryview | str | os.PathLike | BinaryIO | Image.Image
 
@@ -93,7 +93,7 @@ def decode_image(
     `crop_needs` lists (crop fraction, model input size) pairs: a large image is then kept
     at the smallest scale that still gives every crop its full input size (a JPEG is even
     decoded at 1/2, 1/4 or 1/8). Decodes share a budget of pixels in flight
-    (memory.DECODE_BUDGET); past it, wait up to `wait_s` seconds, then raise DecodeBusy.
+    (memory.decode_budget); past it, wait up to `wait_s` seconds, then raise DecodeBusy.
     """
     started = time.perf_counter()
     if isinstance(source, Image.Image):
@@ -111,7 +111,7 @@ def decode_image(
         _check_pixels(image.size, limits)
         raw_size, fmt = image.size, image.format or ""
         _draft(image, crop_needs)
-        with DECODE_BUDGET.reserve(image.size[0] * image.size[1], wait_s):
+        with decode_budget().reserve(image.size[0] * image.size[1], wait_s):
             pixels, orientation = _finish(image, crop_needs)
             if pixels is not image:
                 image.close()  # drop the full-size decode now, not when this frame ends

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,7 +13,6 @@ from .errors import DecodeBusy
 
 # Decoding costs ~4 bytes per pixel (Pillow keeps RGB in 32 bits) plus a reduced copy:
 # 100 MP in flight is ~0.4 GB at the decoders' peak, whatever the number of threads.
-DEFAULT_BUDGET_MP = 100
 TRIM_ABOVE_PIXELS = 4_000_000  # give memory back after decodes at least this large
 
 
@@ -27,14 +25,12 @@ class PixelBudget:
         self._freed = threading.Condition()
 
     @classmethod
-    def from_env(cls) -> PixelBudget:
-        """Build from $PINPOINT_DECODE_MP (megapixels in flight, default 100)."""
-        text = os.environ.get("PINPOINT_DECODE_MP", "")
-        try:
-            megapixels = float(text) if text else DEFAULT_BUDGET_MP
-        except ValueError:
-            megapixels = DEFAULT_BUDGET_MP
-        return cls(max(1, int(megapixels * 1_000_000)))
+    def from_config(cls) -> PixelBudget:
+        """Build from $PINPOINT_DECODE_MP (megapixels in flight, default 100), read through the
+        settings object: a malformed value raises SettingsError naming the variable."""
+        from .config import load_config  # pydantic only on the first decode, not at import
+
+        return cls(max(1, int(load_config().decode_mp * 1_000_000)))
 
     @property
     def used(self) -> int:
@@ -62,7 +58,10 @@ class PixelBudget:
                 self._freed.notify_all()
 
 
-DECODE_BUDGET = PixelBudget.from_env()
+@functools.cache
+def decode_budget() -> PixelBudget:
+    """The process-wide budget, built on first use (settings read once, like the models)."""
+    return PixelBudget.from_config()
 
 
 def give_back_memory() -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .crop import Box, check_point, crop_box, crop_pixels
+from .facts import ModelFacts, ServedModels
 from .images import DecodedImage, ImageLimits, ImageSource, decode_image
 from .manifest import ModelSpec, load_manifest
 
@@ -107,6 +108,13 @@ class Predictor:
     @property
     def specs(self) -> list[ModelSpec]:
         return [m.spec for m in self.models]
+
+    @property
+    def facts(self) -> ServedModels:
+        """What a page needs to know about these models (what a remote service also gives)."""
+        return ServedModels(tuple(ModelFacts.from_spec(m.spec, round(m.load_ms, 1),
+                                                       round(m.warmup_ms, 1))
+                                  for m in self.models), self.limits)
 
     def describe(self) -> dict[str, dict[str, object]]:
         """Return each model's manifest facts plus its load and warm-up times."""

@@ -13,12 +13,31 @@ from pathlib import Path
 from .client import PinpointClient, ServiceAnswer
 from .crop import Box, crop_image
 from .errors import ServiceDegraded
-from .images import DecodedImage
+from .facts import ServedModels
+from .images import DecodedImage, ImageLimits
 from .predict import LabelScore, Prediction
 from .recording import RecordedPrediction, record_unanswered
 from .store import FeedbackStore
 
-__all__ = ["ServiceDegraded", "label_remote", "predict_remote", "prediction_from_json"]
+__all__ = ["ServiceDegraded", "label_remote", "models_remote", "predict_remote",
+           "prediction_from_json"]
+
+
+def models_remote(client: PinpointClient, limits: ImageLimits) -> ServedModels:
+    """Ask the service which models it serves (`GET /v1/models`), or raise ServiceDegraded.
+
+    Nothing is loaded here: the answer carries every fact a page needs (labels, crop sizes).
+    """
+    answer = client.models()
+    where = str(client.base_url)
+    if answer.degraded:
+        raise ServiceDegraded(f"the prediction service at {where} did not answer "
+                              f"({answer.reason})")
+    try:
+        return ServedModels.from_json(answer.data, limits, where)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ServiceDegraded(f"the prediction service at {where} sent an unexpected model "
+                              f"list ({type(exc).__name__}: {exc})") from None
 
 
 def predict_remote(client: PinpointClient, image: bytes | Path, decoded: DecodedImage,

@@ -169,6 +169,23 @@ def test_models_lists_each_model_with_its_labels(api):
     assert models["tflite"]["label_names"] == LABELS and models["keras"]["format"] == "keras"
 
 
+def test_models_answer_gives_an_app_everything_it_needs_without_the_models(api, tiny_predictor):
+    from predictor import ImageLimits, ServedModels
+
+    answer = httpx.get(f"{api.url}/v1/models", headers=ALICE).json()
+    assert answer["limits"] == {"max_bytes": LIMITS.max_bytes, "max_pixels": LIMITS.max_pixels}
+    roomy = ImageLimits(10**9, 10**9)
+    remote = ServedModels.from_json(answer, roomy, api.url)
+    local = tiny_predictor.facts
+    assert [(f.name, f.version, f.labels, f.input_size, f.crop_fraction, f.format, f.file)
+            for f in remote.specs] == [
+        (f.name, f.version, f.labels, f.input_size, f.crop_fraction, f.format, f.file)
+        for f in local.specs]
+    assert remote.limits == LIMITS  # the service's stricter caps apply in the app too
+    assert ServedModels.from_json(answer, ImageLimits(10, 20), api.url).limits == \
+        ImageLimits(10, 20)
+
+
 def test_metrics_count_requests_by_status_and_time_each_model(api):
     upload(api.url)
     httpx.get(f"{api.url}/v1/models")  # a 401

@@ -188,9 +188,9 @@ def test_a_json_predict_body_over_64_kb_is_413(api):
 
 
 def test_past_the_decode_budget_the_api_answers_503_with_retry_after(api):
-    from predictor.memory import DECODE_BUDGET
+    from predictor.memory import decode_budget
 
-    with DECODE_BUDGET.reserve(DECODE_BUDGET.capacity):
+    with decode_budget().reserve(decode_budget().capacity):
         refused = by_path(api.url, "photo.png")
     assert refused.status_code == 503
     assert refused.json()["error"] == "DecodeBusy"

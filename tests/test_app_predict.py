@@ -253,22 +253,6 @@ def test_nan_scores_show_a_warning_and_no_percentages(app_env, fake_click, monke
     assert _rows(app_env, "SELECT status FROM predictions") == [("degraded",)]
 
 
-def test_unreachable_prediction_service_gives_an_error_and_a_degraded_row(app_env, fake_click,
-                                                                          monkeypatch):
-    import socket
-
-    with socket.socket() as probe:  # a loopback port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    monkeypatch.setenv("PINPOINT_SERVICE_URL", f"http://127.0.0.1:{port}")
-    at = _upload(_page(), "red.png", png())
-    fake_click(10, 10, unix_time=1)
-    at.run()
-    assert not at.exception
-    assert "the prediction service did not answer" in at.error[0].value
-    assert _rows(app_env, "SELECT status FROM predictions") == [("degraded",)]
-
-
 def test_predict_and_label_through_the_service_into_the_shared_store(app_env, fake_click,
                                                                      monkeypatch):
     from predictor import Predictor

@@ -42,7 +42,7 @@ def test_display_copy_of_big_photo_is_small():
 def test_decode_for_display_keeps_a_big_jpeg_sharp_enough_to_show(tiny_predictor):
     data = _jpeg((4000, 3000))
     for_models = tiny_predictor.decode(data)
-    for_both = decode_for_display(data, tiny_predictor.specs, tiny_predictor.limits, 800)
+    for_both = decode_for_display(data, tiny_predictor.facts, 800)
     assert for_models.image.width < 800  # the models alone would accept a tiny decode
     assert for_both.scale < 1 and min(for_both.image.size) >= 800  # reduced, but not below 800
     assert display_copy(for_both, 800).size == (800, 600)
@@ -107,7 +107,7 @@ def test_click_on_the_displayed_image_finds_the_spot_for_every_exif_orientation(
     exif[0x0112] = orientation
     buffer = io.BytesIO()
     stored.save(buffer, format="JPEG", quality=95, exif=exif)
-    decoded = decode_for_display(buffer.getvalue(), tiny_predictor.specs, tiny_predictor.limits)
+    decoded = decode_for_display(buffer.getvalue(), tiny_predictor.facts)
     shown = display_copy(decoded, 800)
     assert shown.size == (800, 600)
     assert shown.getpixel((600, 150))[0] > 200  # the square is where a browser shows it

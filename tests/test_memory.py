@@ -94,3 +94,14 @@ def test_the_pixel_budget_waits_then_refuses():
     assert budget.used == 0
     with budget.reserve(10**9, wait_s=0):  # larger than the budget: runs alone
         assert budget.used == 100
+
+
+def test_the_decode_budget_is_a_checked_setting(monkeypatch):
+    from predictor import SettingsError
+    from predictor.memory import PixelBudget
+
+    monkeypatch.setenv("PINPOINT_DECODE_MP", "2.5")
+    assert PixelBudget.from_config().capacity == 2_500_000
+    monkeypatch.setenv("PINPOINT_DECODE_MP", "lots")
+    with pytest.raises(SettingsError, match="PINPOINT_DECODE_MP must be a number, got 'lots'"):
+        PixelBudget.from_config()

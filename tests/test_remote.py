@@ -5,7 +5,13 @@ import pytest
 
 from predictor import ImageLimits, crop_image
 from predictor.client import PinpointClient
-from predictor.remote import ServiceDegraded, label_remote, predict_remote, prediction_from_json
+from predictor.remote import (
+    ServiceDegraded,
+    label_remote,
+    models_remote,
+    predict_remote,
+    prediction_from_json,
+)
 from predictor.service import Settings, create_app
 from predictor.store import FeedbackStore
 from tests.conftest import encode, noise_image
@@ -78,3 +84,19 @@ def test_null_scores_from_a_degraded_answer_come_back_as_nan(tiny_predictor):
     assert [s["score"] for s in data["predictions"][name]] == [None, None]
     rebuilt = prediction_from_json(data)
     assert all(math.isnan(s.score) for s in rebuilt.predictions[name])
+
+
+def test_model_facts_come_from_the_service_and_decode_like_the_local_predictor(
+        service, tiny_predictor):
+    facts = models_remote(PinpointClient(service.url, KEYS["alice"]), ImageLimits())
+    assert [f.name for f in facts.specs] == [s.name for s in tiny_predictor.specs]
+    assert facts.where == service.url and facts.limits == ImageLimits(200_000, 1_000_000)
+    assert facts.decode(PHOTO).size == tiny_predictor.decode(PHOTO).size == (100, 70)
+    assert facts.describe()["keras"]["labels"] == len(tiny_predictor.specs[0].labels)
+
+
+def test_model_facts_from_a_missing_or_refusing_service_raise_degraded(service):
+    with pytest.raises(ServiceDegraded, match="did not answer .cannot reach"):
+        models_remote(PinpointClient(f"http://127.0.0.1:{free_port()}"), ImageLimits())
+    with pytest.raises(ServiceDegraded, match="did not answer .HTTP 401"):
+        models_remote(PinpointClient(service.url, "wrong-key"), ImageLimits())

@@ -23,9 +23,12 @@ from predictor import (
     Predictor,
     RateLimiter,
     RecordedPrediction,
+    ServedModels,
+    ServiceDegraded,
     database_url,
     label_remote,
     manifest_path,
+    models_remote,
     predict_remote,
     record_labels,
 )
@@ -159,8 +162,33 @@ def load_config() -> Config:
         st.stop()
 
 
+def load_models() -> ServedModels:
+    """Return what the pages need to know about the served models: from the models loaded
+    here, or, when $PINPOINT_SERVICE_URL is set, from the service's `GET /v1/models` (no
+    model is loaded in this process then). Say so and stop the page when neither answers."""
+    config = load_config()
+    if not config.service_url:
+        return load_predictor().facts
+    try:
+        return _remote_models(config.service_url, config.api_key, config.limits)
+    except ServiceDegraded as exc:
+        st.error(f"No predictions for now: {exc}. The app predicts through that service "
+                 "($PINPOINT_SERVICE_URL); please try again in a moment, or tell whoever runs "
+                 "it.")
+        st.stop()
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=4)
+def _remote_models(url: str, key: str | None, limits: ImageLimits) -> ServedModels:
+    # Asked again after 30 s, so a version promoted on the service shows here soon; a failure
+    # is not cached (the next run asks again).
+    return models_remote(_client(url, key), limits)
+
+
 def load_predictor() -> Predictor:
-    """Return the process-wide Predictor, or show why it cannot load and stop the page."""
+    """Return the process-wide Predictor, or show why it cannot load and stop the page.
+
+    Only where models run in this process: in remote mode the pages use `load_models()`."""
     config = load_config()  # a bad setting is named here, before anything reads it
     path, limits = str(manifest_path(config.manifest)), config.limits
     fingerprint = manifest_fingerprint(path)
@@ -227,7 +255,7 @@ class Clicks:
     service ($PINPOINT_SERVICE_URL). Chosen once, in `load_clicks`; the rate limit is checked
     here, the same way for both."""
 
-    predictor: Predictor
+    predictor: Predictor | None  # None in remote mode: no model is loaded in the app
     store: FeedbackStore
     client: PinpointClient | None
     limiter: RateLimiter | None
@@ -242,6 +270,7 @@ class Clicks:
         if self.limiter is not None:
             self.limiter.check(rate_key())
         if self.client is None:
+            assert self.predictor is not None  # load_clicks loads it whenever there is no client
             click = predict_click(self.predictor, decoded, point)
             if click.prediction is None:
                 store_click(self.store, click, tester=tester, source="app")  # stores, raises
@@ -255,14 +284,17 @@ class Clicks:
     def label(self, prediction_id: int, chosen: dict[str, str | None], tester: str) -> None:
         """Store the tester's labels where the prediction was stored."""
         if self.client is None:
+            assert self.predictor is not None
             record_labels(self.predictor, self.store, prediction_id, chosen, tester=tester)
         else:
             label_remote(self.client, prediction_id, chosen)
 
 
-def load_clicks(predictor: Predictor, store: FeedbackStore) -> Clicks:
-    """Return this run's Clicks: local or remote, with the process-wide rate limit."""
-    return Clicks(predictor, store, load_client(), load_limiter())
+def load_clicks(store: FeedbackStore) -> Clicks:
+    """Return this run's Clicks: local (the models loaded here) or remote (nothing loaded
+    here), with the process-wide rate limit."""
+    client = load_client()
+    return Clicks(load_predictor() if client is None else None, store, client, load_limiter())
 
 
 def is_admin() -> bool:

@@ -3,14 +3,13 @@ and the click and progress helpers of a tester's session. No Streamlit here."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from PIL import Image, ImageDraw, ImageOps
 
 from predictor.crop import Box
-from predictor.images import DecodedImage, ImageLimits, ImageSource, decode_image
-from predictor.manifest import ModelSpec
-from predictor.predict import crop_needs
+from predictor.facts import ServedModels
+from predictor.images import DecodedImage, ImageSource, decode_image
 
 # One outline colour per model, in manifest order; the point is drawn in white and black.
 BOX_COLORS = ("#ff2d55", "#00c7be", "#ffcc00", "#af52de", "#34c759")
@@ -32,13 +31,13 @@ def display_size(size: tuple[int, int], max_side: int,
     return max(1, round(width * factor)), max(1, round(height * factor))
 
 
-def decode_for_display(source: ImageSource, specs: Sequence[ModelSpec], limits: ImageLimits,
+def decode_for_display(source: ImageSource, models: ServedModels,
                        max_side: int = 800) -> DecodedImage:
     """Decode once for both uses: every model's crop at full input size, and a sharp display copy.
 
     A big JPEG is still decoded at a reduced scale, but never below `max_side` pixels.
     """
-    return decode_image(source, limits, [*crop_needs(list(specs)), (1.0, max_side)])
+    return decode_image(source, models.limits, [*models.crop_needs(), (1.0, max_side)])
 
 
 def display_copy(decoded: DecodedImage, max_side: int = 800,

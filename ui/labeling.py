@@ -6,7 +6,7 @@ It runs as an `st.fragment`: a click reruns only this area, not the uploader or 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -14,7 +14,7 @@ import streamlit as st
 from PIL import Image
 from streamlit_image_coordinates import streamlit_image_coordinates
 
-from predictor import NONE_LABEL, Box, DecodedImage, ModelSpec, RecordedPrediction
+from predictor import NONE_LABEL, Box, DecodedImage, ModelFacts, RecordedPrediction
 from ui.common import Answered
 from ui.display import (
     BOX_COLORS,
@@ -55,7 +55,8 @@ class Shown:
         return self.answered.result
 
 
-def choices_from(specs: list[ModelSpec], picked: dict[str, str | None]) -> dict[str, Answer] | str:
+def choices_from(specs: Sequence[ModelFacts],
+                 picked: dict[str, str | None]) -> dict[str, Answer] | str:
     """Turn the pickers' values into answers, or say which model still needs a choice."""
     answers = {}
     for spec in specs:
@@ -67,7 +68,7 @@ def choices_from(specs: list[ModelSpec], picked: dict[str, str | None]) -> dict[
     return answers
 
 
-def legend_ui(specs: list[ModelSpec]) -> None:
+def legend_ui(specs: Sequence[ModelFacts]) -> None:
     """One line that says which box colour is which model (shown before and after a click)."""
     items = " ".join(f'<span style="white-space:nowrap"><span style="color:{color};'
                      f'font-size:1.2em">■</span> {spec.name} model</span>'
@@ -149,7 +150,7 @@ def photo_ui(prefix: str, decoded: DecodedImage, current: Callable[[], Shown | N
             st.rerun()  # (the real component is read before drawing; see above)
 
 
-def answers_ui(prefix: str, specs: list[ModelSpec], shown: Shown) -> dict:
+def answers_ui(prefix: str, specs: Sequence[ModelFacts], shown: Shown) -> dict:
     """Each model's bordered crop and top 5 as a choice list (nothing chosen until the tester
     chooses); return {model: picked value or None}."""
     result = shown.result
@@ -178,7 +179,7 @@ def answers_ui(prefix: str, specs: list[ModelSpec], shown: Shown) -> dict:
     return picked
 
 
-def keys_ui(prefix: str, specs: list[ModelSpec], shown: Shown, picked: dict) -> None:
+def keys_ui(prefix: str, specs: Sequence[ModelFacts], shown: Shown, picked: dict) -> None:
     """Keys 1–5 pick that answer for the model still without one; 0 = none of these."""
     focused = next((spec.name for spec in specs if picked.get(spec.name) is None), None)
     if focused is None:

@@ -16,14 +16,14 @@ from predictor import (
     DecodedImage,
     FeedbackStore,
     PinpointError,
-    Predictor,
     RateLimited,
+    ServedModels,
     StoreBusy,
     image_root,
     list_images,
     read_image,
 )
-from ui.common import load_clicks, load_client, load_config, load_predictor
+from ui.common import load_clicks, load_client, load_config, load_models
 from ui.display import decode_for_display
 from ui.keys import keep_keys_on_page
 from ui.labeling import (
@@ -108,7 +108,7 @@ def image_source_ui(prefix: str) -> ImageChoice | None:
                             key=f"{prefix}_pick")
 
 
-def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice) -> DecodedImage | None:
+def decoded_ui(prefix: str, models: ServedModels, choice: ImageChoice) -> DecodedImage | None:
     """Decode the pick once (kept in the session) and return it, or None when it cannot be."""
     slot = f"{prefix}_decoded"
     cached = st.session_state.get(slot)
@@ -116,7 +116,7 @@ def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice) -> Decode
         return cached[1]
     try:
         source = choice.read()
-        decoded = decode_for_display(source, predictor.specs, predictor.limits, DISPLAY_SIDE)
+        decoded = decode_for_display(source, models, DISPLAY_SIDE)
     except PinpointError as exc:
         st.error(f"This image cannot be used: {exc}")
         return None
@@ -129,7 +129,7 @@ def decoded_ui(prefix: str, predictor: Predictor, choice: ImageChoice) -> Decode
     return decoded
 
 
-def save_truth(prefix: str, predictor: Predictor, store: FeedbackStore, shown: Shown,
+def save_truth(prefix: str, store: FeedbackStore, shown: Shown,
                answers: dict[str, Answer], tester: str) -> bool:
     """Store the labels with their prediction (skipped models get none) and say so; on failure
     say what to do."""
@@ -143,7 +143,7 @@ def save_truth(prefix: str, predictor: Predictor, store: FeedbackStore, shown: S
         st.warning("Not saved yet: the prediction itself could not be stored. Press save again.")
         return False
     try:
-        load_clicks(predictor, store).label(prediction_id, chosen, tester)
+        load_clicks(store).label(prediction_id, chosen, tester)
     except StoreBusy as exc:
         st.warning(f"Not saved: {exc}")
         return False
@@ -157,14 +157,14 @@ def save_truth(prefix: str, predictor: Predictor, store: FeedbackStore, shown: S
     return True
 
 
-def _handle_click(prefix: str, predictor: Predictor, store: FeedbackStore,
-                  decoded: DecodedImage, tester: str, point: tuple[float, float]) -> bool:
+def _handle_click(prefix: str, store: FeedbackStore, decoded: DecodedImage, tester: str,
+                  point: tuple[float, float]) -> bool:
     """Predict one click and keep its answer for this page (True; it is stored at the end of
     the run, `store_answers`), or say why there is none (False)."""
     st.session_state[f"{prefix}_click_started"] = time.perf_counter()
     original = st.session_state.get(f"{prefix}_original")
     try:
-        answered = load_clicks(predictor, store).answer(decoded, original, point, tester)
+        answered = load_clicks(store).answer(decoded, original, point, tester)
     except RateLimited as exc:
         st.warning(str(exc))
         return False
@@ -201,7 +201,7 @@ def current_result(prefix: str, decoded: DecodedImage) -> Shown | None:
 
 
 @st.fragment
-def click_area(prefix: str, predictor: Predictor, store: FeedbackStore, decoded: DecodedImage,
+def click_area(prefix: str, models: ServedModels, store: FeedbackStore, decoded: DecodedImage,
                tester: str, submit: str = "Save the correct labels",
                saved: Callable[[dict[str, Answer]], None] | None = None) -> None:
     """The photo (fixed width) and, beside it, each model's top 5 and the tester's answers.
@@ -210,34 +210,34 @@ def click_area(prefix: str, predictor: Predictor, store: FeedbackStore, decoded:
     session moves on there); by default the area shows what was saved.
     """
     # A fragment rerun keeps the arguments of the page's last full run: ask for the served
-    # models again, so a version made active since then answers this click.
-    predictor = load_predictor()
+    # models again, so a version made active since then is the one shown with this click.
+    models = load_models()
     keep_keys_on_page()
     row = st.container(horizontal=True, gap="medium")
     with row.container(width=PHOTO_SIDE):
         photo_ui(prefix, decoded, partial(current_result, prefix, decoded),
-                 partial(_handle_click, prefix, predictor, store, decoded, tester))
-        legend_ui(predictor.specs)
+                 partial(_handle_click, prefix, store, decoded, tester))
+        legend_ui(models.specs)
     shown = current_result(prefix, decoded)
     with row.container(width="stretch"):
         if shown is None:
             st.info("**Click the spot you are curious about.** A white dot marks it; the "
                     "coloured squares show what each model saw.")
         else:
-            _answers_area(prefix, predictor, store, shown, tester, submit, saved)
+            _answers_area(prefix, models, store, shown, tester, submit, saved)
     store_answers(prefix)  # after the answer is on screen: the tester does not wait for it
 
 
-def _answers_area(prefix: str, predictor: Predictor, store: FeedbackStore, shown: Shown,
+def _answers_area(prefix: str, models: ServedModels, store: FeedbackStore, shown: Shown,
                   tester: str, submit: str,
                   saved: Callable[[dict[str, Answer]], None] | None) -> None:
-    picked = answers_ui(prefix, predictor.specs, shown)
-    keys_ui(prefix, predictor.specs, shown, picked)
+    picked = answers_ui(prefix, models.specs, shown)
+    keys_ui(prefix, models.specs, shown, picked)
     if st.button(submit, type="primary", shortcut="Ctrl+Enter", key=f"{prefix}_save"):
-        answers = choices_from(predictor.specs, picked)
+        answers = choices_from(models.specs, picked)
         if isinstance(answers, str):
             st.warning(answers)
-        elif save_truth(prefix, predictor, store, shown, answers, tester) and saved is not None:
+        elif save_truth(prefix, store, shown, answers, tester) and saved is not None:
             saved(answers)
     timing = st.empty()
     # what the tester waited for on the server: from the click arriving to this line

@@ -168,11 +168,14 @@ async def feedback(request: Request, body: Feedback,
 
 @router.get("/v1/models", responses=_ERRORS, summary="The models served, with their labels")
 def models(request: Request, _key: Annotated[str, Depends(limited_caller)]) -> dict[str, object]:
-    predictor, _store = _state(request).require_ready()
+    state = _state(request)
+    predictor, _store = state.require_ready()
     described = predictor.describe()
     for spec in predictor.specs:
         described[spec.name]["label_names"] = list(spec.labels)
-    return {"models": described}
+    limits = state.settings.limits  # what an app in front of the service should refuse first
+    return {"models": described,
+            "limits": {"max_bytes": limits.max_bytes, "max_pixels": limits.max_pixels}}
 
 
 @router.get("/healthz", summary="Alive (no key needed)")
