@@ -218,7 +218,7 @@ def _manifest_copy(folder: Path, versions: str = "") -> Path:
     for entry in (ROOT / "models" / "manifest.toml").read_text().split("[[model]]")[1:]:
         if versions and f'version = "{versions}"' not in entry:
             continue
-        entry = re.sub(r'(file|labels|head) = "', rf'\1 = "{ROOT / "models"}/', entry)
+        entry = re.sub(r'(file|labels|head|training_data) = "', rf'\1 = "{ROOT / "models"}/', entry)
         entries.append("[[model]]" + (entry.replace('"retired"', '"active"') if versions
                                       else entry))
     path = folder / "manifest.toml"

@@ -13,6 +13,7 @@ from ui.common import (
     manifest_fingerprint,
     page_setup,
 )
+from ui.shadow import shadow_ui
 from ui.upload import upload_ui
 from ui.versions import compare_ui, model_versions, promote_ui, training_ui, versions_table
 
@@ -57,6 +58,7 @@ for spec in models.specs:
     training_ui(spec.name, admin)
     with st.expander("Compare two versions", expanded=False):
         compare_ui(spec.name, versions, store)
+    shadow_ui(spec.name, store, admin)
     if admin:
         promote_ui(spec.name, versions, active, store, tester)
         upload_ui(local[spec.name])

@@ -51,6 +51,7 @@ _LAZY = {
     "config": ("Config", "load_config"),
     "remote": ("label_remote", "models_remote", "predict_remote"),
     "uploads": ("InputSpec", "ModelFile", "add_version"),
+    "shadow_scores": ("shadow_figures",),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -72,6 +73,7 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
         per_class_table,
         stage_columns,
     )
+    from .shadow_scores import shadow_figures
     from .store import FeedbackStore, database_url
     from .store_queries import (
         StoreFilter,
@@ -173,5 +175,6 @@ __all__ = [
     "read_card",
     "record_click",
     "record_labels",
+    "shadow_figures",
     "stage_columns",
 ]

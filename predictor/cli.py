@@ -15,7 +15,7 @@ from .config import load_config
 from .crop import check_point
 from .errors import PinpointError
 from .images import DecodedImage, ImageLimits, decode_image
-from .manifest import load_manifest, load_versions
+from .manifest import load_manifest, load_shadows, load_versions
 from .predict import Predictor, crop_needs
 from .recording import RecordedPrediction, record_click
 
@@ -125,18 +125,23 @@ def _limits(args: argparse.Namespace) -> ImageLimits:
 def _predict(args: argparse.Namespace) -> int:
     # Check the manifest, the image and the point before paying for TensorFlow.
     specs = load_manifest(args.manifest)
+    shadows = load_shadows(args.manifest) if args.record else []  # stored, so shadowed
     limits = _limits(args)
-    decoded = decode_image(args.image, limits, crop_needs(specs))
+    decoded = decode_image(args.image, limits, crop_needs(specs + shadows))
     check_point(args.x, args.y, decoded.size)
-    predictor = Predictor.from_specs(specs, limits=limits, parallel=args.parallel)
+    predictor = Predictor.from_specs(specs, limits=limits, parallel=args.parallel,
+                                     shadows=shadows)
     store = _open_store() if args.record else None
     try:
         recorded = record_click(predictor, store, decoded, (args.x, args.y), tester=args.tester,
                                 source="cli", top_k=args.top_k, include_decode=True)
+        print(json.dumps(recorded.to_dict()) if args.json else _table(recorded), flush=True)
+        if predictor.shadows is not None:
+            predictor.shadows.wait()  # the answer is out; store the shadows' before exiting
     finally:
+        predictor.close()
         if store is not None:
             store.close()
-    print(json.dumps(recorded.to_dict()) if args.json else _table(recorded))
     return 0
 
 

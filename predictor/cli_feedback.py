@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .errors import PinpointError
 from .predict import Predictor
 
 if TYPE_CHECKING:
@@ -41,6 +42,9 @@ def add_feedback_commands(commands) -> None:  # noqa: ANN001 - argparse's subpar
     retrain.add_argument("model", help="model name in the manifest")
     retrain.add_argument("--from", dest="source", help="a labeled file instead of the store")
     retrain.add_argument("--epochs", type=int, default=8, help="training epochs (default 8)")
+    retrain.add_argument("--replay", type=float, default=2.0, metavar="K",
+                         help="mix in up to K points of the model's own training data "
+                              "(manifest training_data) per label; 0 = labels only (default 2)")
     retrain.add_argument("--json", action="store_true", help="print JSON instead of a summary")
     retrain.set_defaults(handler=_retrain)
 
@@ -49,8 +53,20 @@ def add_feedback_commands(commands) -> None:  # noqa: ANN001 - argparse's subpar
     compare.add_argument("version_a")
     compare.add_argument("version_b")
     compare.add_argument("--on", help="a labeled CSV/JSONL/zip instead of the store's labels")
+    compare.add_argument("--recorded", action="store_true",
+                         help="score the answers given at click time (served or shadow) on "
+                              "the labeled clicks both versions answered; nothing is re-run")
     compare.add_argument("--json", action="store_true", help="print JSON instead of a report")
     compare.set_defaults(handler=_compare)
+
+    shadow = commands.add_parser(
+        "shadow", help="let a candidate answer every click unseen; or, without VERSION, show "
+                       "how the shadows score beside the served version on the same clicks")
+    shadow.add_argument("model", help="model name in the manifest")
+    shadow.add_argument("version", nargs="?", help="the candidate (or retired) version")
+    shadow.add_argument("--off", action="store_true", help="stop shadowing VERSION")
+    shadow.add_argument("--json", action="store_true", help="print the figures as JSON")
+    shadow.set_defaults(handler=_shadow)
 
     promote = commands.add_parser("promote", help="make a version active (or roll back)")
     promote.add_argument("model", help="model name in the manifest")
@@ -94,7 +110,10 @@ def _labels_import(args: argparse.Namespace) -> int:
     store = _open_store()
     try:
         result = import_labels(predictor, store, args.file, tester=args.tester)
+        if predictor.shadows is not None:
+            predictor.shadows.wait()  # store every shadow answer before the process ends
     finally:
+        predictor.close()
         store.close()
     if args.json:
         print(json.dumps(result, indent=2))
@@ -126,8 +145,9 @@ def _retrain(args: argparse.Namespace) -> int:
 
     store = None if args.source else _open_store()
     try:
+        options = RetrainOptions(epochs=args.epochs, replay=args.replay)
         result = retrain(args.model, manifest=args.manifest, store=store, source=args.source,
-                         options=RetrainOptions(epochs=args.epochs), progress=progress)
+                         options=options, progress=progress)
     finally:
         if store is not None:
             store.close()
@@ -143,12 +163,18 @@ def _retrain(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from .compare import compare_versions, format_comparison
+    from .compare import compare_recorded, compare_versions, format_comparison
 
+    if args.recorded and args.on:
+        raise PinpointError("--recorded scores the store's answers; it cannot take --on")
     store = None if args.on else _open_store()
     try:
-        result = compare_versions(args.model, args.version_a, args.version_b,
-                                  manifest=args.manifest, store=store, source=args.on)
+        if args.recorded:
+            result = compare_recorded(args.model, args.version_a, args.version_b,
+                                      store=store, manifest=args.manifest)
+        else:
+            result = compare_versions(args.model, args.version_a, args.version_b,
+                                      manifest=args.manifest, store=store, source=args.on)
     finally:
         if store is not None:
             store.close()
@@ -174,7 +200,6 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _add_version(args: argparse.Namespace) -> int:
-    from .errors import PinpointError
     from .uploads import NORMALISATIONS, InputSpec, ModelFile, add_version
 
     try:
@@ -194,6 +219,40 @@ def _add_version(args: argparse.Namespace) -> int:
     else:
         print(f"{args.model} {entry['version']} added as a candidate ({entry['format']}, "
               f"{entry['file']}); compare it, then `promote {args.model} {entry['version']}`")
+    return 0
+
+
+def _shadow(args: argparse.Namespace) -> int:
+    from .versions import set_shadow
+
+    if args.version is None:
+        return _shadow_report(args)
+    changed = set_shadow(args.manifest, args.model, args.version, on=not args.off)
+    state = "no longer shadows" if args.off else "shadows"
+    print(f"{args.model} {args.version} {state} the served version"
+          f"{'' if changed else ' (unchanged)'}; running servers pick it up on reload "
+          "(the app on its next page run, the service on SIGHUP or POST /admin/promote)")
+    return 0
+
+
+def _shadow_report(args: argparse.Namespace) -> int:
+    from .shadow_scores import shadow_figures
+
+    store = _open_store()
+    try:
+        rows = shadow_figures(store, args.model)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"no shadow answers stored for {args.model}")
+    for row in rows:
+        print(f"{args.model} {row['version']} (shadow): {row['shadowed_clicks']} clicks, "
+              f"{row['labeled']} labeled; on those: top-1 {_pct(row['shadow_top1'])} vs "
+              f"{_pct(row['served_top1'])} served ({row['served_versions'] or 'n/a'}), top-5 "
+              f"{_pct(row['shadow_top5'])} vs {_pct(row['served_top5'])}")
     return 0
 
 

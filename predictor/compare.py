@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
+from .accuracy import Answer, summarize
 from .manifest import ModelSpec, load_versions
 from .retrain import LabeledCrop, gather, measure
 from .versions import UnknownVersion
@@ -31,6 +33,39 @@ def compare_versions(model: str, version_a: str, version_b: str, *,
     return {"model": model, "on": str(source) if source else "store", **result}
 
 
+def compare_recorded(model: str, version_a: str, version_b: str, *, store,
+                     manifest: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Score A and B by the answers they gave at click time (served or shadow), on the
+    labeled clicks both answered: the same clicks, the same truth, nothing re-run."""
+    from .shadow_scores import recorded_answers
+
+    specs = {v: version_spec(model, v, manifest) for v in (version_a, version_b)}
+    answers = {v: recorded_answers(store, model, v) for v in specs}
+    same = sorted(set(answers[version_a]) & set(answers[version_b]))
+    truth = [answers[version_a][i][0] for i in same]
+    result: dict[str, Any] = {"model": model, "on": "recorded answers", "points": len(same)}
+    flips: dict[str, list[dict]] = {"right_to_wrong": [], "wrong_to_right": []}
+    for side, version in (("a", version_a), ("b", version_b)):
+        ranked = [answers[version][i][1] for i in same]
+        summary = summarize([Answer(t, r) for t, r in zip(truth, ranked, strict=True)])
+        points = [_Truth(t) for t in truth]
+        result[side] = _figures(specs[version], {**summary, "ranked": ranked}, points)
+    for index, pid in enumerate(same):
+        top_a = next(iter(answers[version_a][pid][1]), None)
+        top_b = next(iter(answers[version_b][pid][1]), None)
+        if (top_a == truth[index]) != (top_b == truth[index]):
+            kind = "right_to_wrong" if top_a == truth[index] else "wrong_to_right"
+            flips[kind].append({"index": index, "prediction_id": pid, "truth": truth[index],
+                                "image": f"prediction {pid}", "a": top_a, "b": top_b})
+    return {**result, "flipped": flips}
+
+
+@dataclass(frozen=True)
+class _Truth:
+    label: str
+    accepted: tuple[str, ...] = ()
+
+
 def compare_on(spec_a: ModelSpec, spec_b: ModelSpec,
                points: list[LabeledCrop]) -> dict[str, Any]:
     """Score two specs on the same crops; each flipped point names its index in `points`."""
@@ -48,9 +83,9 @@ def compare_on(spec_a: ModelSpec, spec_b: ModelSpec,
             "flipped": flips}
 
 
-def _figures(spec: ModelSpec, summary: dict, points: list[LabeledCrop]) -> dict[str, object]:
-    lenient = [r[0] in (p.label, *p.accepted) for p, r in zip(points, summary["ranked"],
-                                                              strict=True)]
+def _figures(spec: ModelSpec, summary: dict, points: list) -> dict[str, object]:
+    lenient = [bool(r) and r[0] in (p.label, *p.accepted)
+               for p, r in zip(points, summary["ranked"], strict=True)]
     return {"version": spec.version, "status": spec.status, "n": summary["n"],
             "top1": summary["top1"], "top1_lenient": sum(lenient) / len(points) if points else None,
             "top5": summary["top5"], "per_class": summary["per_class"]}

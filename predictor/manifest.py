@@ -7,6 +7,11 @@ A manifest may list several versions of one model (several [[model]] entries wit
 - "candidate": a newer version being tried (evaluated beside the active one, not served);
 - "retired": an older version kept loadable so it can still be compared.
 
+A candidate or retired entry with `shadow = true` also answers every click, after the
+active version has answered; its answers are stored apart and never shown to testers.
+`training_data` names a labeled CSV (the `evaluate` format) of the model's own training
+points, which `retrain` mixes in so a new version does not forget them.
+
 `load_manifest` returns the active entries (what every server and the app load);
 `load_versions` returns every entry, for `evaluate` and the Accuracy page.
 """
@@ -49,6 +54,8 @@ class ModelSpec:
     status: str = "active"
     feature_tensor: str | None = None  # frozen graphs: where a retrained head reads features
     head: Path | None = None  # a retrained head (head.npz) run after the frozen graph
+    shadow: bool = False  # a non-active version that also answers every click, unseen
+    training_data: Path | None = None  # labeled points retrain replays so it does not forget
 
     def describe(self) -> dict[str, object]:
         """Return what a user needs to know about this model, JSON-ready."""
@@ -106,6 +113,11 @@ def load_versions(path: str | os.PathLike | None = None) -> list[ModelSpec]:
     return specs
 
 
+def load_shadows(path: str | os.PathLike | None = None) -> list[ModelSpec]:
+    """Return the versions marked `shadow = true`: they answer every click beside the active."""
+    return [spec for spec in load_versions(path) if spec.shadow]
+
+
 def read_labels(path: Path) -> tuple[str, ...]:
     """Read one label per line; line number is class index. Trailing blank lines are ignored."""
     try:
@@ -153,7 +165,25 @@ def _spec(entry: object, folder: Path, manifest: Path) -> ModelSpec:
         status=_choice(entry, "status", STATUSES, where),
         feature_tensor=_optional_text(entry, "feature_tensor", where),
         head=_head(entry, folder, where),
+        shadow=_shadow(entry, where),
+        training_data=_training_data(entry, folder, where),
     )
+
+
+def _shadow(entry: dict, where: str) -> bool:
+    value = entry.get("shadow", False)
+    if not isinstance(value, bool):
+        raise ManifestError(f"{where}: 'shadow' must be true or false, got {value!r}")
+    if value and entry.get("status", "active") == "active":
+        raise ManifestError(f"{where}: the active version cannot be its own shadow")
+    return value
+
+
+def _training_data(entry: dict, folder: Path, where: str) -> Path | None:
+    if "training_data" not in entry:
+        return None
+    # Not checked here: serving never reads it, and a copy of models/ may leave it behind.
+    return (folder / _text(entry, "training_data", where)).resolve()
 
 
 def _optional_text(entry: dict, key: str, where: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,12 +12,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .crop import Box, check_point, crop_box, crop_pixels
+from .errors import PinpointError
 from .facts import ModelFacts, ServedModels
 from .images import DecodedImage, ImageLimits, ImageSource, decode_image
-from .manifest import ModelSpec, load_manifest
+from .manifest import ModelSpec, load_manifest, load_shadows
+from .shadow import ShadowRunner, ShadowStart
 
 if TYPE_CHECKING:  # importing models at run time would import TensorFlow
     from .models import LoadedModel
+
+_log = logging.getLogger("pinpoint.predict")
 
 
 @dataclass(frozen=True)
@@ -71,11 +76,13 @@ class Predictor:
         models: list[LoadedModel],
         limits: ImageLimits = ImageLimits(),
         parallel: bool = False,
+        shadows: list[LoadedModel] | None = None,
     ):
         self.models = list(models)
         self.limits = limits
         self.parallel = parallel
-        self._crop_needs = crop_needs(self.specs)
+        self.shadows = ShadowRunner(shadows, answer_one) if shadows else None
+        self._crop_needs = crop_needs(self.specs + [m.spec for m in shadows or []])
         self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.models)))
 
     @classmethod
@@ -87,9 +94,12 @@ class Predictor:
         parallel: bool = False,
         copies: int | None = None,
     ) -> Predictor:
-        """Load and warm up every model the manifest names (see manifest.manifest_path)."""
-        specs = load_manifest(path)
-        return cls.from_specs(specs, limits=limits, parallel=parallel, copies=copies)
+        """Load and warm up every model the manifest serves, and its shadow versions.
+
+        A shadow version that fails to load is left out (logged): it must not stop serving.
+        """
+        return cls.from_specs(load_manifest(path), limits=limits, parallel=parallel,
+                              copies=copies, shadows=load_shadows(path))
 
     @classmethod
     def from_specs(
@@ -99,11 +109,13 @@ class Predictor:
         limits: ImageLimits = ImageLimits(),
         parallel: bool = False,
         copies: int | None = None,
+        shadows: list[ModelSpec] | None = None,
     ) -> Predictor:
-        """Load and warm up the given models (`copies`: see models.load_model)."""
+        """Load and warm up the given models (`copies`: see models.load_model), and shadows."""
         from .models import load_model  # TensorFlow is imported only when models are needed
 
-        return cls([load_model(spec, copies) for spec in specs], limits, parallel)
+        return cls([load_model(spec, copies) for spec in specs], limits, parallel,
+                   _load_shadows(shadows or []))
 
     @property
     def specs(self) -> list[ModelSpec]:
@@ -177,9 +189,15 @@ class Predictor:
             point=point,
         )
 
+    def shadow_job(self, decoded: DecodedImage, point: tuple[float, float]) -> ShadowStart | None:
+        """What to call once this click is stored to run the shadow versions (None: none)."""
+        return None if self.shadows is None else self.shadows.job(decoded, point)
+
     def close(self) -> None:
-        """Stop the worker threads used for parallel runs."""
+        """Stop the worker threads used for parallel runs (queued shadow answers still run)."""
         self._pool.shutdown(wait=False)
+        if self.shadows is not None:
+            self.shadows.close()
 
     def _run_all(
         self, decoded: DecodedImage, point: tuple[float, float], parallel: bool
@@ -205,6 +223,27 @@ def _run_one(model: LoadedModel, decoded: DecodedImage, point: tuple[float, floa
     probabilities = model.probabilities(batch)[0]
     done = time.perf_counter()
     return _ModelRun(box, probabilities, (cropped - started) * 1e3, (done - cropped) * 1e3)
+
+
+def answer_one(model: LoadedModel, decoded: DecodedImage, point: tuple[float, float],
+               top_k: int = 5) -> dict[str, object]:
+    """One model's top-k at a checked point: {"ranked": [{"label", "score"}], "model_ms"}."""
+    run = _run_one(model, decoded, point)
+    ranked = _top_k(run.probabilities, model.spec.labels, top_k)
+    return {"ranked": [{"label": s.label, "score": round(s.score, 6)} for s in ranked],
+            "model_ms": round(run.model_ms, 3)}
+
+
+def _load_shadows(specs: list[ModelSpec]) -> list[LoadedModel]:
+    from .models import load_model
+
+    loaded = []
+    for spec in specs:
+        try:
+            loaded.append(load_model(spec, copies=1))
+        except PinpointError as exc:
+            _log.warning("shadow %s %s not loaded: %s", spec.name, spec.version, exc)
+    return loaded
 
 
 def _top_k(probabilities: np.ndarray, labels: tuple[str, ...], k: int) -> list[LabelScore]:

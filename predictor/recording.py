@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from .crop import crop_image, png_bytes
 from .errors import PinpointError, UnknownLabel, UnknownPrediction
 from .images import DecodedImage, ImageSource
 from .predict import Prediction, Predictor
+from .shadow import ShadowStart
 
 if TYPE_CHECKING:  # SQLAlchemy and limits load only when a store or a limiter is made
     from .ratelimit import RateLimiter
@@ -77,7 +79,9 @@ def record_click(
     Nothing is stored without a store. `image_name` (a file name or path, when known) is
     stored with the prediction. The decode time counts when decoded here, or when
     `include_decode` says so. (The service runs the two halves, `predict_click` and
-    `store_click`, on either side of its deadline.)
+    `store_click`, on either side of its deadline.) Shadow versions (manifest
+    `shadow = true`) answer the same click in the background once it is stored, never
+    in the answer.
     """
     if limiter is not None:
         limiter.check(rate_key or tester)
@@ -98,6 +102,7 @@ class Click:
     faulty: tuple[str, ...] = ()
     parallel: bool = False
     error: PinpointError | None = None
+    shadow: ShadowStart | None = field(default=None, repr=False, compare=False)
 
 
 def predict_click(predictor: Predictor, image: ImageSource | DecodedImage,
@@ -118,7 +123,8 @@ def predict_click(predictor: Predictor, image: ImageSource | DecodedImage,
                    if not all(math.isfinite(s.score) for s in scores))
     used_parallel = predictor.parallel if parallel is None else parallel
     return Click(described, given, prediction, crops, faulty,
-                 used_parallel and len(prediction.crops) > 1)
+                 used_parallel and len(prediction.crops) > 1,
+                 shadow=predictor.shadow_job(decoded, prediction.point))
 
 
 def store_click(store: FeedbackStore | None, click: Click, *, tester: str,
@@ -136,6 +142,9 @@ def store_click(store: FeedbackStore | None, click: Click, *, tester: str,
         status="degraded" if click.faulty else "ok",
         crops_png={name: png_bytes(crop) for name, crop in click.crops.items()},
         parallel=click.parallel, image_name=image_name)
+    if click.shadow is not None:  # queued after the answer is stored; the click never waits
+        with suppress(Exception):  # a shadow must never fail the click
+            click.shadow(store, prediction_id)
     return RecordedPrediction(prediction_id, click.prediction, click.crops, click.faulty)
 
 

@@ -3,8 +3,10 @@
 Labeled points come from the store (each answer's stored crop) or from a labeled file.
 Photos are split, not points: every point of one image is on the same side of the hold-out,
 chosen by a hash of the image, so the split is the same on every run. Before and after are
-measured on the same held-out points. The result is written under
-`<manifest folder>/<model>/<new version>/` and registered as a candidate, never made active.
+measured on the same held-out points. Where the manifest names the model's own
+`training_data`, some of it trains too (replay.py), so the new version does not forget it.
+The result is written under `<manifest folder>/<model>/<new version>/` and registered as a
+candidate, never made active.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from .accuracy import Answer, summarize
 from .crop import crop_box, crop_image
 from .errors import LabeledFileError, PinpointError
 from .evaluate import image_path
-from .images import decode_image
+from .images import DecodedImage, decode_image
 from .labels_io import alternatives, labeled_csv, parse_truth
 from .manifest import ModelSpec, load_versions, manifest_path, spec_from_entry
 from .versions import next_version, read_entries, register_candidate
@@ -35,6 +37,7 @@ from .versions import next_version, read_entries, register_candidate
 Progress = Callable[[float, str], None]
 HOLD_OUT = 0.25  # share of images held out to measure before and after
 AUGMENT = 4  # shifted / rescaled copies per labeled point, besides the point itself
+REPLAY = 2.0  # at most this many points of the model's own training data per label
 
 
 class NotRetrainable(PinpointError):
@@ -61,6 +64,7 @@ class RetrainOptions:
     seed: int = 0
     hold_out: float = HOLD_OUT
     augment: int = AUGMENT
+    replay: float = REPLAY  # 0: learn from the labels alone
 
 
 def retrain(model: str, *, manifest: str | os.PathLike | None = None, store=None,
@@ -77,11 +81,14 @@ def retrain(model: str, *, manifest: str | os.PathLike | None = None, store=None
     if len(train) < 2 or not held:
         raise NotEnoughLabels(f"{len(points)} labeled points of {len({p.image for p in points})} "
                               f"images for {model}: need points on at least 2 images")
+    replay = _replay(base, train, held, options, say)
     version = next_version(read_entries(manifest), model)
     folder = manifest_path(manifest).parent / model / version
     folder.mkdir(parents=True, exist_ok=False)
-    entry, details = trainer(base, train, folder, options, say)
-    entry = {**entry, "version": version, "retrained_from": base.version}
+    entry, details = trainer(base, train + replay, folder, options, say)
+    entry = {**entry, "version": version, "retrained_from": base.version,
+             **_training_data(base, manifest)}
+    details = {**details, "replay_points": len(replay)}
     say(0.9, "measuring before and after on the held-out images")
     before = measure(base, held)
     new_spec = spec_from_entry({**entry, "status": "candidate"}, manifest)
@@ -105,10 +112,30 @@ def active_spec(model: str, manifest: str | os.PathLike | None) -> ModelSpec:
     raise NotRetrainable(f"the manifest has no model {model!r} (it has {', '.join(names)})")
 
 
+def _replay(base: ModelSpec, train: list[LabeledCrop], held: list[LabeledCrop],
+            options: RetrainOptions, say: Progress) -> list[LabeledCrop]:
+    from .replay import replay_points
+
+    replay = replay_points(base, len(train), ratio=options.replay, seed=options.seed,
+                           exclude={p.image for p in held})
+    if replay and base.training_data is not None:
+        say(0.05, f"mixing in {len(replay)} points of {base.name}'s own training data "
+                  f"({base.training_data.name}) so the new version does not forget them")
+    return replay
+
+
+def _training_data(base: ModelSpec, manifest: str | os.PathLike | None) -> dict[str, str]:
+    """The new version keeps its base's training data, so a later retrain replays it too."""
+    if base.training_data is None:
+        return {}
+    folder = manifest_path(manifest).parent.resolve()
+    return {"training_data": Path(os.path.relpath(base.training_data, folder)).as_posix()}
+
+
 def gather(spec: ModelSpec, *, store=None, source=None) -> list[LabeledCrop]:
     """Return the labeled crops for `spec` from a labeled file, else from the store."""
     if source is not None:
-        return _from_file(spec, Path(source))
+        return from_file(spec, Path(source))
     if store is None:
         raise LabeledFileError("give a store or a labeled file to learn from")
     from .labels_io import labeled_records
@@ -123,10 +150,12 @@ def gather(spec: ModelSpec, *, store=None, source=None) -> list[LabeledCrop]:
     return points
 
 
-def _from_file(spec: ModelSpec, path: Path) -> list[LabeledCrop]:
+def from_file(spec: ModelSpec, path: Path) -> list[LabeledCrop]:
+    """Return the labeled crops of a labeled file for `spec` (rows it cannot use skipped)."""
     from .evaluate import read_labeled
 
-    points = []
+    points: list[LabeledCrop] = []
+    decoded: dict[Path, DecodedImage] = {}
     with labeled_csv(path) as csv_path:
         header, rows = read_labeled(csv_path)
         if spec.name not in header:
@@ -137,22 +166,28 @@ def _from_file(spec: ModelSpec, path: Path) -> list[LabeledCrop]:
                 if labeled and label is not None:
                     image = row.get("image_sha256") or row.get("image") or ""
                     also = f"{row.get(spec.name) or ''}|{row.get(spec.name + '_also') or ''}"
-                    points.append(LabeledCrop(image, _row_crop(spec, csv_path, row), label,
+                    crop = _row_crop(spec, csv_path, row, decoded)
+                    points.append(LabeledCrop(image, crop, label,
                                               alternatives(also, spec.labels)))
             except (PinpointError, OSError, ValueError):
                 continue  # `evaluate` and `labels import` report such rows; training skips them
     return points
 
 
-def _row_crop(spec: ModelSpec, csv_path: Path, row: dict) -> Image.Image:
+def _row_crop(spec: ModelSpec, csv_path: Path, row: dict,
+              decoded: dict[Path, DecodedImage]) -> Image.Image:
     stored = (row.get(f"{spec.name}_crop") or "").strip()
     if stored.endswith(".png"):
         return Image.open(csv_path.parent / stored).convert("RGB")
     if stored:
         return Image.open(io.BytesIO(base64.b64decode(stored))).convert("RGB")
-    decoded = decode_image(image_path(csv_path, row.get("image")))
+    path = image_path(csv_path, row.get("image"))
+    if path not in decoded:  # rows of one photo follow each other: decode it once
+        decoded.clear()
+        decoded[path] = decode_image(path)
+    image = decoded[path]
     point = (float(row["x"]), float(row["y"]))
-    return crop_image(decoded, crop_box(decoded.size, point, spec.crop_fraction))
+    return crop_image(image, crop_box(image.size, point, spec.crop_fraction))
 
 
 def split_by_image(points: list[LabeledCrop], share: float,
@@ -239,8 +274,11 @@ def _write_card(folder: Path, result: dict, details: dict, before: dict, after: 
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     lines = [f"# {result['model']} {result['version']}", "",
              f"Retrained from {result['base_version']} on {result['train_points']} labeled "
-             f"points ({details.get('method')}); measured on {result['eval_points']} points "
-             "of other images (held out by image).", "",
+             f"points ({details.get('method')}"
+             + (f", plus {details['replay_points']} points of its own training data"
+                if details.get("replay_points") else "")
+             + f"); measured on {result['eval_points']} points of other images (held out by "
+             "image).", "",
              "| | top-1 | top-5 |", "|---|---|---|",
              *(f"| {name} | {_pct(fig['top1'])} | {_pct(fig['top5'])} |"
                for name, fig in (("before", result["before"]), ("after", result["after"])))]

@@ -183,6 +183,21 @@ class FeedbackStore:
             query = select(table.c.model).where(table.c.prediction_id == prediction_id)
             return set(conn.execute(query).scalars())
 
+    def record_shadow(self, prediction_id: int, answers: list[Mapping[str, Any]],
+                      at: datetime | None = None) -> None:
+        """Store shadow versions' answers to a stored click: model, version, format, ranked
+        [{"label", "score"}], model_ms, or an error instead of an answer."""
+        when = at or _utcnow()
+        rows = [{"prediction_id": prediction_id, "created_at": when, "model": a["model"],
+                 "version": str(a["version"]), "format": a.get("format"),
+                 "top1": a["ranked"][0]["label"] if a.get("ranked") else None,
+                 "ranked": list(a.get("ranked") or []), "model_ms": a.get("model_ms"),
+                 "error": (str(a["error"])[:2000] if a.get("error") else None)}
+                for a in answers]
+        if rows:
+            with self._write() as conn:
+                conn.execute(insert(schema.shadow_predictions), rows)
+
     def record_model_loads(self, described: Mapping[str, Mapping[str, object]],
                            at: datetime | None = None) -> None:
         """Store each model's load and warm-up times (Predictor.describe()) for this start."""

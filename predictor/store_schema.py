@@ -115,6 +115,26 @@ model_switches = Table(
     Column("source", String(20), nullable=False),  # cli, app, api
 )
 
+# A shadow version's answer to a click the active version answered: stored apart, so the
+# testers' views, the dashboards and accuracy never see it. Scored against the label the
+# tester gave the active answer (labels.prediction_id + model), so both meet the same truth.
+shadow_predictions = Table(
+    "shadow_predictions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("prediction_id", ForeignKey("predictions.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("model", String(100), nullable=False),
+    Column("version", String(100), nullable=False),
+    Column("format", String(20)),
+    Column("top1", String(200)),
+    Column("ranked", JSON, nullable=False),
+    Column("model_ms", Float),
+    Column("error", Text),  # the shadow failed on this click (the click itself did not)
+    UniqueConstraint("prediction_id", "model", "version", name="uq_shadow_prediction"),
+)
+
+
 def _v1_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=[predictions, prediction_models, labels])
 
@@ -141,9 +161,14 @@ def _v4_switches_and_image_names(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE predictions ADD COLUMN image_name VARCHAR(1000)"))
 
 
+def _v5_shadow_predictions(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[shadow_predictions])
+
+
 # Append new steps at the end; never edit or reorder a step that has shipped.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _v1_tables, _v2_dashboard_indexes, _v3_model_loads, _v4_switches_and_image_names,
+    _v5_shadow_predictions,
 ]
 LATEST = len(MIGRATIONS)
 

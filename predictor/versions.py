@@ -99,10 +99,42 @@ def promote(path: str | os.PathLike | None, model: str, version: str) -> str | N
         current = str(entry.get("version", "unversioned"))
         if current == version:
             entry["status"] = "active"
+            entry.pop("shadow", None)  # the served version answers anyway
         elif current == before:
             entry["status"] = "retired"
     write_entries(path, entries)
     return before
+
+
+def set_shadow(path: str | os.PathLike | None, model: str, version: str, on: bool = True) -> bool:
+    """Mark a non-active version of `model` as a shadow (or clear it); return if it changed.
+
+    A shadow answers every click after the active version has, stored apart and hidden
+    from testers, so its accuracy accrues on the same clicks. Servers pick it up on reload.
+    """
+    entries = read_entries(path)
+    entry = _entry_of(entries, model, version)
+    if on and entry.get("status", "active") == "active":
+        raise ManifestError(f"{model} {version} is the active version; shadow a candidate")
+    if bool(entry.get("shadow", False)) == on:
+        return False
+    if on:
+        entry["shadow"] = True
+    else:
+        entry.pop("shadow", None)
+    write_entries(path, entries)
+    return True
+
+
+def _entry_of(entries: list[dict], model: str, version: str) -> dict:
+    mine = [e for e in entries if e["name"] == model]
+    if not mine:
+        raise UnknownVersion(f"the manifest has no model {model!r}")
+    for entry in mine:
+        if str(entry.get("version", "unversioned")) == version:
+            return entry
+    listed = ", ".join(str(e.get("version")) for e in mine)
+    raise UnknownVersion(f"model {model!r} has no version {version!r} (it has {listed})")
 
 
 def _table(entry: dict) -> str:

@@ -169,7 +169,7 @@ def test_flush_while_a_reader_holds_the_log_says_so_and_loses_nothing(sqlite_url
 
 
 def test_new_database_is_at_latest_schema(store):
-    assert store.schema_version == store.schema_version_stored() == schema.LATEST == 4
+    assert store.schema_version == store.schema_version_stored() == schema.LATEST == 5
 
 
 def test_old_database_is_upgraded_and_keeps_its_rows(db_url):
@@ -185,7 +185,7 @@ def test_old_database_is_upgraded_and_keeps_its_rows(db_url):
     indexes = {i["name"] for i in inspect(store.engine).get_indexes("predictions")}
     with store.read() as conn:
         testers = conn.execute(text("SELECT tester FROM predictions")).scalars().all()
-    assert store.schema_version_stored() == 4
+    assert store.schema_version_stored() == 5
     assert "ix_predictions_tester" in indexes
     assert testers == ["old"]
 
@@ -203,6 +203,30 @@ def test_a_version_3_database_gains_image_names_and_switches(db_url):
         switched = conn.execute(text("SELECT from_version, to_version FROM model_switches")).all()
     assert "image_name" in columns
     assert [tuple(row) for row in switched] == [("1.0.0", "1.1.0")]
+
+
+def test_a_version_4_database_gains_shadow_answers_and_keeps_its_rows(db_url):
+    from predictor.shadow_scores import shadow_figures
+
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        schema.upgrade(conn, target=4)
+        conn.execute(schema.predictions.insert().values(
+            created_at=datetime(2026, 1, 1), tester="old", source="app", status="failed"))
+    assert "shadow_predictions" not in inspect(engine).get_table_names()
+    engine.dispose()
+    store = FeedbackStore(db_url)
+    kept = store.record_prediction(fake_prediction("shadowed"), tester="ann")
+    store.record_shadow(kept, [{"model": "color", "version": "v2", "format": "keras",
+                                "ranked": [{"label": "blue", "score": 0.7}], "model_ms": 1.5}])
+    store.record_labels(kept, {"color": "blue"}, tester="ann")
+    [row] = shadow_figures(store, "color")
+    with store.read() as conn:
+        testers = conn.execute(text("SELECT tester FROM predictions ORDER BY id")).scalars().all()
+    store.close()
+    assert store.schema_version == 5 and testers == ["old", "ann"]
+    assert (row["version"], row["labeled"], row["shadow_top1"], row["served_top1"]) == (
+        "v2", 1, 1.0, 0.0)
 
 
 def test_reopening_runs_no_step_twice(db_url):

@@ -282,6 +282,21 @@ def _version_key(version: str) -> tuple:
     return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
 
 
+# Real labeled points from the training pool that `retrain` replays (manifest training_data):
+# the theme model's own photos and themes; for color, whose training crops are generated,
+# the points labeled by eye on held-out training-pool photos. Never photos/eval_points.csv.
+TRAINING_DATA = {"color": "photos/tuning_points.csv", "theme": "photos/train_theme_points.csv"}
+
+
+def _training_data_line(name: str, out_root: Path) -> list[str]:
+    import os
+
+    path = Path(__file__).resolve().parent.parent / TRAINING_DATA.get(name, "-")
+    if not path.is_file():
+        return []
+    return [f'training_data = "{Path(os.path.relpath(path, out_root.resolve())).as_posix()}"']
+
+
 def write_manifest(out_root: Path) -> Path:
     """Write out_root/manifest.toml: every trained version found there, ACTIVE ones served.
 
@@ -316,6 +331,7 @@ def write_manifest(out_root: Path) -> Path:
                 f'labels = "{labels}"',
                 f"input_size = {used['input_size']}",
                 f"crop_fraction = {used['crop_fraction']}",
+                *_training_data_line(name, out_root),
                 "",
             ]
     path = out_root / "manifest.toml"

@@ -47,7 +47,9 @@ class PinpointReplica:
             # The replica's event loop runs the @serve.batch queues; capture it here.
             self.batcher = BatchedModels(asyncio.get_running_loop(), batching)
             loaded.close()
-            loaded = Predictor(self.batcher.wrap_all(loaded.models), loaded.limits)
+            shadows = loaded.shadows.models if loaded.shadows is not None else None
+            loaded = Predictor(self.batcher.wrap_all(loaded.models), loaded.limits,
+                               shadows=shadows)
         self.predictor = loaded
 
     def __serve_build_asgi_app__(self) -> FastAPI:
