@@ -14,6 +14,7 @@ from ui.common import (
     page_setup,
 )
 from ui.shadow import shadow_ui
+from ui.upload import upload_ui
 from ui.versions import compare_ui, model_versions, promote_ui, training_ui, versions_table
 
 tester = page_setup("Models")
@@ -28,7 +29,8 @@ else:
     st.write(f"The models the prediction service at {client.base_url} is serving now.")
 
 # Model cards sit next to the model files: only where the models are.
-cards = {} if client else {spec.name: read_card(spec) for spec in load_predictor().specs}
+local = {} if client else {spec.name: spec for spec in load_predictor().specs}
+cards = {name: read_card(spec) for name, spec in local.items()}
 table = pd.DataFrame([{"model": name, **facts, **(card_figures(cards[name]) if cards else {})}
                       for name, facts in models.describe().items()])
 st.dataframe(table, hide_index=True, width="stretch", key="models_table",
@@ -59,11 +61,14 @@ for spec in models.specs:
     shadow_ui(spec.name, store, admin)
     if admin:
         promote_ui(spec.name, versions, active, store, tester)
+        upload_ui(local[spec.name])
     else:
-        st.caption("Only an admin (PINPOINT_ADMINS) may train or change the served version.")
+        st.caption("Only an admin (PINPOINT_ADMINS) may train, upload or change the served "
+                   "version.")
 
 if client:
-    st.info("Training, comparing and promoting versions happen where the models are, on the "
-            "service's machine: `python -m predictor retrain`, `compare` and `promote` there, "
+    st.info("Training, uploading, comparing and promoting versions happen where the models "
+            "are, on the service's machine: `python -m predictor retrain`, `add-version`, "
+            "`compare` and `promote` there, "
             "or `POST /admin/promote` with an admin key (docs/improving.md). This page shows "
             "the new version within 30 seconds.")

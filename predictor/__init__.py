@@ -27,6 +27,7 @@ from .errors import (
     StoreError,
     UnknownLabel,
     UnknownPrediction,
+    VersionRejected,
 )
 from .facts import ModelFacts, ServedModels
 from .images import ACCEPTED_FORMATS, DecodedImage, ImageLimits, decode_image
@@ -53,6 +54,7 @@ _LAZY = {
     "ratelimit": ("RateLimiter",),
     "config": ("Config", "load_config"),
     "remote": ("label_remote", "models_remote", "predict_remote"),
+    "uploads": ("InputSpec", "ModelFile", "add_version"),
     "shadow_scores": ("shadow_figures",),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
@@ -96,6 +98,7 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
         prediction_timings,
         tester_labels,
     )
+    from .uploads import InputSpec, ModelFile, add_version
 
 
 def __getattr__(name: str) -> object:
@@ -152,9 +155,12 @@ __all__ = [
     "StoreError",
     "UnknownLabel",
     "UnknownPrediction",
+    "VersionRejected",
     # loaded on first use (see _LAZY)
     "Config",
     "FeedbackStore",
+    "InputSpec",
+    "ModelFile",
     "RateLimiter",
     "ModelCard",
     "NONE_LABEL",
@@ -163,6 +169,7 @@ __all__ = [
     "RecordedPrediction",
     "StoreFilter",
     "accuracy_over_time",
+    "add_version",
     "agreement_table",
     "accuracy_table",
     "card_figures",

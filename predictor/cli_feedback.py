@@ -1,4 +1,4 @@
-"""The feedback-loop commands: labels import/export, retrain, compare, promote.
+"""The feedback-loop commands: labels import/export, retrain, compare, promote, add-version.
 
 Like cli.py: parse, call the core, print; progress goes to stderr so --json stays clean.
 """
@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import PinpointError
@@ -21,7 +22,7 @@ EXIT_USER_ERROR = 2
 
 
 def add_feedback_commands(commands) -> None:  # noqa: ANN001 - argparse's subparsers
-    """Add labels import/export, retrain, compare and promote to the command line."""
+    """Add labels import/export, retrain, compare, promote and add-version to the command line."""
     labels = commands.add_parser("labels", help="import or export tester labels")
     labels_commands = labels.add_subparsers(dest="labels_command", required=True)
     importing = labels_commands.add_parser(
@@ -73,6 +74,33 @@ def add_feedback_commands(commands) -> None:  # noqa: ANN001 - argparse's subpar
     promote.add_argument("--by", default=os.environ.get("USER") or "cli",
                          help="who switched, recorded in the store (default $USER)")
     promote.set_defaults(handler=_promote)
+    _add_version_command(commands)
+
+
+def _add_version_command(commands) -> None:  # noqa: ANN001 - argparse's subparsers
+    from .uploads import MAX_MODEL_MB, NORMALISATIONS
+
+    add = commands.add_parser("add-version", help="check a model file and add it as a candidate")
+    add.add_argument("model", help="model name in the manifest (it must already have a version)")
+    add.add_argument("--model", dest="file", required=True,
+                     help=".keras/.h5, .pb, .tflite, a SavedModel folder or a .zip of one")
+    add.add_argument("--labels", required=True, help="text file, one label a line")
+    add.add_argument("--input-size", type=int, required=True, help="input side in pixels")
+    add.add_argument("--normalise", choices=list(NORMALISATIONS), default="unit",
+                     help="pixels the model expects: unit 0..1 (default), signed -1..1, "
+                          "raw 0..255; or --scale/--offset")
+    add.add_argument("--scale", type=float, help="input = pixel * scale + offset")
+    add.add_argument("--offset", type=float, help="(with --scale; default 0)")
+    add.add_argument("--version", help="the new version (default: the next after the highest)")
+    add.add_argument("--crop-fraction", type=float, help="default: the active version's")
+    add.add_argument("--input-tensor", default="input:0", help=".pb only (default input:0)")
+    add.add_argument("--output-tensor", default="final_result:0",
+                     help=".pb only (default final_result:0)")
+    add.add_argument("--logits", action="store_true", help="the model outputs logits")
+    add.add_argument("--max-mb", type=float, default=MAX_MODEL_MB,
+                     help=f"largest model file or unzipped SavedModel (default {MAX_MODEL_MB:g})")
+    add.add_argument("--json", action="store_true", help="print the manifest entry as JSON")
+    add.set_defaults(handler=_add_version)
 
 
 def _labels_import(args: argparse.Namespace) -> int:
@@ -168,6 +196,29 @@ def _promote(args: argparse.Namespace) -> int:
         store.close()
     print(f"{args.model}: {before} -> {args.version} (active); running servers switch on "
           "reload (SIGHUP) or POST /admin/promote")
+    return 0
+
+
+def _add_version(args: argparse.Namespace) -> int:
+    from .uploads import NORMALISATIONS, InputSpec, ModelFile, add_version
+
+    try:
+        labels_text = Path(args.labels).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PinpointError(f"cannot read labels file {args.labels}: {exc}") from None
+    scale, offset = NORMALISATIONS[args.normalise]
+    if args.scale is not None:
+        scale, offset = args.scale, args.offset or 0.0
+    inputs = InputSpec(args.input_size, scale, offset, args.input_tensor, args.output_tensor,
+                       "logits" if args.logits else "probabilities")
+    entry = add_version(args.manifest, args.model, ModelFile.from_path(args.file), labels_text,
+                        inputs, version=args.version, crop_fraction=args.crop_fraction,
+                        max_mb=args.max_mb)
+    if args.json:
+        print(json.dumps(entry))
+    else:
+        print(f"{args.model} {entry['version']} added as a candidate ({entry['format']}, "
+              f"{entry['file']}); compare it, then `promote {args.model} {entry['version']}`")
     return 0
 
 

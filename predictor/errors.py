@@ -35,6 +35,10 @@ class ModelLoadError(PinpointError):
     """A model file could not be loaded or does not match its labels."""
 
 
+class VersionRejected(PinpointError):
+    """An uploaded model version was refused: bad format, labels, output size or scores."""
+
+
 class NoModels(PinpointError):
     """No models are loaded yet (or loading them failed)."""
 

@@ -203,11 +203,15 @@ def _percent(score: float) -> str:
 
 
 def timing_ui(result: RecordedPrediction, page_ms: float | None = None) -> None:
-    """One line: the point, how long the models took, and the whole click on the server."""
+    """One line: which versions answered, the point, how long the models took, and the whole
+    click on the server."""
     prediction = result.prediction
     model_ms = sum(ms for stage, ms in prediction.timings_ms.items() if stage.startswith("model:"))
     page = f" · the page answered in {page_ms:.0f} ms" if page_ms is not None else ""
-    st.caption(f"Point ({prediction.point[0]:.0f}, {prediction.point[1]:.0f}) on the "
+    versions = ", ".join(f"{name} {meta.get('version')}" for name, meta in
+                         prediction.models.items())
+    st.caption(f"Answered by {versions} · point ({prediction.point[0]:.0f}, "
+               f"{prediction.point[1]:.0f}) on the "
                f"{prediction.image['width']}×{prediction.image['height']} original · "
                f"models {model_ms:.0f} ms, prediction {prediction.timings_ms['total']:.0f} ms"
                f"{page}.")

@@ -52,6 +52,10 @@ def training_ui(model: str, allowed: bool) -> None:
         st.error(f"Training failed: {status.error}")
     elif status.result:
         result = status.result
+        seen = f"models_trained_{model}"
+        if st.session_state.get(seen) != status.started:  # list the new candidate above too
+            st.session_state[seen] = status.started
+            st.rerun(scope="app")
         st.success(f"{model} {result['version']} is a candidate: top-1 "
                    f"{result['before']['top1']:.0%} → {result['after']['top1']:.0%} on "
                    f"{result['eval_points']} held-out points ({result['seconds']} s).")
@@ -73,7 +77,9 @@ def compare_ui(model: str, versions: list[str], store: FeedbackStore) -> None:
     result = compare_on(spec_a, spec_b, points)
     rows = [{"version": f[("version")], "top-1": f["top1"], "top-1 lenient": f["top1_lenient"],
              "top-5": f["top5"]} for f in (result["a"], result["b"])]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"models_cmp_table_{model}")
+    percent = st.column_config.NumberColumn(format="percent")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"models_cmp_table_{model}",
+                 column_config={c: percent for c in ("top-1", "top-1 lenient", "top-5")})
     per_class = pd.DataFrame({f"{v['version']}": {c: x["top1"] for c, x in v["per_class"].items()}
                               for v in (result["a"], result["b"])})
     st.bar_chart(per_class, stack=False, y_label="top-1 per class")

@@ -23,7 +23,7 @@ from predictor import (
     list_images,
     read_image,
 )
-from ui.common import load_clicks, load_client, load_config, load_page_times
+from ui.common import load_clicks, load_client, load_config, load_models, load_page_times
 from ui.display import decode_for_display
 from ui.keys import keep_keys_on_page
 from ui.labeling import (
@@ -211,6 +211,9 @@ def click_area(prefix: str, models: ServedModels, store: FeedbackStore, decoded:
     A fragment: a click reruns only this. After a save, `saved(answers)` is called (the Label
     session moves on there); by default the area shows what was saved.
     """
+    # A fragment rerun keeps the arguments of the page's last full run: ask for the served
+    # models again, so a version made active since then is the one shown with this click.
+    models = load_models()
     keep_keys_on_page()
     row = st.container(horizontal=True, gap="medium")
     with row.container(width=PHOTO_SIDE):
