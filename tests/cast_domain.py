@@ -56,3 +56,23 @@ def write_set(folder: Path, seeds: range, name: str = "labels.csv") -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def seed_labeled_clicks(manifest: Path, store, seeds: range, tester: str = "ann") -> int:
+    """Store labeled clicks (the color label) on the cast images of `seeds`, through the one
+    click pipeline, as testers would leave them; return how many."""
+    from predictor import Predictor, record_click, record_labels  # noqa: PLC0415
+
+    predictor, count = Predictor.from_manifest(manifest), 0
+    try:
+        for seed in seeds:
+            image, points = render(seed)
+            for x, y, label in points:
+                recorded = record_click(predictor, store, image, (x, y), tester=tester)
+                assert recorded.prediction_id is not None
+                record_labels(predictor, store, recorded.prediction_id, {"color": label},
+                              tester=tester)
+                count += 1
+    finally:
+        predictor.close()
+    return count

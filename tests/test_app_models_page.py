@@ -32,21 +32,15 @@ def test_models_page_shows_the_model_card(app_env, tmp_path, monkeypatch):
 def test_train_then_make_active_switches_the_served_version(app_env, tmp_path, monkeypatch):
     import time
 
-    from predictor import Predictor, load_manifest, record_click, record_labels
-    from tests.cast_domain import render
+    from predictor import load_manifest
+    from tests.cast_domain import seed_labeled_clicks
 
     folder = tmp_path / "models"
     shutil.copytree(app_env.manifest.parent, folder)
     manifest = folder / "manifest.toml"
     monkeypatch.setenv("PINPOINT_MANIFEST", str(manifest))
-    predictor, store = Predictor.from_manifest(manifest), app_env.store()
-    for seed in range(8):  # labeled clicks on 8 images, as testers would leave them
-        image, points = render(seed)
-        for x, y, label in points:
-            recorded = record_click(predictor, store, image, (x, y), tester="ann")
-            record_labels(predictor, store, recorded.prediction_id, {"color": label},
-                          tester="ann")
-    predictor.close()
+    store = app_env.store()
+    seed_labeled_clicks(manifest, store, range(8))
 
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
     assert at.dataframe[1].value["version"].tolist() == ["tiny-1"]

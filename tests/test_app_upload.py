@@ -13,20 +13,13 @@ pytest_plugins = ["tests.app_fixtures"]
 @pytest.fixture
 def models_copy(app_env, tmp_path, monkeypatch):
     """A writable copy of the app's tiny models, with labeled clicks on two images."""
-    from predictor import Predictor, record_click, record_labels
-    from tests.cast_domain import render
+    from tests.cast_domain import seed_labeled_clicks
 
     folder = tmp_path / "models"
     shutil.copytree(app_env.manifest.parent, folder)
     monkeypatch.setenv("PINPOINT_MANIFEST", str(folder / "manifest.toml"))
-    predictor, store = Predictor.from_manifest(folder / "manifest.toml"), app_env.store()
-    for seed in range(2):
-        image, points = render(seed)
-        for x, y, label in points:
-            recorded = record_click(predictor, store, image, (x, y), tester="ann")
-            record_labels(predictor, store, recorded.prediction_id, {"color": label},
-                          tester="ann")
-    predictor.close()
+    store = app_env.store()
+    seed_labeled_clicks(folder / "manifest.toml", store, range(2))
     store.close()
     return folder
 

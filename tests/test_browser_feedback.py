@@ -30,22 +30,14 @@ TRAINING_S = 600  # training runs in the app's background thread on a shared, bu
 
 def _seed_labels(manifest, db) -> int:
     """Labeled color clicks on 8 rendered images, as testers would leave them."""
-    from predictor import FeedbackStore, Predictor, record_click, record_labels
-    from tests.cast_domain import render
+    from predictor import FeedbackStore
+    from tests.cast_domain import seed_labeled_clicks
 
-    predictor, store = Predictor.from_manifest(manifest), FeedbackStore(f"sqlite:///{db}")
-    count = 0
-    for seed in range(8):
-        image, points = render(seed)
-        for x, y, label in points:
-            recorded = record_click(predictor, store, image, (x, y), tester="ann")
-            assert recorded.prediction_id is not None
-            record_labels(predictor, store, recorded.prediction_id, {"color": label},
-                          tester="ann")
-            count += 1
-    store.close()
-    predictor.close()
-    return count
+    store = FeedbackStore(f"sqlite:///{db}")
+    try:
+        return seed_labeled_clicks(manifest, store, range(8))
+    finally:
+        store.close()
 
 
 def _click_photo(page, x: int, y: int, version: str) -> None:
