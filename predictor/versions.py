@@ -1,15 +1,21 @@
 """Change which model versions a manifest lists and serves: register a candidate, promote one.
 
 The manifest is rewritten whole and atomically (a temporary file in the same folder, then
-`os.replace`), so a reader sees the old manifest or the new one, never half of either.
+`os.replace`), so a reader sees the old manifest or the new one, never half of either. Each
+change reads, edits and writes it under an exclusive lock on a file beside it, so two changes
+at once (a training finishing while a version is uploaded or promoted, in any process) both
+land instead of the later one dropping the earlier one's entry.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import tempfile
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import ManifestError
@@ -20,6 +26,21 @@ _HEADER = "# Model manifest: one [[model]] entry per version; one version per na
 
 class UnknownVersion(ManifestError):
     """The manifest lists no such model version."""
+
+
+@contextmanager
+def editing(path: str | os.PathLike | None) -> Iterator[None]:
+    """Hold the manifest's edit lock (`.<name>.lock` beside it) for one read-edit-write."""
+    target = manifest_path(path)
+    if not target.parent.is_dir():  # no manifest there: reading it says so
+        yield
+        return
+    with open(target.parent / f".{target.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def read_entries(path: str | os.PathLike | None = None) -> list[dict]:
@@ -66,16 +87,17 @@ def next_version(entries: list[dict], model: str) -> str:
 
 def register_candidate(path: str | os.PathLike | None, entry: dict) -> None:
     """Add a new version's entry as a candidate (served by nobody until promoted)."""
-    entries = read_entries(path)
-    if any(e["name"] == entry["name"] and str(e.get("version")) == entry["version"]
-           for e in entries):
-        raise ManifestError(f"{entry['name']} {entry['version']} is already in the manifest")
-    # Right after the model's other versions, so the served models keep their order.
-    at = max((i for i, e in enumerate(entries) if e["name"] == entry["name"]),
-             default=len(entries) - 1) + 1
-    new = {"name": entry["name"], "version": entry["version"], "status": "candidate",
-           **{k: v for k, v in entry.items() if k not in ("name", "version", "status")}}
-    write_entries(path, [*entries[:at], new, *entries[at:]])
+    with editing(path):
+        entries = read_entries(path)
+        if any(e["name"] == entry["name"] and str(e.get("version")) == entry["version"]
+               for e in entries):
+            raise ManifestError(f"{entry['name']} {entry['version']} is already in the manifest")
+        # Right after the model's other versions, so the served models keep their order.
+        at = max((i for i, e in enumerate(entries) if e["name"] == entry["name"]),
+                 default=len(entries) - 1) + 1
+        new = {"name": entry["name"], "version": entry["version"], "status": "candidate",
+               **{k: v for k, v in entry.items() if k not in ("name", "version", "status")}}
+        write_entries(path, [*entries[:at], new, *entries[at:]])
 
 
 def promote(path: str | os.PathLike | None, model: str, version: str) -> str | None:
@@ -84,26 +106,27 @@ def promote(path: str | os.PathLike | None, model: str, version: str) -> str | N
     Returns the version that was active before (None if it already was this one).
     Promoting an older version is how a team rolls back.
     """
-    entries = read_entries(path)
-    mine = [e for e in entries if e["name"] == model]
-    if not mine:
-        raise UnknownVersion(f"the manifest has no model {model!r}")
-    if not any(str(e.get("version", "unversioned")) == version for e in mine):
-        listed = ", ".join(str(e.get("version")) for e in mine)
-        raise UnknownVersion(f"model {model!r} has no version {version!r} (it has {listed})")
-    before = next(str(e.get("version", "unversioned")) for e in mine
-                  if e.get("status", "active") == "active")
-    if before == version:
-        return None
-    for entry in mine:
-        current = str(entry.get("version", "unversioned"))
-        if current == version:
-            entry["status"] = "active"
-            entry.pop("shadow", None)  # the served version answers anyway
-        elif current == before:
-            entry["status"] = "retired"
-    write_entries(path, entries)
-    return before
+    with editing(path):
+        entries = read_entries(path)
+        mine = [e for e in entries if e["name"] == model]
+        if not mine:
+            raise UnknownVersion(f"the manifest has no model {model!r}")
+        if not any(str(e.get("version", "unversioned")) == version for e in mine):
+            listed = ", ".join(str(e.get("version")) for e in mine)
+            raise UnknownVersion(f"model {model!r} has no version {version!r} (it has {listed})")
+        before = next(str(e.get("version", "unversioned")) for e in mine
+                      if e.get("status", "active") == "active")
+        if before == version:
+            return None
+        for entry in mine:
+            current = str(entry.get("version", "unversioned"))
+            if current == version:
+                entry["status"] = "active"
+                entry.pop("shadow", None)  # the served version answers anyway
+            elif current == before:
+                entry["status"] = "retired"
+        write_entries(path, entries)
+        return before
 
 
 def set_shadow(path: str | os.PathLike | None, model: str, version: str, on: bool = True) -> bool:
@@ -112,18 +135,19 @@ def set_shadow(path: str | os.PathLike | None, model: str, version: str, on: boo
     A shadow answers every click after the active version has, stored apart and hidden
     from testers, so its accuracy accrues on the same clicks. Servers pick it up on reload.
     """
-    entries = read_entries(path)
-    entry = _entry_of(entries, model, version)
-    if on and entry.get("status", "active") == "active":
-        raise ManifestError(f"{model} {version} is the active version; shadow a candidate")
-    if bool(entry.get("shadow", False)) == on:
-        return False
-    if on:
-        entry["shadow"] = True
-    else:
-        entry.pop("shadow", None)
-    write_entries(path, entries)
-    return True
+    with editing(path):
+        entries = read_entries(path)
+        entry = _entry_of(entries, model, version)
+        if on and entry.get("status", "active") == "active":
+            raise ManifestError(f"{model} {version} is the active version; shadow a candidate")
+        if bool(entry.get("shadow", False)) == on:
+            return False
+        if on:
+            entry["shadow"] = True
+        else:
+            entry.pop("shadow", None)
+        write_entries(path, entries)
+        return True
 
 
 def _entry_of(entries: list[dict], model: str, version: str) -> dict:

@@ -57,3 +57,28 @@ def test_promoting_an_unknown_version_changes_nothing(manifest, model, version, 
     with pytest.raises(UnknownVersion, match=message):
         promote(manifest, model, version)
     assert manifest.read_text() == before
+
+
+def _register_many(manifest: Path, prefix: str, start, count: int) -> None:
+    start.wait()
+    entry = read_entries(manifest)[0]
+    for n in range(count):
+        register_candidate(manifest, {**entry, "version": f"{prefix}.{n}"})
+
+
+def test_changes_from_two_processes_at_once_all_land(manifest):
+    # Each change reads, edits and writes the manifest under one lock: without it, a process
+    # writing what it read before the other's write drops that entry (seen failing here without it).
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(2)
+    workers = [context.Process(target=_register_many, args=(manifest, prefix, start, 15))
+               for prefix in ("7", "8")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert [w.exitcode for w in workers] == [0, 0]
+    versions = {s.version for s in load_versions(manifest)}
+    assert versions == {"1.0.0"} | {f"{p}.{n}" for p in ("7", "8") for n in range(15)}
