@@ -70,9 +70,9 @@ def _train(page) -> str:
     expect(progress).to_be_visible()
     progress.scroll_into_view_if_needed()
     _shoot(page, "7-models-training", FOLDER)
-    done = page.get_by_text("is a candidate: top-1")
+    done = page.get_by_text("trained (added as a candidate): top-1")
     done.wait_for(timeout=TRAINING_S * 1000)
-    return done.inner_text().split(" is a candidate")[0].removeprefix("color ")
+    return done.inner_text().split(" trained (added")[0].removeprefix("color ")
 
 
 def _compare(page, old: str, new: str) -> None:

@@ -56,7 +56,7 @@ def training_ui(model: str, allowed: bool) -> None:
         if st.session_state.get(seen) != status.started:  # list the new candidate above too
             st.session_state[seen] = status.started
             st.rerun(scope="app")
-        st.success(f"{model} {result['version']} is a candidate: top-1 "
+        st.success(f"{model} {result['version']} trained (added as a candidate): top-1 "
                    f"{result['before']['top1']:.0%} → {result['after']['top1']:.0%} on "
                    f"{result['eval_points']} held-out points ({result['seconds']} s).")
 
