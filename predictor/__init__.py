@@ -39,16 +39,16 @@ from .predict import LabelScore, Prediction, Predictor
 # The store, reports, settings and rate limiter need SQLAlchemy, pandas, pydantic or limits:
 # loaded on first use only, so `import predictor` stays quick for the CLI.
 _LAZY = {
-    "store": ("FeedbackStore", "database_url"),
-    "store_queries": ("StoreFilter", "export_labeled", "filter_choices", "labeled_answers",
+    "store.feedback": ("FeedbackStore", "database_url"),
+    "store.queries": ("StoreFilter", "export_labeled", "filter_choices", "labeled_answers",
                       "label_history", "model_loads", "model_switches", "prediction_timings",
                       "tester_labels"),
-    "reports": ("NONE_LABEL", "accuracy_over_time", "accuracy_table", "confusion_table",
+    "store.reports": ("NONE_LABEL", "accuracy_over_time", "accuracy_table", "confusion_table",
                 "latency_long", "latency_percentiles", "per_class_table", "stage_columns"),
     "recording": ("RecordedPrediction", "check_labels", "edit_label", "record_click",
                   "record_labels"),
-    "page_times": ("PageTimes",),
-    "agreement": ("agreement_table", "pair_agreement", "same_points"),
+    "store.page_times": ("PageTimes",),
+    "store.agreement": ("agreement_table", "pair_agreement", "same_points"),
     "cards": ("ModelCard", "card_figures", "read_card"),
     "client": ("PinpointClient",),
     "ratelimit": ("RateLimiter",),
@@ -61,11 +61,9 @@ _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names
 
 
 if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
-    from .agreement import agreement_table, pair_agreement, same_points
     from .cards import ModelCard, card_figures, read_card
     from .client import PinpointClient
     from .config import Config, load_config
-    from .page_times import PageTimes
     from .ratelimit import RateLimiter
     from .recording import (
         RecordedPrediction,
@@ -75,19 +73,11 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
         record_labels,
     )
     from .remote import label_remote, models_remote, predict_remote
-    from .reports import (
-        NONE_LABEL,
-        accuracy_over_time,
-        accuracy_table,
-        confusion_table,
-        latency_long,
-        latency_percentiles,
-        per_class_table,
-        stage_columns,
-    )
     from .shadow_scores import shadow_figures
-    from .store import FeedbackStore, database_url
-    from .store_queries import (
+    from .store.agreement import agreement_table, pair_agreement, same_points
+    from .store.feedback import FeedbackStore, database_url
+    from .store.page_times import PageTimes
+    from .store.queries import (
         StoreFilter,
         export_labeled,
         filter_choices,
@@ -97,6 +87,16 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
         model_switches,
         prediction_timings,
         tester_labels,
+    )
+    from .store.reports import (
+        NONE_LABEL,
+        accuracy_over_time,
+        accuracy_table,
+        confusion_table,
+        latency_long,
+        latency_percentiles,
+        per_class_table,
+        stage_columns,
     )
     from .uploads import InputSpec, ModelFile, add_version
 

@@ -20,7 +20,7 @@ from .predict import Predictor, crop_needs
 from .recording import RecordedPrediction, record_click
 
 if TYPE_CHECKING:
-    from .store import FeedbackStore
+    from .store.feedback import FeedbackStore
 
 EXIT_USER_ERROR = 2
 
@@ -146,7 +146,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _open_store() -> FeedbackStore:
-    from .store import FeedbackStore  # SQLAlchemy loads only for --record
+    from .store.feedback import FeedbackStore  # SQLAlchemy loads only for --record
 
     return FeedbackStore()
 

@@ -16,7 +16,7 @@ from .errors import PinpointError
 from .predict import Predictor
 
 if TYPE_CHECKING:
-    from .store import FeedbackStore
+    from .store.feedback import FeedbackStore
 
 EXIT_USER_ERROR = 2
 
@@ -261,6 +261,6 @@ def _pct(value: object) -> str:
 
 
 def _open_store() -> FeedbackStore:
-    from .store import FeedbackStore  # SQLAlchemy loads only for the commands that use it
+    from .store.feedback import FeedbackStore  # SQLAlchemy loads only for the commands that use it
 
     return FeedbackStore()

@@ -20,10 +20,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .accuracy import NONE_LABEL, Answer, summarize
 from .crop import crop_pixels
 from .errors import LabeledFileError, PinpointError
 from .heuristic import PROTOTYPES, rank_colors
+from .store.accuracy import NONE_LABEL, Answer, summarize
 
 REQUIRED = ("image", "x", "y")
 TOP_K = 5

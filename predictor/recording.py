@@ -23,7 +23,7 @@ from .shadow import ShadowStart
 if TYPE_CHECKING:  # SQLAlchemy and limits load only when a store or a limiter is made
     from .facts import ServedModels
     from .ratelimit import RateLimiter
-    from .store import FeedbackStore
+    from .store.feedback import FeedbackStore
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from .facts import ServedModels
 from .images import DecodedImage, ImageLimits
 from .predict import LabelScore, Prediction
 from .recording import RecordedPrediction, record_unanswered
-from .store import FeedbackStore
+from .store.feedback import FeedbackStore
 
 __all__ = ["ServiceDegraded", "label_remote", "models_remote", "predict_remote",
            "prediction_from_json"]

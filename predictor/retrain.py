@@ -25,13 +25,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .accuracy import Answer, summarize
 from .crop import crop_box, crop_image
 from .errors import LabeledFileError, PinpointError
 from .evaluate import image_path
 from .images import DecodedImage, decode_image
 from .labels_io import alternatives, labeled_csv, parse_truth
 from .manifest import ModelSpec, load_versions, manifest_path, spec_from_entry
+from .store.accuracy import Answer, summarize
 from .versions import next_version, read_entries, register_candidate
 
 Progress = Callable[[float, str], None]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .images import DecodedImage
     from .models import LoadedModel
-    from .store import FeedbackStore
+    from .store.feedback import FeedbackStore
 
 ShadowStart = Callable[["FeedbackStore", int], None]
 MAX_PENDING = 16  # clicks waiting for their shadows; past it a click goes unshadowed

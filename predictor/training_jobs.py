@@ -58,7 +58,7 @@ class TrainingJobs:
 
     def _run(self, model: str, manifest, db_url: str | None, epochs: int) -> None:  # noqa: ANN001
         from .retrain import RetrainOptions, retrain
-        from .store import FeedbackStore
+        from .store.feedback import FeedbackStore
 
         def progress(fraction: float, message: str) -> None:
             self._update(fraction=fraction, message=message)

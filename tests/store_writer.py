@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from predictor.store import FeedbackStore  # noqa: E402
+from predictor.store.feedback import FeedbackStore  # noqa: E402
 
 
 def fake_prediction(key: str) -> dict:

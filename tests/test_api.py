@@ -413,8 +413,8 @@ def gated(tiny_models):
 
 
 def test_past_the_deadline_is_503_and_stored_as_timeout_never_scored(gated, tmp_path):
-    from predictor.store import FeedbackStore
-    from predictor.store_queries import labeled_answers
+    from predictor.store.feedback import FeedbackStore
+    from predictor.store.queries import labeled_answers
 
     model, predictor = gated
     db = tmp_path / "t.db"

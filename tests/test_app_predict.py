@@ -182,7 +182,7 @@ def test_busy_database_on_save_says_not_saved(app_env, fake_click, monkeypatch):
     def busy(*_, **__):
         raise StoreBusy("the feedback database is busy; please try again in a moment")
 
-    monkeypatch.setattr("predictor.store.FeedbackStore.record_labels", busy)
+    monkeypatch.setattr("predictor.store.feedback.FeedbackStore.record_labels", busy)
     at.radio(key="predict_answer_color_1").set_value("none of these")
     at.radio(key="predict_answer_theme_1").set_value("none of these")
     _save(at)
@@ -204,7 +204,7 @@ def test_answer_is_shown_before_it_is_stored_and_a_busy_store_loses_nothing(
             raise StoreBusy("the feedback database is busy; please try again in a moment")
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr("predictor.store.FeedbackStore.record_prediction", sometimes_busy)
+    monkeypatch.setattr("predictor.store.feedback.FeedbackStore.record_prediction", sometimes_busy)
     fake_click(10, 10, unix_time=1)
     at.run()
     assert not at.exception and not at.error

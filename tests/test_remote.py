@@ -13,7 +13,7 @@ from predictor.remote import (
     prediction_from_json,
 )
 from predictor.service import Settings, create_app
-from predictor.store import FeedbackStore
+from predictor.store.feedback import FeedbackStore
 from tests.conftest import encode, noise_image
 from tests.live_server import KEYS, LiveServer, free_port, sharing, wait_ready
 

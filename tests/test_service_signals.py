@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from predictor.service import Settings, create_app
-from predictor.store import FeedbackStore
+from predictor.store.feedback import FeedbackStore
 from tests.conftest import encode, noise_image
 from tests.live_server import (
     ALICE,

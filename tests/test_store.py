@@ -16,10 +16,15 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from predictor import PinpointError
-from predictor import store_queries as queries
-from predictor import store_schema as schema
 from predictor.errors import NotYourLabel
-from predictor.store import FeedbackStore, StoreBusy, StoreError, make_engine
+from predictor.store import queries, schema
+from predictor.store.feedback import (
+    FeedbackStore,
+    StoreBusy,
+    StoreError,
+    database_url,
+    make_engine,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITER = ROOT / "tests" / "store_writer.py"
@@ -108,6 +113,11 @@ def test_database_url_comes_from_environment(tmp_path, monkeypatch):
     store.record_failure(tester="t", error="x")
     store.close()
     assert path.is_file()
+
+
+def test_without_a_url_the_store_is_data_pinpoint_db_in_the_repository(monkeypatch):
+    monkeypatch.delenv("PINPOINT_DB_URL", raising=False)
+    assert database_url() == f"sqlite:///{ROOT / 'data' / 'pinpoint.db'}"
 
 
 def test_engine_sets_wal_busy_timeout_full_sync_and_foreign_keys(sqlite_url):

@@ -7,7 +7,7 @@ import threading
 
 from sqlalchemy import create_engine, text
 
-from predictor.store import FeedbackStore
+from predictor.store.feedback import FeedbackStore
 from tests import store_writer
 
 

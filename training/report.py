@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from predictor.accuracy import Answer, summarize
 from predictor.manifest import ModelSpec, read_labels
+from predictor.store.accuracy import Answer, summarize
 
 FORMATS = {"tflite": "model.tflite", "keras": "model.keras"}
 

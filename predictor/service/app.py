@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect
 
 from ..errors import PinpointError
 from ..predict import Predictor
-from ..store import FeedbackStore
+from ..store.feedback import FeedbackStore
 from .errors import BadRequest, error_response
 from .guards import BodyLimit
 from .lifecycle import ignore_sighup_for_now, sighup_calls

@@ -32,7 +32,7 @@ from ..recording import (
     record_timeout,
     store_click,
 )
-from ..store import FeedbackStore
+from ..store.feedback import FeedbackStore
 from .errors import (
     BadRequest,
     DeadlineExceeded,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from ..live import LivePredictor, versions
 from ..predict import Predictor
 from ..ratelimit import RateLimiter
-from ..store import FeedbackStore
+from ..store.feedback import FeedbackStore
 from .errors import NotReady
 from .lifecycle import short_error, timed_warm_up, warm_up
 from .logs import event, log_models, models_log

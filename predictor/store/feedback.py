@@ -16,11 +16,11 @@ from sqlalchemy import create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from . import store_schema as schema
-from .errors import NotYourLabel, StoreBusy, StoreError
-from .predict import Prediction
+from ..errors import NotYourLabel, StoreBusy, StoreError
+from ..predict import Prediction
+from . import schema
 
-DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "pinpoint.db"
+DEFAULT_DB = Path(__file__).resolve().parents[2] / "data" / "pinpoint.db"
 STATUSES = ("ok", "degraded", "failed", "timeout")
 # FULL fsyncs the WAL on every commit, so an acknowledged label survives a power cut too;
 # NORMAL could lose the last commits. One row per click makes the extra fsync cheap.
@@ -34,7 +34,7 @@ _UPGRADE_LOCK = 0x50494E50  # "PINP": the advisory lock key taken while upgradin
 
 def database_url(url: str | None = None) -> str:
     """Return the URL to use: the argument, else $PINPOINT_DB_URL, else data/pinpoint.db."""
-    from .config import load_config
+    from ..config import load_config
 
     return url or load_config().db_url or f"sqlite:///{DEFAULT_DB}"
 

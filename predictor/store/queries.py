@@ -9,8 +9,8 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 from sqlalchemy import Select, and_, exists, func, select
 
-from . import store_schema as schema
-from .store import FeedbackStore
+from . import schema
+from .feedback import FeedbackStore
 
 P, M, L = schema.predictions, schema.prediction_models, schema.labels
 H = schema.label_history

@@ -11,8 +11,8 @@ from __future__ import annotations
 import queue
 import threading
 
-from .errors import PinpointError
-from .store import FeedbackStore
+from ..errors import PinpointError
+from .feedback import FeedbackStore
 
 
 class PageTimes:
