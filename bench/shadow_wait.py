@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from predictor import FeedbackStore, Predictor, load_manifest, record_click
-from predictor.versions import read_entries, write_entries
+from predictor.learning.versions import read_entries, write_entries
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "photos" / "train" / "mate_aqua.jpg"

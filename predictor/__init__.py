@@ -45,35 +45,36 @@ _LAZY = {
                       "tester_labels"),
     "store.reports": ("NONE_LABEL", "accuracy_over_time", "accuracy_table", "confusion_table",
                 "latency_long", "latency_percentiles", "per_class_table", "stage_columns"),
-    "recording": ("RecordedPrediction", "check_labels", "edit_label", "record_click",
+    "learning.recording": ("RecordedPrediction", "check_labels", "edit_label", "record_click",
                   "record_labels"),
     "store.page_times": ("PageTimes",),
     "store.agreement": ("agreement_table", "pair_agreement", "same_points"),
-    "cards": ("ModelCard", "card_figures", "read_card"),
+    "learning.cards": ("ModelCard", "card_figures", "read_card"),
     "client": ("PinpointClient",),
     "ratelimit": ("RateLimiter",),
     "config": ("Config", "load_config"),
     "remote": ("label_remote", "models_remote", "predict_remote"),
-    "uploads": ("InputSpec", "ModelFile", "add_version"),
-    "shadow_scores": ("shadow_figures",),
+    "learning.uploads": ("InputSpec", "ModelFile", "add_version"),
+    "learning.shadow_scores": ("shadow_figures",),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 
 
 if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
-    from .cards import ModelCard, card_figures, read_card
     from .client import PinpointClient
     from .config import Config, load_config
-    from .ratelimit import RateLimiter
-    from .recording import (
+    from .learning.cards import ModelCard, card_figures, read_card
+    from .learning.recording import (
         RecordedPrediction,
         check_labels,
         edit_label,
         record_click,
         record_labels,
     )
+    from .learning.shadow_scores import shadow_figures
+    from .learning.uploads import InputSpec, ModelFile, add_version
+    from .ratelimit import RateLimiter
     from .remote import label_remote, models_remote, predict_remote
-    from .shadow_scores import shadow_figures
     from .store.agreement import agreement_table, pair_agreement, same_points
     from .store.feedback import FeedbackStore, database_url
     from .store.page_times import PageTimes
@@ -98,7 +99,6 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
         per_class_table,
         stage_columns,
     )
-    from .uploads import InputSpec, ModelFile, add_version
 
 
 def __getattr__(name: str) -> object:

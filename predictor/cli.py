@@ -15,9 +15,9 @@ from .config import load_config
 from .crop import check_point
 from .errors import PinpointError
 from .images import DecodedImage, ImageLimits, decode_image
+from .learning.recording import RecordedPrediction, record_click
 from .manifest import load_manifest, load_shadows, load_versions
 from .predict import Predictor, crop_needs
-from .recording import RecordedPrediction, record_click
 
 if TYPE_CHECKING:
     from .store.feedback import FeedbackStore
@@ -216,8 +216,8 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_versions, format_report
-    from .labels_io import labeled_csv
+    from .learning.evaluate import evaluate_versions, format_report
+    from .learning.labels_io import labeled_csv
 
     specs = load_versions(args.manifest)
     served = Predictor.from_specs([s for s in specs if s.status == "active"])

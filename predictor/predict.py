@@ -15,8 +15,8 @@ from .crop import Box, check_point, crop_box, crop_pixels
 from .errors import PinpointError
 from .facts import ModelFacts, ServedModels
 from .images import DecodedImage, ImageLimits, ImageSource, decode_image
+from .learning.shadow import ShadowRunner, ShadowStart
 from .manifest import ModelSpec, load_manifest, load_shadows
-from .shadow import ShadowRunner, ShadowStart
 
 if TYPE_CHECKING:  # importing models at run time would import TensorFlow
     from .models import LoadedModel

@@ -15,8 +15,8 @@ from .crop import Box, crop_image
 from .errors import ServiceDegraded
 from .facts import ServedModels
 from .images import DecodedImage, ImageLimits
+from .learning.recording import RecordedPrediction, record_unanswered
 from .predict import LabelScore, Prediction
-from .recording import RecordedPrediction, record_unanswered
 from .store.feedback import FeedbackStore
 
 __all__ = ["ServiceDegraded", "label_remote", "models_remote", "predict_remote",

@@ -12,7 +12,7 @@ pytest_plugins = ["tests.app_fixtures"]
 def test_a_shadow_toggled_on_the_models_page_is_scored_on_the_same_clicks(
         app_env, tmp_path, monkeypatch):
     from predictor import Predictor, load_versions, record_click, record_labels
-    from predictor.versions import read_entries, register_candidate
+    from predictor.learning.versions import read_entries, register_candidate
     from tests.cast_domain import render
 
     folder = tmp_path / "models"

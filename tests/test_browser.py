@@ -201,7 +201,7 @@ def _seeded(manifest: Path, db: Path) -> int:
 def _seeded_with_photo_labels(manifest: Path, db: Path) -> int:
     """Import the real-photo evaluation labels, so the Accuracy page shows photo figures."""
     from predictor import FeedbackStore, Predictor
-    from predictor.labels_io import import_labels
+    from predictor.learning.labels_io import import_labels
 
     predictor, store = Predictor.from_manifest(manifest), FeedbackStore(f"sqlite:///{db}")
     report = import_labels(predictor, store, ROOT / "photos" / "eval_points.csv",

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from predictor import Predictor
-from predictor.evaluate import HEURISTIC, LabeledFileError, evaluate_csv, format_report
+from predictor.learning.evaluate import HEURISTIC, LabeledFileError, evaluate_csv, format_report
 from predictor.manifest import ModelSpec
 from predictor.models import LoadedModel
 from tests.conftest import noise_image
@@ -131,7 +131,7 @@ def test_missing_file_is_refused(tiny_predictor, tmp_path):
 
 def test_every_version_in_the_manifest_is_scored_on_the_same_points(tiny_models, images, tmp_path):
     from predictor import Predictor, load_versions
-    from predictor.evaluate import evaluate_versions
+    from predictor.learning.evaluate import evaluate_versions
     from tests.model_factory import manifest_entry
 
     labels = str(tiny_models / "labels.txt")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from predictor.heuristic import PROTOTYPES, rank_colors, srgb_to_lab
+from predictor.learning.heuristic import PROTOTYPES, rank_colors, srgb_to_lab
 
 
 def solid(rgb: tuple[int, int, int], size: int = 16) -> np.ndarray:

@@ -72,7 +72,7 @@ def test_prediction_from_json_round_trips_the_cli_shape(tiny_predictor):
 def test_null_scores_from_a_degraded_answer_come_back_as_nan(tiny_predictor):
     import math
 
-    from predictor.recording import RecordedPrediction
+    from predictor.learning.recording import RecordedPrediction
 
     original = tiny_predictor.predict(PHOTO, 10, 60, top_k=2)
     name = next(iter(original.predictions))

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from predictor import load_versions
-from predictor.compare import compare_versions
-from predictor.replay import replay_points
-from predictor.retrain import RetrainOptions, retrain
+from predictor.learning.compare import compare_versions
+from predictor.learning.replay import replay_points
+from predictor.learning.retrain import RetrainOptions, retrain
 from tests.model_factory import INPUT_SIZE, LABELS, manifest_entry
 
 # foxtrot is a tan close to what white (delta) looks like under the amber cast: learning the
@@ -45,8 +45,8 @@ def base_model(path: Path, csv: Path) -> None:
     """Train the tiny architecture on the neutral set: the version testers start from."""
     import keras
 
+    from predictor.learning.retrain import from_file, inputs
     from predictor.manifest import spec_from_entry
-    from predictor.retrain import from_file, inputs
 
     spec = spec_from_entry({"name": "tiny", "file": str(path.with_suffix(".stub")),
                             "format": "keras", "labels": str(csv.parent.parent / "labels.txt"),

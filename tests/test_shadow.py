@@ -11,10 +11,10 @@ from sqlalchemy import text
 
 from predictor import FeedbackStore, ManifestError, Predictor, load_versions, record_click
 from predictor.cli import main
+from predictor.learning.shadow_scores import shadow_figures
+from predictor.learning.versions import promote
 from predictor.manifest import ModelSpec
 from predictor.models import LoadedModel
-from predictor.shadow_scores import shadow_figures
-from predictor.versions import promote
 from tests.model_factory import INPUT_SIZE, LABELS, manifest_entry
 
 CONSTANT = "echo"  # the candidate below answers this label first, whatever it sees

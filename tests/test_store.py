@@ -217,7 +217,7 @@ def test_a_version_3_database_gains_image_names_and_switches(db_url):
 
 
 def test_a_version_4_database_gains_shadow_answers_and_keeps_its_rows(db_url):
-    from predictor.shadow_scores import shadow_figures
+    from predictor.learning.shadow_scores import shadow_figures
 
     engine = make_engine(db_url)
     with engine.begin() as conn:

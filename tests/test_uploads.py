@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from predictor import Predictor, VersionRejected, load_manifest, load_versions
-from predictor.uploads import InputSpec, ModelFile, add_version, parse_labels
-from predictor.versions import promote
+from predictor.learning.uploads import InputSpec, ModelFile, add_version, parse_labels
+from predictor.learning.versions import promote
 from tests.model_factory import INPUT_SIZE, LABELS, build_tiny_models, manifest_entry
 
 ROOT = Path(__file__).resolve().parent.parent

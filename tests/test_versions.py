@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from predictor import ManifestError, load_manifest, load_versions
-from predictor.versions import (
+from predictor.learning.versions import (
     UnknownVersion,
     next_version,
     promote,

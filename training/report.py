@@ -92,7 +92,7 @@ def photo_figures(spec: ModelSpec, root: Path) -> dict:
     since the scale an image is decoded at depends on every loaded model's crop.
     """
     from predictor import Predictor, load_manifest
-    from predictor.evaluate import evaluate_csv
+    from predictor.learning.evaluate import evaluate_csv
 
     out = {}
     manifest = root / "models" / "manifest.toml"

@@ -35,8 +35,8 @@ from predictor import (
 )
 from predictor.config import Config, Rate
 from predictor.config import load_config as read_config
-from predictor.recording import predict_click, store_click
-from predictor.training_jobs import TrainingJobs
+from predictor.learning.recording import predict_click, store_click
+from predictor.learning.training_jobs import TrainingJobs
 
 
 def page_setup(title: str) -> str:

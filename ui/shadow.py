@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from predictor import FeedbackStore, load_versions, manifest_path, shadow_figures
-from predictor.versions import set_shadow
+from predictor.learning.versions import set_shadow
 
 _PERCENT = {name: st.column_config.NumberColumn(format="percent")
             for name in ("shadow_top1", "shadow_top5", "served_top1", "served_top5")}

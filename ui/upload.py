@@ -1,12 +1,12 @@
 """The Models page's "Upload a version" form: a team's model file and labels, checked by the
-core (predictor.uploads) before the version is listed as a candidate."""
+core (predictor.learning.uploads) before the version is listed as a candidate."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from predictor import InputSpec, ModelFile, ModelSpec, PinpointError, add_version, manifest_path
-from predictor.uploads import NORMALISATIONS, SUFFIXES
+from predictor.learning.uploads import NORMALISATIONS, SUFFIXES
 
 MODEL_TYPES = [suffix.lstrip(".") for suffix in SUFFIXES]
 PIXELS = {"unit": "0 … 1 (pixel / 255)", "signed": "-1 … 1 ((pixel - 127.5) / 127.5)",

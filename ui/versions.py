@@ -6,9 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from predictor import FeedbackStore, PinpointError, database_url, load_versions, manifest_path
-from predictor.compare import compare_on, version_figures, version_spec
-from predictor.retrain import gather
-from predictor.versions import promote
+from predictor.learning.compare import compare_on, version_figures, version_spec
+from predictor.learning.retrain import gather
+from predictor.learning.versions import promote
 from ui.common import training_jobs
 
 _PERCENT = {name: st.column_config.NumberColumn(format="percent") for name in ("top1", "top5")}

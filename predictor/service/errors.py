@@ -19,7 +19,7 @@ from ..errors import (
     UnknownLabel,
     UnknownPrediction,
 )
-from ..versions import UnknownVersion
+from ..learning.versions import UnknownVersion
 
 
 class Unauthorized(PinpointError):

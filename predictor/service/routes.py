@@ -24,14 +24,14 @@ from ..errors import (
     StoreError,
     UnknownLabel,
 )
-from ..paths import image_root, read_image
-from ..recording import (
+from ..learning.recording import (
     RecordedPrediction,
     predict_click,
     record_labels,
     record_timeout,
     store_click,
 )
+from ..paths import image_root, read_image
 from ..store.feedback import FeedbackStore
 from .errors import (
     BadRequest,

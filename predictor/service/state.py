@@ -85,7 +85,7 @@ class ServiceState:
         finishes on the models it started with. If they fail to load, the manifest is put
         back and the running models stay. The switch is recorded in the store.
         """
-        from ..versions import promote
+        from ..learning.versions import promote
 
         with self._promoting:
             self.require_ready()

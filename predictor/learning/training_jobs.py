@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
-from .errors import PinpointError
+from ..errors import PinpointError
 
 
 class TrainingBusy(PinpointError):
@@ -57,8 +57,8 @@ class TrainingJobs:
         thread.start()
 
     def _run(self, model: str, manifest, db_url: str | None, epochs: int) -> None:  # noqa: ANN001
+        from ..store.feedback import FeedbackStore
         from .retrain import RetrainOptions, retrain
-        from .store.feedback import FeedbackStore
 
         def progress(fraction: float, message: str) -> None:
             self._update(fraction=fraction, message=message)

@@ -6,7 +6,7 @@ import json
 from contextlib import suppress
 from dataclasses import dataclass
 
-from .manifest import ModelSpec
+from ..manifest import ModelSpec
 
 
 @dataclass(frozen=True)

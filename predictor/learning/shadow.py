@@ -17,9 +17,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .images import DecodedImage
-    from .models import LoadedModel
-    from .store.feedback import FeedbackStore
+    from ..images import DecodedImage
+    from ..models import LoadedModel
+    from ..store.feedback import FeedbackStore
 
 ShadowStart = Callable[["FeedbackStore", int], None]
 MAX_PENDING = 16  # clicks waiting for their shadows; past it a click goes unshadowed

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .manifest import ModelSpec
-from .models import feature_runner, tensorflow
+from ..manifest import ModelSpec
+from ..models import feature_runner, tensorflow
 from .retrain import LabeledCrop, RetrainOptions, augmented, inputs, split_by_image
 
 Say = Callable[[float, str], None]

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import PinpointError, VersionRejected
-from .manifest import RETRAIN_INPUT, RETRAIN_OUTPUT, load_versions, manifest_path, spec_from_entry
+from ..errors import PinpointError, VersionRejected
+from ..manifest import RETRAIN_INPUT, RETRAIN_OUTPUT, load_versions, manifest_path, spec_from_entry
 from .versions import next_version, read_entries, register_candidate
 
 MAX_MODEL_MB = 200.0  # a model file or SavedModel zip, and what the zip unpacks to
@@ -132,7 +132,7 @@ def parse_labels(text: str) -> tuple[str, ...]:
 
 def check_loads(entry: dict, manifest: Path, labels: tuple[str, ...]) -> None:
     """Load the entry's model and predict once on a test crop; refuse non-finite scores."""
-    from .models import load_model
+    from ..models import load_model
 
     try:
         spec = spec_from_entry(entry, manifest)

@@ -20,10 +20,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .crop import crop_pixels
-from .errors import LabeledFileError, PinpointError
+from ..crop import crop_pixels
+from ..errors import LabeledFileError, PinpointError
+from ..store.accuracy import NONE_LABEL, Answer, summarize
 from .heuristic import PROTOTYPES, rank_colors
-from .store.accuracy import NONE_LABEL, Answer, summarize
 
 REQUIRED = ("image", "x", "y")
 TOP_K = 5
@@ -142,7 +142,7 @@ def evaluate_versions(
     scale) and is scored on the same rows; its result has the same form as the active
     model's, plus its `status` and, for a color model, the heuristic on its own crops.
     """
-    from .predict import Predictor
+    from ..predict import Predictor
 
     result = evaluate_csv(predictor, csv_path)
     others: dict[str, dict[str, object]] = {}

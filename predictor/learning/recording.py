@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from .crop import crop_image, png_bytes
-from .errors import PinpointError, UnknownLabel, UnknownPrediction
-from .images import DecodedImage, ImageSource
-from .predict import Prediction, Predictor
+from ..crop import crop_image, png_bytes
+from ..errors import PinpointError, UnknownLabel, UnknownPrediction
+from ..images import DecodedImage, ImageSource
+from ..predict import Prediction, Predictor
 from .shadow import ShadowStart
 
 if TYPE_CHECKING:  # SQLAlchemy and limits load only when a store or a limiter is made
-    from .facts import ServedModels
-    from .ratelimit import RateLimiter
-    from .store.feedback import FeedbackStore
+    from ..facts import ServedModels
+    from ..ratelimit import RateLimiter
+    from ..store.feedback import FeedbackStore
 
 
 @dataclass(frozen=True)

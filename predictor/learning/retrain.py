@@ -25,13 +25,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .crop import crop_box, crop_image
-from .errors import LabeledFileError, PinpointError
+from ..crop import crop_box, crop_image
+from ..errors import LabeledFileError, PinpointError
+from ..images import DecodedImage, decode_image
+from ..manifest import ModelSpec, load_versions, manifest_path, spec_from_entry
+from ..store.accuracy import Answer, summarize
 from .evaluate import image_path
-from .images import DecodedImage, decode_image
 from .labels_io import alternatives, labeled_csv, parse_truth
-from .manifest import ModelSpec, load_versions, manifest_path, spec_from_entry
-from .store.accuracy import Answer, summarize
 from .versions import next_version, read_entries, register_candidate
 
 Progress = Callable[[float, str], None]
@@ -231,7 +231,7 @@ def augmented(points: list[LabeledCrop], copies: int,
 
 def measure(spec: ModelSpec, points: list[LabeledCrop]) -> dict[str, Any]:
     """Score one version on labeled crops: summarize()'s figures, plus each point's top 5."""
-    from .models import load_model
+    from ..models import load_model
 
     loaded = load_model(spec, copies=1)
     probabilities = np.concatenate([loaded.probabilities(inputs(spec, [p.crop for p in chunk]))

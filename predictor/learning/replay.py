@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import LabeledFileError
+from ..errors import LabeledFileError
+from ..manifest import ModelSpec
 from .evaluate import image_path
-from .manifest import ModelSpec
 from .retrain import LabeledCrop, from_file
 
 

@@ -23,14 +23,14 @@ from typing import Any
 
 from sqlalchemy import and_, select
 
-from .crop import check_point
-from .errors import LabeledFileError, PinpointError, UnknownLabel
+from ..crop import check_point
+from ..errors import LabeledFileError, PinpointError, UnknownLabel
+from ..predict import Predictor
+from ..store import schema
+from ..store.accuracy import NONE_LABEL
+from ..store.feedback import FeedbackStore
 from .evaluate import image_path, read_labeled
-from .predict import Predictor
 from .recording import record_click, record_labels
-from .store import schema
-from .store.accuracy import NONE_LABEL
-from .store.feedback import FeedbackStore
 
 FORMATS = ("csv", "jsonl", "zip")
 P, M, L = schema.predictions, schema.prediction_models, schema.labels

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import ManifestError
-from .manifest import load_versions, manifest_path
+from ..errors import ManifestError
+from ..manifest import load_versions, manifest_path
 
 _HEADER = "# Model manifest: one [[model]] entry per version; one version per name is active.\n"
 

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, select
 
-from .store import schema
-from .store.accuracy import Answer, summarize
+from ..store import schema
+from ..store.accuracy import Answer, summarize
 
 if TYPE_CHECKING:
-    from .store.feedback import FeedbackStore
+    from ..store.feedback import FeedbackStore
 
 P, M, L, S = schema.predictions, schema.prediction_models, schema.labels, schema.shadow_predictions
 Recorded = dict[int, tuple[str, list[str], str]]  # prediction id -> (truth, ranked, version)

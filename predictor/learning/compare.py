@@ -6,9 +6,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from .manifest import ModelSpec, load_versions
+from ..manifest import ModelSpec, load_versions
+from ..store.accuracy import Answer, summarize
 from .retrain import LabeledCrop, gather, measure
-from .store.accuracy import Answer, summarize
 from .versions import UnknownVersion
 
 
