@@ -20,7 +20,7 @@ def main() -> None:
     calls, manifest = int(sys.argv[1]), sys.argv[2] or None
     started = time.perf_counter()
     from predictor import Predictor
-    from predictor.bench import synthetic_photo
+    from predictor.cli.bench import synthetic_photo
 
     predictor = Predictor.from_manifest(manifest)
     image = predictor.decode(synthetic_photo(1600, 1200, "JPEG"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from predictor.cli import _parser
+from predictor.cli.commands import _parser
 
 ROOT = Path(__file__).resolve().parent.parent
 UNITS = {"api": ROOT / "deploy" / "pinpoint-api.service",

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .images import DecodedImage
-from .predict import Predictor
+from ..images import DecodedImage
+from ..predict import Predictor
 
-_REPOSITORY = Path(__file__).resolve().parent.parent
+_REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def run_benchmark(manifest: str | None = None, quick: bool = False) -> dict:
@@ -209,7 +209,7 @@ def _machine() -> dict[str, object]:
 
 
 def _thread_settings() -> dict[str, object]:
-    from .models import DEFAULT_COPIES
+    from ..models import DEFAULT_COPIES
 
     return {
         "tflite_threads_per_interpreter": 1,

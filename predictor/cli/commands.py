@@ -10,17 +10,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cli_feedback import add_feedback_commands
-from .config import load_config
-from .crop import check_point
-from .errors import PinpointError
-from .images import DecodedImage, ImageLimits, decode_image
-from .learning.recording import RecordedPrediction, record_click
-from .manifest import load_manifest, load_shadows, load_versions
-from .predict import Predictor, crop_needs
+from ..config import load_config
+from ..crop import check_point
+from ..errors import PinpointError
+from ..images import DecodedImage, ImageLimits, decode_image
+from ..learning.recording import RecordedPrediction, record_click
+from ..manifest import load_manifest, load_shadows, load_versions
+from ..predict import Predictor, crop_needs
+from .feedback import add_feedback_commands
 
 if TYPE_CHECKING:
-    from .store.feedback import FeedbackStore
+    from ..store.feedback import FeedbackStore
 
 EXIT_USER_ERROR = 2
 
@@ -146,7 +146,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _open_store() -> FeedbackStore:
-    from .store.feedback import FeedbackStore  # SQLAlchemy loads only for --record
+    from ..store.feedback import FeedbackStore  # SQLAlchemy loads only for --record
 
     return FeedbackStore()
 
@@ -216,8 +216,8 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .learning.evaluate import evaluate_versions, format_report
-    from .learning.labels_io import labeled_csv
+    from ..learning.evaluate import evaluate_versions, format_report
+    from ..learning.labels_io import labeled_csv
 
     specs = load_versions(args.manifest)
     served = Predictor.from_specs([s for s in specs if s.status == "active"])
@@ -243,7 +243,7 @@ def _bench(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     if args.engine == "ray":
         return _serve_ray(args)
-    from .service.server import serve  # FastAPI and uvicorn load only for this command
+    from ..service.server import serve  # FastAPI and uvicorn load only for this command
 
     return serve(args.host, args.port, workers=args.workers, manifest=args.manifest,
                  access_log=not args.no_access_log, log_format=args.log_format)
@@ -251,7 +251,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _serve_ray(args: argparse.Namespace) -> int:
     try:
-        from .service.ray_engine import serve_ray  # Ray loads only for this engine
+        from ..service.ray_engine import serve_ray  # Ray loads only for this engine
     except ImportError as exc:
         raise PinpointError(f"the Ray engine needs Ray ({exc}): "
                             "pip install -r requirements-ray.txt") from None

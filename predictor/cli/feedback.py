@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import PinpointError
-from .predict import Predictor
+from ..errors import PinpointError
+from ..predict import Predictor
 
 if TYPE_CHECKING:
-    from .store.feedback import FeedbackStore
+    from ..store.feedback import FeedbackStore
 
 EXIT_USER_ERROR = 2
 
@@ -78,7 +78,7 @@ def add_feedback_commands(commands) -> None:  # noqa: ANN001 - argparse's subpar
 
 
 def _add_version_command(commands) -> None:  # noqa: ANN001 - argparse's subparsers
-    from .learning.uploads import MAX_MODEL_MB, NORMALISATIONS
+    from ..learning.uploads import MAX_MODEL_MB, NORMALISATIONS
 
     add = commands.add_parser("add-version", help="check a model file and add it as a candidate")
     add.add_argument("model", help="model name in the manifest (it must already have a version)")
@@ -104,7 +104,7 @@ def _add_version_command(commands) -> None:  # noqa: ANN001 - argparse's subpars
 
 
 def _labels_import(args: argparse.Namespace) -> int:
-    from .learning.labels_io import import_labels
+    from ..learning.labels_io import import_labels
 
     predictor = Predictor.from_manifest(args.manifest)
     store = _open_store()
@@ -126,7 +126,7 @@ def _labels_import(args: argparse.Namespace) -> int:
 
 
 def _labels_export(args: argparse.Namespace) -> int:
-    from .learning.labels_io import export_labels
+    from ..learning.labels_io import export_labels
 
     store = _open_store()
     try:
@@ -138,7 +138,7 @@ def _labels_export(args: argparse.Namespace) -> int:
 
 
 def _retrain(args: argparse.Namespace) -> int:
-    from .learning.retrain import RetrainOptions, retrain
+    from ..learning.retrain import RetrainOptions, retrain
 
     def progress(fraction: float, message: str) -> None:
         print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
@@ -163,7 +163,7 @@ def _retrain(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from .learning.compare import compare_recorded, compare_versions, format_comparison
+    from ..learning.compare import compare_recorded, compare_versions, format_comparison
 
     if args.recorded and args.on:
         raise PinpointError("--recorded scores the store's answers; it cannot take --on")
@@ -183,7 +183,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
-    from .learning.versions import promote
+    from ..learning.versions import promote
 
     before = promote(args.manifest, args.model, args.version)
     if before is None:
@@ -200,7 +200,7 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _add_version(args: argparse.Namespace) -> int:
-    from .learning.uploads import NORMALISATIONS, InputSpec, ModelFile, add_version
+    from ..learning.uploads import NORMALISATIONS, InputSpec, ModelFile, add_version
 
     try:
         labels_text = Path(args.labels).read_text(encoding="utf-8")
@@ -223,7 +223,7 @@ def _add_version(args: argparse.Namespace) -> int:
 
 
 def _shadow(args: argparse.Namespace) -> int:
-    from .learning.versions import set_shadow
+    from ..learning.versions import set_shadow
 
     if args.version is None:
         return _shadow_report(args)
@@ -236,7 +236,7 @@ def _shadow(args: argparse.Namespace) -> int:
 
 
 def _shadow_report(args: argparse.Namespace) -> int:
-    from .learning.shadow_scores import shadow_figures
+    from ..learning.shadow_scores import shadow_figures
 
     store = _open_store()
     try:
@@ -261,6 +261,6 @@ def _pct(value: object) -> str:
 
 
 def _open_store() -> FeedbackStore:
-    from .store.feedback import FeedbackStore  # SQLAlchemy loads only for the commands that use it
+    from ..store.feedback import FeedbackStore  # SQLAlchemy loads only for the commands that use it
 
     return FeedbackStore()
