@@ -50,10 +50,10 @@ _LAZY = {
     "store.page_times": ("PageTimes",),
     "store.agreement": ("agreement_table", "pair_agreement", "same_points"),
     "learning.cards": ("ModelCard", "card_figures", "read_card"),
-    "client": ("PinpointClient",),
+    "service.client": ("PinpointClient",),
     "ratelimit": ("RateLimiter",),
     "config": ("Config", "load_config"),
-    "remote": ("label_remote", "models_remote", "predict_remote"),
+    "service.remote": ("label_remote", "models_remote", "predict_remote"),
     "learning.uploads": ("InputSpec", "ModelFile", "add_version"),
     "learning.shadow_scores": ("shadow_figures",),
 }
@@ -61,7 +61,6 @@ _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names
 
 
 if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
-    from .client import PinpointClient
     from .config import Config, load_config
     from .learning.cards import ModelCard, card_figures, read_card
     from .learning.recording import (
@@ -74,7 +73,8 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
     from .learning.shadow_scores import shadow_figures
     from .learning.uploads import InputSpec, ModelFile, add_version
     from .ratelimit import RateLimiter
-    from .remote import label_remote, models_remote, predict_remote
+    from .service.client import PinpointClient
+    from .service.remote import label_remote, models_remote, predict_remote
     from .store.agreement import agreement_table, pair_agreement, same_points
     from .store.feedback import FeedbackStore, database_url
     from .store.page_times import PageTimes

@@ -5,8 +5,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from predictor import ImageLimits
-from predictor.client import PinpointClient, ServiceError
 from predictor.service import Settings, create_app
+from predictor.service.client import PinpointClient, ServiceError
 from tests.conftest import encode, noise_image
 from tests.live_server import KEYS, LiveServer, free_port, sharing, wait_ready
 

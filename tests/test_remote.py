@@ -4,15 +4,15 @@ from dataclasses import replace
 import pytest
 
 from predictor import ImageLimits, crop_image
-from predictor.client import PinpointClient
-from predictor.remote import (
+from predictor.service import Settings, create_app
+from predictor.service.client import PinpointClient
+from predictor.service.remote import (
     ServiceDegraded,
     label_remote,
     models_remote,
     predict_remote,
     prediction_from_json,
 )
-from predictor.service import Settings, create_app
 from predictor.store.feedback import FeedbackStore
 from tests.conftest import encode, noise_image
 from tests.live_server import KEYS, LiveServer, free_port, sharing, wait_ready

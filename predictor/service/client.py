@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 import httpx
 
-from .errors import ServiceError
+from ..errors import ServiceError
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class PinpointClient:
     @classmethod
     def from_env(cls, **options: Any) -> PinpointClient | None:
         """Build from $PINPOINT_SERVICE_URL and $PINPOINT_API_KEY; None when no URL is set."""
-        from .config import load_config
+        from ..config import load_config
 
         config = load_config()
         return cls(config.service_url, config.api_key, **options) if config.service_url else None

@@ -10,14 +10,14 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from ..crop import Box, crop_image
+from ..errors import ServiceDegraded
+from ..facts import ServedModels
+from ..images import DecodedImage, ImageLimits
+from ..learning.recording import RecordedPrediction, record_unanswered
+from ..predict import LabelScore, Prediction
+from ..store.feedback import FeedbackStore
 from .client import PinpointClient, ServiceAnswer
-from .crop import Box, crop_image
-from .errors import ServiceDegraded
-from .facts import ServedModels
-from .images import DecodedImage, ImageLimits
-from .learning.recording import RecordedPrediction, record_unanswered
-from .predict import LabelScore, Prediction
-from .store.feedback import FeedbackStore
 
 __all__ = ["ServiceDegraded", "label_remote", "models_remote", "predict_remote",
            "prediction_from_json"]
