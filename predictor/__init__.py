@@ -30,7 +30,8 @@ from .errors import (
     VersionRejected,
 )
 from .facts import ModelFacts, ServedModels
-from .images import ACCEPTED_FORMATS, DecodedImage, ImageLimits, decode_image
+from .image_limits import ImageLimits
+from .images import ACCEPTED_FORMATS, DecodedImage, decode_image
 from .live import LivePredictor
 from .manifest import ModelSpec, load_manifest, load_versions, manifest_path, read_labels
 from .paths import image_root, list_images, read_image, resolve_image

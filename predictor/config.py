@@ -20,7 +20,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import SettingsError
-from .images import ImageLimits
+from .image_limits import ImageLimits
 
 ENV_PREFIX = "PINPOINT_"
 

@@ -18,6 +18,7 @@ from typing import BinaryIO
 from PIL import Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401
 
 from .errors import ImageNotFound, ImageRejected
+from .image_limits import ImageLimits
 from .memory import TRIM_ABOVE_PIXELS, decode_budget, give_back_memory
 
 ImageSource = bytes | bytearray | memoryview | str | os.PathLike | BinaryIO | Image.Image
@@ -42,14 +43,6 @@ _TRANSPOSE = {
     6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-
-
-@dataclass(frozen=True)
-class ImageLimits:
-    """What an input may weigh: bytes before decoding and pixels in the header."""
-
-    max_bytes: int = 20 * 1024 * 1024
-    max_pixels: int = 50_000_000
 
 
 @dataclass(frozen=True)
