@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from predictor import FeedbackStore, Predictor, load_manifest, record_click
+from predictor.learning.shadow import shadows_of
 from predictor.learning.versions import read_entries, write_entries
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,8 +54,9 @@ def clicks(predictor: Predictor, store: FeedbackStore, n: int, pause: float,
         record_click(predictor, store, decoded, point, tester="bench")
         times.append((time.perf_counter() - began) * 1e3)
         time.sleep(pause)
-    if predictor.shadows is not None:
-        predictor.shadows.wait()  # untimed: the next block starts from a quiet machine
+    runner = shadows_of(predictor)
+    if runner is not None:
+        runner.wait()  # untimed: the next block starts from a quiet machine
     return times
 
 
@@ -100,7 +102,8 @@ def _report(times: dict[str, list[float]], shadowed: Predictor, store: FeedbackS
     if shadow_ms:
         print(f"  the shadow's own model time (background): median "
               f"{statistics.median(shadow_ms):.1f} ms over {len(shadow_ms)} clicks")
-    print(f"  shadow runner: {shadowed.shadows.counts if shadowed.shadows else 'none loaded'}")
+    runner = shadows_of(shadowed)
+    print(f"  shadow runner: {runner.counts if runner else 'none loaded'}")
 
 
 if __name__ == "__main__":

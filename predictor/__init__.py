@@ -35,7 +35,8 @@ from .images import ACCEPTED_FORMATS, DecodedImage, decode_image
 from .live import LivePredictor
 from .manifest import ModelSpec, load_manifest, load_versions, manifest_path, read_labels
 from .paths import image_root, list_images, read_image, resolve_image
-from .predict import LabelScore, Prediction, Predictor
+from .predict import Predictor
+from .results import LabelScore, Prediction
 
 # The store, reports, settings and rate limiter need SQLAlchemy, pandas, pydantic or limits:
 # loaded on first use only, so `import predictor` stays quick for the CLI.

@@ -6,7 +6,7 @@ import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,8 +15,8 @@ from .crop import Box, check_point, crop_box, crop_pixels
 from .errors import PinpointError
 from .facts import ModelFacts, ServedModels
 from .images import DecodedImage, ImageLimits, ImageSource, decode_image
-from .learning.shadow import ShadowRunner, ShadowStart
 from .manifest import ModelSpec, load_manifest, load_shadows
+from .results import LabelScore, Prediction
 
 if TYPE_CHECKING:  # importing models at run time would import TensorFlow
     from .models import LoadedModel
@@ -25,47 +25,11 @@ _log = logging.getLogger("pinpoint.predict")
 
 
 @dataclass(frozen=True)
-class LabelScore:
-    """One label and its probability."""
-
-    label: str
-    score: float
-
-
-@dataclass(frozen=True)
 class _ModelRun:
     box: Box
     probabilities: np.ndarray
     crop_ms: float
     model_ms: float
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """Per model: top-k labels, crop box and timings, for one point on one image."""
-
-    predictions: dict[str, list[LabelScore]]
-    crops: dict[str, Box]
-    timings_ms: dict[str, float]
-    models: dict[str, dict[str, object]]
-    image: dict[str, object]
-    point: tuple[float, float]
-    extra: dict[str, object] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, object]:
-        """Return the stable JSON shape shared by the CLI, the API and the store."""
-        return {
-            "predictions": {
-                name: [{"label": s.label, "score": round(s.score, 6)} for s in scores]
-                for name, scores in self.predictions.items()
-            },
-            "crops": {name: box.to_dict() for name, box in self.crops.items()},
-            "timings_ms": {stage: round(ms, 3) for stage, ms in self.timings_ms.items()},
-            "models": self.models,
-            "image": self.image,
-            "point": {"x": self.point[0], "y": self.point[1]},
-            **self.extra,
-        }
 
 
 class Predictor:
@@ -81,7 +45,7 @@ class Predictor:
         self.models = list(models)
         self.limits = limits
         self.parallel = parallel
-        self.shadows = ShadowRunner(shadows, answer_one) if shadows else None
+        self.shadow_models = list(shadows or [])  # answered by learning.shadow, never here
         self._crop_needs = crop_needs(self.specs + [m.spec for m in shadows or []])
         self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.models)))
 
@@ -189,15 +153,9 @@ class Predictor:
             point=point,
         )
 
-    def shadow_job(self, decoded: DecodedImage, point: tuple[float, float]) -> ShadowStart | None:
-        """What to call once this click is stored to run the shadow versions (None: none)."""
-        return None if self.shadows is None else self.shadows.job(decoded, point)
-
     def close(self) -> None:
-        """Stop the worker threads used for parallel runs (queued shadow answers still run)."""
+        """Stop the worker threads used for parallel runs."""
         self._pool.shutdown(wait=False)
-        if self.shadows is not None:
-            self.shadows.close()
 
     def _run_all(
         self, decoded: DecodedImage, point: tuple[float, float], parallel: bool

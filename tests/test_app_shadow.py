@@ -12,6 +12,7 @@ pytest_plugins = ["tests.app_fixtures"]
 def test_a_shadow_toggled_on_the_models_page_is_scored_on_the_same_clicks(
         app_env, tmp_path, monkeypatch):
     from predictor import Predictor, load_versions, record_click, record_labels
+    from predictor.learning.shadow import shadows_of
     from predictor.learning.versions import read_entries, register_candidate
     from tests.cast_domain import render
 
@@ -33,7 +34,7 @@ def test_a_shadow_toggled_on_the_models_page_is_scored_on_the_same_clicks(
     for x, y, label in points:
         recorded = record_click(predictor, store, image, (x, y), tester="ann")
         record_labels(predictor, store, recorded.prediction_id, {"color": label}, tester="ann")
-    predictor.shadows.wait(30)
+    shadows_of(predictor).wait(30)
     predictor.close()
     store.close()
 

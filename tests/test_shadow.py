@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from predictor import FeedbackStore, ManifestError, Predictor, load_versions, record_click
 from predictor.cli import main
+from predictor.learning.shadow import shadows_of
 from predictor.learning.shadow_scores import shadow_figures
 from predictor.learning.versions import promote
 from predictor.manifest import ModelSpec
@@ -102,7 +103,7 @@ def test_a_shadow_answer_is_stored_beside_the_click_not_in_the_answer(manifest, 
     predictor = Predictor.from_manifest(manifest)
     try:
         recorded = record_click(predictor, store, image(1), (64, 48), tester="ann")
-        predictor.shadows.wait(30)
+        shadows_of(predictor).wait(30)
     finally:
         predictor.close()
     answer = recorded.to_dict()
@@ -144,7 +145,7 @@ def test_the_click_returns_before_its_shadow_answers(manifest, store):
     assert recorded.prediction.predictions["tiny"]
     assert rows(store, "SELECT COUNT(*) FROM shadow_predictions") == [(0,)]
     gate.released.set()
-    predictor.shadows.wait(30)
+    shadows_of(predictor).wait(30)
     predictor.close()
     assert rows(store, "SELECT top1 FROM shadow_predictions") == [("bravo",)]
 
@@ -156,17 +157,17 @@ def test_a_failing_shadow_never_fails_the_click(manifest, store, monkeypatch):
     fine.released.set()
     predictor = _predictor_with(manifest, broken, fine)
     first = record_click(predictor, store, image(3), (40, 40), tester="ann")
-    predictor.shadows.wait(30)
+    shadows_of(predictor).wait(30)
     monkeypatch.setattr(store, "record_shadow", _raise)  # the store write itself fails
     second = record_click(predictor, store, image(4), (40, 40), tester="ann")
-    predictor.shadows.wait(30)
+    shadows_of(predictor).wait(30)
     predictor.close()
     assert first.status == second.status == "ok"
     stored = rows(store, "SELECT prediction_id, version, top1, error IS NULL "
                          "FROM shadow_predictions ORDER BY version")
     assert stored == [(first.prediction_id, "0.2", None, 0),
                       (first.prediction_id, "0.3", "bravo", 1)]
-    assert predictor.shadows.counts == {"stored": 1, "failed": 1, "skipped": 0}
+    assert shadows_of(predictor).counts == {"stored": 1, "failed": 1, "skipped": 0}
     assert rows(store, "SELECT COUNT(*) FROM predictions WHERE status = 'ok'") == [(2,)]
 
 
@@ -183,7 +184,7 @@ def test_shadow_and_served_are_scored_on_the_same_labeled_clicks(manifest, store
     predictor = Predictor.from_manifest(manifest)
     clicks = [record_click(predictor, store, image(20 + i), (30 + 9 * i, 40), tester="ann")
               for i in range(6)]
-    predictor.shadows.wait(30)
+    shadows_of(predictor).wait(30)
     predictor.close()
     served_top1 = [c.prediction.predictions["tiny"][0].label for c in clicks]
     truths = [CONSTANT, CONSTANT, served_top1[2], "alpha", None, "unlabeled"]
@@ -217,4 +218,4 @@ def test_a_shadow_that_cannot_load_is_left_out_and_serving_goes_on(manifest, sto
     predictor = Predictor.from_manifest(manifest)
     recorded = record_click(predictor, store, image(5), (40, 40), tester="ann")
     predictor.close()
-    assert predictor.shadows is None and recorded.status == "ok"
+    assert shadows_of(predictor) is None and recorded.status == "ok"

@@ -15,6 +15,7 @@ from ..crop import check_point
 from ..errors import PinpointError
 from ..images import DecodedImage, ImageLimits, decode_image
 from ..learning.recording import RecordedPrediction, record_click
+from ..learning.shadow import shadows_of
 from ..manifest import load_manifest, load_shadows, load_versions
 from ..predict import Predictor, crop_needs
 from .feedback import add_feedback_commands
@@ -136,8 +137,9 @@ def _predict(args: argparse.Namespace) -> int:
         recorded = record_click(predictor, store, decoded, (args.x, args.y), tester=args.tester,
                                 source="cli", top_k=args.top_k, include_decode=True)
         print(json.dumps(recorded.to_dict()) if args.json else _table(recorded), flush=True)
-        if predictor.shadows is not None:
-            predictor.shadows.wait()  # the answer is out; store the shadows' before exiting
+        shadows_running = shadows_of(predictor)
+        if shadows_running is not None:
+            shadows_running.wait()  # the answer is out; store the shadows' before exiting
     finally:
         predictor.close()
         if store is not None:

@@ -105,13 +105,15 @@ def _add_version_command(commands) -> None:  # noqa: ANN001 - argparse's subpars
 
 def _labels_import(args: argparse.Namespace) -> int:
     from ..learning.labels_io import import_labels
+    from ..learning.shadow import shadows_of
 
     predictor = Predictor.from_manifest(args.manifest)
     store = _open_store()
     try:
         result = import_labels(predictor, store, args.file, tester=args.tester)
-        if predictor.shadows is not None:
-            predictor.shadows.wait()  # store every shadow answer before the process ends
+        shadows_running = shadows_of(predictor)
+        if shadows_running is not None:
+            shadows_running.wait()  # store every shadow answer before the process ends
     finally:
         predictor.close()
         store.close()

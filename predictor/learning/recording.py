@@ -18,7 +18,7 @@ from ..crop import crop_image, png_bytes
 from ..errors import PinpointError, UnknownLabel, UnknownPrediction
 from ..images import DecodedImage, ImageSource
 from ..predict import Prediction, Predictor
-from .shadow import ShadowStart
+from .shadow import ShadowStart, shadow_job
 
 if TYPE_CHECKING:  # SQLAlchemy and limits load only when a store or a limiter is made
     from ..facts import ServedModels
@@ -125,7 +125,7 @@ def predict_click(predictor: Predictor, image: ImageSource | DecodedImage,
     used_parallel = predictor.parallel if parallel is None else parallel
     return Click(described, given, prediction, crops, faulty,
                  used_parallel and len(prediction.crops) > 1,
-                 shadow=predictor.shadow_job(decoded, prediction.point))
+                 shadow=shadow_job(predictor, decoded, prediction.point))
 
 
 def store_click(store: FeedbackStore | None, click: Click, *, tester: str,

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
+
+from ..predict import Predictor, answer_one
 
 if TYPE_CHECKING:
     from ..images import DecodedImage
@@ -24,6 +27,29 @@ if TYPE_CHECKING:
 ShadowStart = Callable[["FeedbackStore", int], None]
 MAX_PENDING = 16  # clicks waiting for their shadows; past it a click goes unshadowed
 _log = logging.getLogger("pinpoint.shadow")
+_RUNNERS: weakref.WeakKeyDictionary[Predictor, ShadowRunner] = weakref.WeakKeyDictionary()
+_RUNNERS_LOCK = threading.Lock()
+
+
+def shadows_of(predictor: Predictor) -> ShadowRunner | None:
+    """The runner of a predictor's shadow versions, made on first use (None: it has none).
+
+    One per predictor, kept as long as the predictor is: a swapped-out one's queue drains.
+    """
+    if not predictor.shadow_models:
+        return None
+    with _RUNNERS_LOCK:
+        runner = _RUNNERS.get(predictor)
+        if runner is None:
+            runner = _RUNNERS[predictor] = ShadowRunner(predictor.shadow_models, answer_one)
+        return runner
+
+
+def shadow_job(predictor: Predictor, decoded: DecodedImage,
+               point: tuple[float, float]) -> ShadowStart | None:
+    """What to call once this click is stored to run the shadow versions (None: none)."""
+    runner = shadows_of(predictor)
+    return None if runner is None else runner.job(decoded, point)
 
 
 class ShadowRunner:

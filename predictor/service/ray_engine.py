@@ -47,7 +47,7 @@ class PinpointReplica:
             # The replica's event loop runs the @serve.batch queues; capture it here.
             self.batcher = BatchedModels(asyncio.get_running_loop(), batching)
             loaded.close()
-            shadows = loaded.shadows.models if loaded.shadows is not None else None
+            shadows = loaded.shadow_models or None
             loaded = Predictor(self.batcher.wrap_all(loaded.models), loaded.limits,
                                shadows=shadows)
         self.predictor = loaded

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from ..errors import NotYourLabel, StoreBusy, StoreError
-from ..predict import Prediction
+from ..results import Prediction
 from . import schema
 
 DEFAULT_DB = Path(__file__).resolve().parents[2] / "data" / "pinpoint.db"
