@@ -45,7 +45,7 @@ def base_model(path: Path, csv: Path) -> None:
     """Train the tiny architecture on the neutral set: the version testers start from."""
     import keras
 
-    from predictor.learning.retrain import from_file, inputs
+    from predictor.learning.labeled_crops import from_file, inputs
     from predictor.manifest import spec_from_entry
 
     spec = spec_from_entry({"name": "tiny", "file": str(path.with_suffix(".stub")),

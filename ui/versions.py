@@ -7,7 +7,7 @@ import streamlit as st
 
 from predictor import FeedbackStore, PinpointError, database_url, load_versions, manifest_path
 from predictor.learning.compare import compare_on, version_figures, version_spec
-from predictor.learning.retrain import gather
+from predictor.learning.labeled_crops import gather
 from predictor.learning.versions import promote
 from ui.common import training_jobs
 

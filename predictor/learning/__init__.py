@@ -2,10 +2,11 @@
 
 A click is answered and stored (`recording`, with the shadow versions that answer it unseen:
 `shadow`), labels come and go as files (`labels_io`), every version is measured on labeled
-points (`evaluate`, beside the color `heuristic`), retrained (`retrain`, `retrain_keras`,
-`replay`) in the background (`training_jobs`), compared (`compare`, `shadow_scores`),
-brought in (`uploads`), promoted (`versions`) and described (`cards`). It imports the store
-and the serving core, never the service or the CLI. Names load on first use.
+points (`evaluate`, beside the color `heuristic`), retrained from labeled crops
+(`labeled_crops`, `retrain`, `retrain_keras`, `replay`) in the background
+(`training_jobs`), compared (`compare`, `shadow_scores`), brought in (`uploads`), promoted
+(`versions`) and described (`cards`). It imports the store and the serving core, never the
+service or the CLI. Names load on first use.
 """
 
 from typing import TYPE_CHECKING
@@ -17,7 +18,8 @@ _MODULES = {
                   "record_labels"),
     "labels_io": ("export_labels", "import_labels"),
     "evaluate": ("evaluate_csv", "evaluate_versions", "format_report"),
-    "retrain": ("RetrainOptions", "retrain"),
+    "retrain": ("retrain",),
+    "labeled_crops": ("RetrainOptions",),
     "training_jobs": ("TrainingJobs",),
     "compare": ("compare_recorded", "compare_versions", "format_comparison"),
     "shadow_scores": ("shadow_figures",),
@@ -31,6 +33,7 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
     from .cards import ModelCard, card_figures, read_card
     from .compare import compare_recorded, compare_versions, format_comparison
     from .evaluate import evaluate_csv, evaluate_versions, format_report
+    from .labeled_crops import RetrainOptions
     from .labels_io import export_labels, import_labels
     from .recording import (
         RecordedPrediction,
@@ -39,7 +42,7 @@ if TYPE_CHECKING:  # what __getattr__ provides, for type checkers
         record_click,
         record_labels,
     )
-    from .retrain import RetrainOptions, retrain
+    from .retrain import retrain
     from .shadow_scores import shadow_figures
     from .training_jobs import TrainingJobs
     from .uploads import InputSpec, ModelFile, add_version

@@ -8,7 +8,8 @@ from typing import Any
 
 from ..manifest import ModelSpec, load_versions
 from ..store.accuracy import Answer, summarize
-from .retrain import LabeledCrop, gather, measure
+from .labeled_crops import LabeledCrop, gather
+from .retrain import measure
 from .versions import UnknownVersion
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import LabeledFileError
 from ..manifest import ModelSpec
 from .evaluate import image_path
-from .retrain import LabeledCrop, from_file
+from .labeled_crops import LabeledCrop, from_file
 
 
 def replay_points(spec: ModelSpec, n_labels: int, *, ratio: float, seed: int = 0,

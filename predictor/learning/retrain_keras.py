@@ -16,7 +16,7 @@ import numpy as np
 
 from ..manifest import ModelSpec
 from ..models import feature_runner, tensorflow
-from .retrain import LabeledCrop, RetrainOptions, augmented, inputs, split_by_image
+from .labeled_crops import LabeledCrop, RetrainOptions, augmented, inputs, split_by_image
 
 Say = Callable[[float, str], None]
 
