@@ -241,7 +241,7 @@ def _timing(metrics: dict) -> str:
 
 
 def _reproduce(recipe) -> str:
-    from .train import RECIPES
+    from .recipes import RECIPES
 
     if RECIPES.get(recipe.name) == recipe:
         return f"`make models` (or `python -m training {recipe.name}`)"
