@@ -338,7 +338,7 @@ def _improving(run: Run) -> tuple[Path, dict[str, str]]:
     folder = run.scratch / "improving"
     if not folder.exists():
         sys.path.insert(0, str(ROOT))
-        from tests.cast_domain import write_set
+        from docs.cast_domain import write_set
 
         write_set(folder / "labeled", range(0, 40))
         write_set(folder / "other", range(200, 220))

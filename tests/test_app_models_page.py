@@ -32,8 +32,8 @@ def test_models_page_shows_the_model_card(app_env, tmp_path, monkeypatch):
 def test_train_then_make_active_switches_the_served_version(app_env, tmp_path, monkeypatch):
     import time
 
+    from docs.cast_domain import seed_labeled_clicks
     from predictor import load_manifest
-    from tests.cast_domain import seed_labeled_clicks
 
     folder = tmp_path / "models"
     shutil.copytree(app_env.manifest.parent, folder)

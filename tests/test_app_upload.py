@@ -13,7 +13,7 @@ pytest_plugins = ["tests.app_fixtures"]
 @pytest.fixture
 def models_copy(app_env, tmp_path, monkeypatch):
     """A writable copy of the app's tiny models, with labeled clicks on two images."""
-    from tests.cast_domain import seed_labeled_clicks
+    from docs.cast_domain import seed_labeled_clicks
 
     folder = tmp_path / "models"
     shutil.copytree(app_env.manifest.parent, folder)

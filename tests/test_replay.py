@@ -20,7 +20,7 @@ from tests.model_factory import INPUT_SIZE, LABELS, manifest_entry
 # cast from labels alone moves that region to delta, and the model forgets foxtrot.
 COLORS = dict(zip(LABELS, [(220, 30, 30), (30, 30, 220), (30, 200, 40), (240, 240, 240),
                            (15, 15, 15), (235, 168, 84)], strict=True))
-CAST = np.array([1.0, 0.74, 0.42])  # amber light, as in tests/cast_domain.py
+CAST = np.array([1.0, 0.74, 0.42])  # amber light, as in docs/cast_domain.py
 NEW = ("delta", "bravo", "echo")  # the labels testers gave under the cast: half the classes
 
 

@@ -2,6 +2,8 @@
 
 Each image is a grid of flat, textured patches of known colors, rendered here (no outside
 images), then tinted as under old tungsten light. The label is the surface's own color.
+docs/improving.md runs its loop on these renders (docs/outputs.py writes them) and the tests
+use the same ones; it lives here, with the docs tooling, because docs never import the tests.
 """
 
 from __future__ import annotations
