@@ -19,9 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from predictor import FeedbackStore, Predictor, load_manifest, record_click
+from predictor import Predictor, load_manifest
+from predictor.learning import record_click
 from predictor.learning.shadow import shadows_of
 from predictor.learning.versions import read_entries, write_entries
+from predictor.store import FeedbackStore
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "photos" / "train" / "mate_aqua.jpg"

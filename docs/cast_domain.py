@@ -63,7 +63,8 @@ def write_set(folder: Path, seeds: range, name: str = "labels.csv") -> Path:
 def seed_labeled_clicks(manifest: Path, store, seeds: range, tester: str = "ann") -> int:
     """Store labeled clicks (the color label) on the cast images of `seeds`, through the one
     click pipeline, as testers would leave them; return how many."""
-    from predictor import Predictor, record_click, record_labels  # noqa: PLC0415
+    from predictor import Predictor  # noqa: PLC0415
+    from predictor.learning import record_click, record_labels
 
     predictor, count = Predictor.from_manifest(manifest), 0
     try:

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from predictor import (
+from predictor.store import (
     NONE_LABEL,
     accuracy_over_time,
     accuracy_table,

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from predictor import StoreFilter, labeled_answers
+from predictor.store import StoreFilter, labeled_answers
 from ui.batch_queue import clicked_index, queue_ui
 from ui.common import load_models, load_store, page_setup
 from ui.display import progress_text

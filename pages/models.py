@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from predictor import card_figures, manifest_path, read_card
+from predictor import manifest_path
+from predictor.learning import card_figures, read_card
 from ui.common import (
     is_admin,
     load_client,

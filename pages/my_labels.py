@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from predictor import tester_labels
+from predictor.store import tester_labels
 from ui.common import load_models, load_store, page_setup
 from ui.my_labels import flash_ui, label_card_ui, pager_ui
 

@@ -4,12 +4,12 @@ import random
 
 import streamlit as st
 
-from predictor import (
+from predictor.learning import record_click
+from predictor.store import (
     latency_percentiles,
     model_loads,
     model_switches,
     prediction_timings,
-    record_click,
     stage_columns,
 )
 from ui.common import (

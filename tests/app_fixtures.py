@@ -19,7 +19,7 @@ class AppEnv:
     db_url: str
 
     def store(self):
-        from predictor import FeedbackStore
+        from predictor.store import FeedbackStore
 
         return FeedbackStore(self.db_url)
 

@@ -39,7 +39,7 @@ TRUTHS = [
 
 def seed_store(predictor, store, tester: str = "sample-truths") -> int:
     """Predict at every known point and label it with the known answer; return how many."""
-    from predictor import record_click
+    from predictor.learning import record_click
 
     truths = {"color": 3, "theme": 4}
     decoded = {}

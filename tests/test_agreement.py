@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from predictor import agreement_table, pair_agreement, same_points
+from predictor.store import agreement_table, pair_agreement, same_points
 
 T0 = datetime(2026, 1, 1, 9)
 

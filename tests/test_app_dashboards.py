@@ -90,7 +90,7 @@ def test_performance_page_charts_and_measures_both_modes(app_env):
     at.number_input(key="performance_runs").set_value(5)
     at.button(key="performance_measure").click().run()
     store = app_env.store()
-    from predictor import prediction_timings
+    from predictor.store import prediction_timings
 
     runs = prediction_timings(store)
     store.close()

@@ -53,7 +53,7 @@ def test_editing_a_label_replaces_it_and_keeps_the_history(app_env):
     assert not at.exception
     assert at.success[0].value == f"Saved ✓ color: red → navy (#{a})."
     store = app_env.store()
-    from predictor import label_history, labeled_answers
+    from predictor.store import label_history, labeled_answers
 
     counted = labeled_answers(store).set_index(["prediction_id", "model"])["truth"]
     history = label_history(store, a, "color")

@@ -195,7 +195,7 @@ def test_answer_is_shown_before_it_is_stored_and_a_busy_store_loses_nothing(
     # The answer is drawn first and stored at the end of the run. A busy database keeps the
     # answer (shown, with a warning) and stores it on a later run; the labels then follow it.
     at = _upload(_page(), "red.png", png())
-    real = __import__("predictor").FeedbackStore.record_prediction
+    real = __import__("predictor.store").store.FeedbackStore.record_prediction
     busy = {"left": 2}
 
     def sometimes_busy(self, *args, **kwargs):

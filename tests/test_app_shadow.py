@@ -12,7 +12,8 @@ pytest_plugins = ["tests.app_fixtures"]
 def test_a_shadow_toggled_on_the_models_page_is_scored_on_the_same_clicks(
         app_env, tmp_path, monkeypatch):
     from docs.cast_domain import render
-    from predictor import Predictor, load_versions, record_click, record_labels
+    from predictor import Predictor, load_versions
+    from predictor.learning import record_click, record_labels
     from predictor.learning.shadow import shadows_of
     from predictor.learning.versions import read_entries, register_candidate
 

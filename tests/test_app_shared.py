@@ -54,8 +54,9 @@ def test_streamlit_config_hides_errors_keeps_xsrf_and_caps_uploads():
 
 
 def test_core_imports_no_streamlit():
-    code = ("import sys, predictor; from predictor import FeedbackStore, accuracy_table, "
-            "labeled_answers, record_click, read_card; "
+    code = ("import sys, predictor; from predictor.store import FeedbackStore, accuracy_table, "
+            "labeled_answers; from predictor.learning import record_click, read_card; "
+            "import predictor.service.client, predictor.cli; "
             "assert 'streamlit' not in sys.modules, 'streamlit imported'")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 

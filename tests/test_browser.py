@@ -189,7 +189,8 @@ def visit_other_pages(page, shots: Path) -> None:
 
 
 def _seeded(manifest: Path, db: Path) -> int:
-    from predictor import FeedbackStore, Predictor
+    from predictor import Predictor
+    from predictor.store import FeedbackStore
 
     predictor, store = Predictor.from_manifest(manifest), FeedbackStore(f"sqlite:///{db}")
     seeded = seed_store(predictor, store)  # known answers on the sample photos
@@ -200,8 +201,9 @@ def _seeded(manifest: Path, db: Path) -> int:
 
 def _seeded_with_photo_labels(manifest: Path, db: Path) -> int:
     """Import the real-photo evaluation labels, so the Accuracy page shows photo figures."""
-    from predictor import FeedbackStore, Predictor
+    from predictor import Predictor
     from predictor.learning.labels_io import import_labels
+    from predictor.store import FeedbackStore
 
     predictor, store = Predictor.from_manifest(manifest), FeedbackStore(f"sqlite:///{db}")
     report = import_labels(predictor, store, ROOT / "photos" / "eval_points.csv",

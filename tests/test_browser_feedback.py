@@ -31,7 +31,7 @@ TRAINING_S = 600  # training runs in the app's background thread on a shared, bu
 def _seed_labels(manifest, db) -> int:
     """Labeled color clicks on 8 rendered images, as testers would leave them."""
     from docs.cast_domain import seed_labeled_clicks
-    from predictor import FeedbackStore
+    from predictor.store import FeedbackStore
 
     store = FeedbackStore(f"sqlite:///{db}")
     try:

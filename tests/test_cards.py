@@ -1,7 +1,8 @@
 import json
 from pathlib import Path
 
-from predictor import ModelSpec, card_figures, read_card
+from predictor import ModelSpec
+from predictor.learning import card_figures, read_card
 
 
 def _spec(folder: Path) -> ModelSpec:

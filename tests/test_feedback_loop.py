@@ -15,8 +15,9 @@ from PIL import Image
 from sqlalchemy import text
 
 from docs.cast_domain import write_set
-from predictor import FeedbackStore, Predictor, load_manifest, load_versions
+from predictor import Predictor, load_manifest, load_versions
 from predictor.cli import main
+from predictor.store import FeedbackStore
 from tests.model_factory import FEATURE_TENSOR, LABELS, manifest_entry
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,7 @@
 import threading
 
-from predictor import FeedbackStore, PageTimes, StoreBusy, prediction_timings
+from predictor import StoreBusy
+from predictor.store import FeedbackStore, PageTimes, prediction_timings
 from tests.store_writer import fake_prediction
 
 

@@ -1,3 +1,4 @@
+import importlib
 import subprocess
 import sys
 import threading
@@ -97,12 +98,14 @@ def test_importing_predictor_pulls_in_no_ui_web_or_tensorflow(module):
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
-def test_public_names_are_listed_once_each_and_all_resolve():
-    # __all__ spells out the lazily loaded names (type checkers cannot read _LAZY); a name
+@pytest.mark.parametrize("package", ["predictor", "predictor.store", "predictor.learning",
+                                     "predictor.service"])
+def test_public_names_are_listed_once_each_and_all_resolve(package):
+    # __all__ spells out the lazily loaded names (type checkers cannot read _MODULES); a name
     # added to one list and not the other, or misspelled, fails here.
-    import predictor
+    module = importlib.import_module(package)
 
-    assert len(predictor.__all__) == len(set(predictor.__all__))
-    assert set(predictor._LAZY_NAMES) <= set(predictor.__all__)
-    for name in predictor.__all__:
-        assert getattr(predictor, name) is not None
+    assert len(module.__all__) == len(set(module.__all__))
+    assert {n for names in module._MODULES.values() for n in names} <= set(module.__all__)
+    for name in module.__all__:
+        assert getattr(module, name) is not None

@@ -5,15 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from predictor import (
-    FeedbackStore,
-    InvalidPoint,
-    RateLimited,
-    RateLimiter,
-    labeled_answers,
-    prediction_timings,
-    record_click,
-)
+from predictor import InvalidPoint, RateLimited, RateLimiter
+from predictor.learning import record_click
+from predictor.store import FeedbackStore, labeled_answers, prediction_timings
 
 
 @pytest.fixture
@@ -82,7 +76,9 @@ def test_nan_scores_make_a_degraded_prediction_that_is_never_scored(tiny_predict
 
 def test_edit_label_checks_the_label_like_a_new_one_and_keeps_the_history(tiny_predictor, store,
                                                                            decoded):
-    from predictor import NotYourLabel, UnknownLabel, edit_label, label_history
+    from predictor import NotYourLabel, UnknownLabel
+    from predictor.learning import edit_label
+    from predictor.store import label_history
 
     recorded = record_click(tiny_predictor, store, decoded, (100.0, 200.0), tester="ann")
     name = tiny_predictor.specs[0].name

@@ -3,7 +3,7 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from predictor import (
+from predictor.store import (
     accuracy_over_time,
     accuracy_table,
     confusion_table,

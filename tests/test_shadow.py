@@ -9,13 +9,15 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
-from predictor import FeedbackStore, ManifestError, Predictor, load_versions, record_click
+from predictor import ManifestError, Predictor, load_versions
 from predictor.cli import main
+from predictor.learning import record_click
 from predictor.learning.shadow import shadows_of
 from predictor.learning.shadow_scores import shadow_figures
 from predictor.learning.versions import promote
 from predictor.manifest import ModelSpec
 from predictor.models import LoadedModel
+from predictor.store import FeedbackStore
 from tests.model_factory import INPUT_SIZE, LABELS, manifest_entry
 
 CONSTANT = "echo"  # the candidate below answers this label first, whatever it sees

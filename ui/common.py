@@ -16,27 +16,21 @@ import streamlit as st
 
 from predictor import (
     DecodedImage,
-    FeedbackStore,
     ImageLimits,
-    PageTimes,
-    PinpointClient,
     PinpointError,
     Predictor,
     RateLimiter,
-    RecordedPrediction,
     ServedModels,
     ServiceDegraded,
-    database_url,
-    label_remote,
     manifest_path,
-    models_remote,
-    predict_remote,
-    record_labels,
 )
 from predictor.config import Config, Rate
 from predictor.config import load_config as read_config
+from predictor.learning import RecordedPrediction, record_labels
 from predictor.learning.recording import predict_click, store_click
 from predictor.learning.training_jobs import TrainingJobs
+from predictor.service import PinpointClient, label_remote, models_remote, predict_remote
+from predictor.store import FeedbackStore, PageTimes, database_url
 
 
 def page_setup(title: str) -> str:

@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from predictor import (
+from predictor.store import (
     NONE_LABEL,
     FeedbackStore,
     StoreFilter,

@@ -14,7 +14,9 @@ import streamlit as st
 from PIL import Image
 from streamlit_image_coordinates import streamlit_image_coordinates
 
-from predictor import NONE_LABEL, Box, DecodedImage, ModelFacts, RecordedPrediction
+from predictor import Box, DecodedImage, ModelFacts
+from predictor.learning import RecordedPrediction
+from predictor.store import NONE_LABEL
 from ui.common import Answered
 from ui.display import (
     BOX_COLORS,

@@ -11,14 +11,9 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from predictor import (
-    NONE_LABEL,
-    FeedbackStore,
-    PinpointError,
-    ServedModels,
-    edit_label,
-    label_history,
-)
+from predictor import PinpointError, ServedModels
+from predictor.learning import edit_label
+from predictor.store import NONE_LABEL, FeedbackStore, label_history
 from ui.display import BOX_COLORS, bordered
 
 PER_PAGE = 8  # points per page: a screenful or two, quick to draw

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from predictor import FeedbackStore, load_versions, manifest_path, shadow_figures
+from predictor import load_versions, manifest_path
+from predictor.learning import shadow_figures
 from predictor.learning.versions import set_shadow
+from predictor.store import FeedbackStore
 
 _PERCENT = {name: st.column_config.NumberColumn(format="percent")
             for name in ("shadow_top1", "shadow_top5", "served_top1", "served_top5")}

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from predictor import InputSpec, ModelFile, ModelSpec, PinpointError, add_version, manifest_path
+from predictor import ModelSpec, PinpointError, manifest_path
+from predictor.learning import InputSpec, ModelFile, add_version
 from predictor.learning.uploads import NORMALISATIONS, SUFFIXES
 
 MODEL_TYPES = [suffix.lstrip(".") for suffix in SUFFIXES]

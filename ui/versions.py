@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from predictor import FeedbackStore, PinpointError, database_url, load_versions, manifest_path
+from predictor import PinpointError, load_versions, manifest_path
 from predictor.learning.compare import compare_on, version_figures, version_spec
 from predictor.learning.labeled_crops import gather
 from predictor.learning.versions import promote
+from predictor.store import FeedbackStore, database_url
 from ui.common import training_jobs
 
 _PERCENT = {name: st.column_config.NumberColumn(format="percent") for name in ("top1", "top5")}

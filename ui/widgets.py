@@ -12,9 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from predictor import (
-    NONE_LABEL,
     DecodedImage,
-    FeedbackStore,
     PinpointError,
     RateLimited,
     ServedModels,
@@ -23,6 +21,7 @@ from predictor import (
     list_images,
     read_image,
 )
+from predictor.store import NONE_LABEL, FeedbackStore
 from ui.common import load_clicks, load_client, load_config, load_models, load_page_times
 from ui.display import decode_for_display
 from ui.keys import keep_keys_on_page
