@@ -320,7 +320,7 @@ def _eval_photos(run: Run) -> str:
                                   f"[MODEL_CARD]({card})"))
         if name in report["heuristic"]:
             rows.append(_eval_row("nearest-named-color heuristic", report["heuristic"][name],
-                                  "`predictor/heuristic.py`"))
+                                  "`predictor/learning/heuristic.py`"))
     return "\n".join(rows)
 
 
