@@ -32,6 +32,16 @@ def connect(cluster: LocalCluster, port: int, nodes: int = 2, seconds: float = 1
     serve.start(proxy_location="HeadOnly", http_options={"host": "127.0.0.1", "port": port})
 
 
+def disconnect() -> None:
+    """Leave the cluster without stopping Serve (its nodes are about to be stopped anyway);
+    forget Serve's client, so that a later `connect` starts afresh."""
+    import ray
+    from ray.serve import context
+
+    context._set_global_client(None)
+    ray.shutdown()
+
+
 def deploy_per_node(settings, config, replicas: int = 2) -> None:
     """Deploy the API with `replicas` replicas, each needing the one unit a node has."""
     from predictor.service import ray_engine

@@ -54,6 +54,7 @@ class LocalCluster:
     cpus_per_node: int = 1
     gcs_port: int = field(default_factory=free_port)
     nodes: dict[str, RayNode] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # more variables for every node
 
     @property
     def address(self) -> str:
@@ -119,7 +120,8 @@ class LocalCluster:
                    f"--node-manager-port={free_port()}", f"--object-manager-port={free_port()}"]
         log = folder / "ray-start.log"
         with open(log, "w") as out:
-            process = subprocess.Popen(command, env=_node_env(folder), stdout=out,
+            process = subprocess.Popen(command, env={**_node_env(folder), **self.env},
+                                       stdout=out,
                                        stderr=subprocess.STDOUT, start_new_session=True,
                                        cwd=ROOT)
         node = RayNode(name, process, folder, log, ip)

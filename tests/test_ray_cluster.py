@@ -41,8 +41,7 @@ def database(postgres_server):
 def cluster():
     """Two nodes; every process they started is ended afterwards, even if a test failed."""
     import_or_fail("predictor.service.ray_engine")
-    import ray
-
+    from bench.node_loss import disconnect
     from bench.ray_nodes import LocalCluster
 
     nodes = LocalCluster()
@@ -51,7 +50,7 @@ def cluster():
         nodes.add_node("second")
         yield nodes
     finally:
-        ray.shutdown()
+        disconnect()
         nodes.stop()
 
 
