@@ -28,8 +28,11 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from predictor.service.ray_config import INLINE_ARGUMENTS
 
 from . import cpu
 from .loadtest import level, sample_jpeg, stand_in_manifest
@@ -39,11 +42,9 @@ from .server import free_port, wait_ready
 
 RAY_WAYS = [("batching off, max_ongoing 64", False, 64), ("batching on, max_ongoing 64", True, 64),
             ("batching off, max_ongoing 8", False, 8)]
-# Ray puts a call's arguments and results over 100 KB in its object store (through the
-# raylets) instead of inside the call; the uploads here are bigger. A second cluster with
-# larger limits shows what that costs; the per-click counts and the node loss run on it.
-INLINE = {"RAY_max_direct_call_object_size": str(4 << 20),
-          "RAY_task_rpc_inlined_bytes_limit": str(32 << 20)}
+# The first cluster runs with Ray's own limits for inline arguments (100 KB, less than an
+# upload); the second with INLINE_ARGUMENTS, what `serve --engine ray` sets. The per-click
+# counts and the node loss run on the second.
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,12 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         manifest = args.manifest or (str(stand_in_manifest(Path(folder))) if args.stand_in
                                      else str(ROOT / "models" / "manifest.toml"))
         report["setup"]["manifest"] = manifest
-        common = {"manifest": manifest, "redis": redis_url, "key": key, "image": image}
+        common: dict[str, Any] = {"manifest": manifest, "redis": redis_url, "key": key,
+                                  "image": image}
         report["local"] = _local(_database(server, "local"), **common, seconds=args.duration / 2)
         report["uvicorn"] = _uvicorn(args, _database(server, "uvicorn"), **common)
         report["ray"] = []
         _ray(args, report, _database(server, "ray"), {}, RAY_WAYS, **common)
-        _ray(args, report, _database(server, "ray_inline"), INLINE,
+        _ray(args, report, _database(server, "ray_inline"), INLINE_ARGUMENTS,
              [("batching off, max_ongoing 64, bodies inline", False, 64)], extras=True,
              **common)
     report["setup"]["load_avg_at_end"] = os.getloadavg()
@@ -152,7 +154,7 @@ def _level(url: str, key: str, image: bytes, args: argparse.Namespace,
     level(url, key, image, args.clients, 3)  # warm-up, not counted
     before, mine = cpu.by_role(processes, role), cpu.this_process()
     result = level(url, key, image, args.clients, args.duration)
-    spent = cpu.by_role(processes, role) - before
+    spent = {name: s - before.get(name, 0.0) for name, s in cpu.by_role(processes, role).items()}
     spent["load generator"] = cpu.this_process() - mine
     answers = max(1, result["ok"])
     return {**result, "alone_p50_ms": alone["p50_ms"],
@@ -213,7 +215,7 @@ def _per_click(url: str, key: str, image: bytes, db: str, redis_url: str, n: int
     return {"per_click": _per(before, clicked, n), "per_label": _per(clicked, labelled, n)}
 
 
-def _counters(db: str, redis_url: str) -> dict[str, float]:
+def _counters(db: str, redis_url: str) -> dict[str, Any]:
     """Rows per table, committed transactions, Redis commands by name, so far."""
     import redis
     from sqlalchemy import create_engine, text

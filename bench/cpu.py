@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections import Counter
 from pathlib import Path
 
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
@@ -43,11 +42,11 @@ def ray_role(title: str) -> str:
     return next((role for mark, role in RAY_ROLES if mark in title), "other Ray")
 
 
-def by_role(processes: dict[int, str], role=ray_role) -> Counter:
+def by_role(processes: dict[int, str], role=ray_role) -> dict[str, float]:
     """CPU seconds so far, summed per role of the processes (pid -> title)."""
-    seconds: Counter = Counter()
+    seconds: dict[str, float] = {}
     for pid, title in processes.items():
-        seconds[role(title)] += cpu_seconds(pid)
+        seconds[role(title)] = seconds.get(role(title), 0.0) + cpu_seconds(pid)
     return seconds
 
 

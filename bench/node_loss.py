@@ -143,7 +143,8 @@ def _client(url: str, key: str, image: bytes, stop_at: float, max_calls: int,
                 start = time.monotonic() - began
                 answer = client.predict(image, 60, 45, top_k=1)
                 if not answer.degraded:
-                    answer = client.feedback(answer.prediction_id, {label[0]: label[1]})
+                    answer = client.feedback(int(answer.data["prediction_id"]),
+                                             {label[0]: label[1]})
                     if not answer.degraded:
                         loss.acked.append(int(answer.data["prediction_id"]))
                 loss.calls.append((start, time.monotonic() - began,

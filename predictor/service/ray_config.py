@@ -10,6 +10,12 @@ from typing import Any
 from .settings import SettingsError
 
 DEFAULT_RAY_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "ray_serve.toml"
+# Ray sends a call's arguments and results over 100 KB through its object store (the
+# raylets) instead of inside the call; a photo upload is bigger. Raising the limits cost a
+# third less CPU in the raylets and replicas here (docs/deployment.md, "Why Ray is slower").
+# Read by each Ray process when it starts: set them in the environment of `ray start`.
+INLINE_ARGUMENTS = {"RAY_max_direct_call_object_size": str(4 << 20),
+                    "RAY_task_rpc_inlined_bytes_limit": str(32 << 20)}
 
 
 @dataclass(frozen=True)

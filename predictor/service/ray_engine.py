@@ -23,7 +23,7 @@ from ..manifest import load_manifest
 from ..predict import Predictor
 from .app import create_app
 from .batching import BatchedModels
-from .ray_config import Batching, RayConfig, load_ray_config
+from .ray_config import INLINE_ARGUMENTS, Batching, RayConfig, load_ray_config
 from .settings import Settings, settings_for_serving, warn_if_open
 
 APP_NAME = "pinpoint"
@@ -87,6 +87,8 @@ def start_cluster(host: str, port: int, num_cpus: int | None = None,
     # On a busy machine Ray's agent can take over 20 s to start, which the raylet's default
     # wait treats as fatal (seen here with 2 cores shared with training).
     os.environ.setdefault("RAY_agent_register_timeout_ms", "120000")
+    for name, value in INLINE_ARGUMENTS.items():  # for a cluster started here
+        os.environ.setdefault(name, value)
     if os.environ.get("RAY_ADDRESS"):
         ray.init(address=os.environ["RAY_ADDRESS"])
     else:
