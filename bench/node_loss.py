@@ -7,6 +7,7 @@ client, `PinpointClient`, which answers a failure as a degraded, empty answer.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -16,9 +17,10 @@ import httpx
 
 from predictor.service.client import PinpointClient
 
-from .ray_nodes import REPLICA_RESOURCE, LocalCluster
+from .ray_nodes import AUTH, REPLICA_RESOURCE, LocalCluster
 
 NODE_HEADER = "x-pinpoint-node"  # = predictor.service.ray_engine.NODE_HEADER (no Ray here)
+_SAVED: dict[str, str | None] = {}  # the driver's Ray authentication variables before connect
 
 
 def connect(cluster: LocalCluster, port: int, nodes: int = 2, seconds: float = 180) -> None:
@@ -26,6 +28,10 @@ def connect(cluster: LocalCluster, port: int, nodes: int = 2, seconds: float = 1
     import ray
     from ray import serve
 
+    _SAVED.update({name: os.environ.get(name) for name in [*AUTH, "RAY_AUTH_TOKEN_PATH"]})
+    os.environ.pop("RAY_AUTH_TOKEN_PATH", None)
+    os.environ.update(AUTH)  # the driver authenticates with the nodes' token
+    _reread_auth()
     ray.init(address=cluster.address, log_to_driver=False)
     wait_for_nodes(nodes, seconds)
     # Every node is on this machine: one proxy (the head's) on `port`, not one per node.
@@ -40,6 +46,23 @@ def disconnect() -> None:
 
     context._set_global_client(None)
     ray.shutdown()
+    for name, value in _SAVED.items():  # a later ray.init() finds the environment as it was
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    if _SAVED:
+        _reread_auth()
+    _SAVED.clear()
+
+
+def _reread_auth() -> None:
+    """Make this process re-read Ray's authentication variables (read once, at import)."""
+    from ray._raylet import AuthenticationTokenLoader, Config  # type: ignore[attr-defined]
+
+    # What Ray's own tests do between clusters (ray._private.authentication_test_utils).
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
 
 
 def deploy_per_node(settings, config, replicas: int = 2) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -29,6 +30,10 @@ MARK = "PINPOINT_RAY_NODE"
 # Ray turns --node-ip-address=127.0.0.1 into the machine's outward address; any other
 # loopback address it keeps. So each node gets its own: the head 127.0.0.2, then .3, .4, ...
 HEAD_IP = "127.0.0.2"
+# Ray 2.60 turns token authentication on for `ray start` once ~/.ray/auth_token exists (a
+# local `ray.init()` writes it); the nodes and the driver then need the same token. Ours is
+# explicit, one per process: nodes, driver and any second cluster of the run share it.
+AUTH = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
 # Faster than Ray's defaults (3 s x 5 checks), so that a lost node is noticed within ~5 s;
 # the GCS reads them, so they matter on the head. What `bench.cluster` and the docs report.
 HEALTH_CHECKS = {"RAY_health_check_period_ms": "1000", "RAY_health_check_timeout_ms": "1000",
@@ -131,7 +136,8 @@ class LocalCluster:
 
 def _node_env(folder: Path) -> dict[str, str]:
     paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    return {**os.environ, **HEALTH_CHECKS,
+    inherited = {k: v for k, v in os.environ.items() if k != "RAY_AUTH_TOKEN_PATH"}
+    return {**inherited, **HEALTH_CHECKS, **AUTH,
             # Inherited by every process of the node (raylet, agents, workers): how
             # `_marked` finds them, even once a killed raylet's workers were re-parented.
             MARK: str(folder),
