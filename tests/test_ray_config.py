@@ -41,8 +41,17 @@ def test_overrides_for_the_benchmark_change_only_what_they_name():
     assert config.batching.max_batch_size == 8 and config.max_ongoing_requests == 64
 
 
+def test_custom_resources_go_to_every_replicas_actor_options(tmp_path):
+    config = load_ray_config(write(tmp_path, "[deployment]\nnum_cpus = 0.5\n"
+                                   "[deployment.resources]\npinpoint_replica = 1\n"))
+    assert config.deployment_options()["ray_actor_options"] == {
+        "num_cpus": 0.5, "resources": {"pinpoint_replica": 1.0}}
+
+
 @pytest.mark.parametrize("text", [
     "[deployment]\nnum_replicas = 0\n",
+    "[deployment]\nresources = 1\n",
+    '[deployment.resources]\npinpoint_replica = "one"\n',
     '[deployment]\nnum_replicas = "many"\n',
     "[deployment]\nmax_ongoing_requests = 2.5\n",
     "[batching]\nmax_batch_size = 0\n",

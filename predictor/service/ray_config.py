@@ -10,6 +10,12 @@ from typing import Any
 from .settings import SettingsError
 
 DEFAULT_RAY_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "ray_serve.toml"
+# Ray sends a call's arguments and results over 100 KB through its object store (the
+# raylets) instead of inside the call; a photo upload is bigger. Raising the limits cost a
+# third less CPU in the raylets and replicas here (docs/deployment.md, "Why Ray is slower").
+# Read by each Ray process when it starts: set them in the environment of `ray start`.
+INLINE_ARGUMENTS = {"RAY_max_direct_call_object_size": str(4 << 20),
+                    "RAY_task_rpc_inlined_bytes_limit": str(32 << 20)}
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,9 @@ class RayConfig:
     num_replicas: int | str = 1  # a count, or "auto"
     max_ongoing_requests: int = 64
     num_cpus: float = 1.0
+    # Custom node resources each replica needs, e.g. {"pinpoint_replica": 1}: give every
+    # node one unit (`ray start --resources`) and each node holds at most one replica.
+    resources: tuple[tuple[str, float], ...] = ()
     min_replicas: int = 1
     max_replicas: int = 4
     target_ongoing_requests: float = 8.0
@@ -39,6 +48,8 @@ class RayConfig:
             "max_ongoing_requests": self.max_ongoing_requests,
             "ray_actor_options": {"num_cpus": self.num_cpus},
         }
+        if self.resources:
+            options["ray_actor_options"]["resources"] = dict(self.resources)
         if self.num_replicas == "auto":
             options["autoscaling_config"] = {
                 "min_replicas": self.min_replicas, "max_replicas": self.max_replicas,
@@ -72,6 +83,7 @@ def load_ray_config(path: str | Path | None = None) -> RayConfig:
         num_replicas=replicas,
         max_ongoing_requests=_number(path, deployment, "max_ongoing_requests", 64, int),
         num_cpus=_number(path, deployment, "num_cpus", 1.0, float, minimum=0.0),
+        resources=_resources(path, deployment.get("resources", {})),
         min_replicas=_number(path, scaling, "min_replicas", 1, int),
         max_replicas=_number(path, scaling, "max_replicas", 4, int),
         target_ongoing_requests=_number(path, scaling, "target_ongoing_requests", 8.0, float),
@@ -84,6 +96,12 @@ def load_ray_config(path: str | Path | None = None) -> RayConfig:
     if config.min_replicas > config.max_replicas:
         raise SettingsError(f"{path}: min_replicas is above max_replicas")
     return config
+
+
+def _resources(path: Path, table: object) -> tuple[tuple[str, float], ...]:
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: resources must be a table of name = amount")
+    return tuple((name, _number(path, table, name, 0, float, minimum=0.0)) for name in table)
 
 
 def _number(path: Path, table: dict, key: str, default: float, kind: type,

@@ -23,10 +23,11 @@ from ..manifest import load_manifest
 from ..predict import Predictor
 from .app import create_app
 from .batching import BatchedModels
-from .ray_config import Batching, RayConfig, load_ray_config
+from .ray_config import INLINE_ARGUMENTS, Batching, RayConfig, load_ray_config
 from .settings import Settings, settings_for_serving, warn_if_open
 
 APP_NAME = "pinpoint"
+NODE_HEADER = "x-pinpoint-node"  # the Ray node id of the replica that answered
 _ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -57,24 +58,44 @@ class PinpointReplica:
         app = create_app(self.settings, load_predictor=lambda: self.predictor)
         if self.batcher is not None:
             self.batcher.metrics = app.state.pinpoint.metrics
+        app.add_middleware(_NameTheNode, node=ray.get_runtime_context().get_node_id())
         return app
 
 
-def start_cluster(host: str, port: int, num_cpus: int | None = None) -> None:
-    """Join the cluster at RAY_ADDRESS, or start one on this machine; then start Serve's proxy."""
+class _NameTheNode:
+    """ASGI middleware: every answer says which Ray node's replica gave it."""
+
+    def __init__(self, app: Any, node: str):
+        self.app, self.header = app, (NODE_HEADER.encode(), node.encode())
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        async def naming_send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), self.header]
+            await send(message)
+
+        await self.app(scope, receive, naming_send if scope["type"] == "http" else send)
+
+
+def start_cluster(host: str, port: int, num_cpus: int | None = None,
+                  proxy_location: str = "EveryNode") -> None:
+    """Join the cluster at RAY_ADDRESS, or start one on this machine; then start Serve's proxy
+    (one per node, or "HeadOnly": several nodes on one machine cannot share one port)."""
     # Workers must import `predictor` whatever directory Ray starts them in.
     paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     os.environ["PYTHONPATH"] = os.pathsep.join([_ROOT, *paths])
     # On a busy machine Ray's agent can take over 20 s to start, which the raylet's default
     # wait treats as fatal (seen here with 2 cores shared with training).
     os.environ.setdefault("RAY_agent_register_timeout_ms", "120000")
+    for name, value in INLINE_ARGUMENTS.items():  # for a cluster started here
+        os.environ.setdefault(name, value)
     if os.environ.get("RAY_ADDRESS"):
         ray.init(address=os.environ["RAY_ADDRESS"])
     else:
         # "local": a new cluster of our own, even if `ray start` left one on this machine.
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
                  log_to_driver=False)
-    serve.start(http_options={"host": host, "port": port})
+    serve.start(proxy_location=proxy_location, http_options={"host": host, "port": port})
 
 
 def deploy(settings: Settings, config: RayConfig, *, name: str = APP_NAME,
