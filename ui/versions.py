@@ -77,6 +77,11 @@ def _start_training(model: str) -> None:
         st.session_state[f"models_train_error_{model}"] = str(exc)
 
 
+def _remember(key: str) -> None:
+    # A click noted by a callback survives a superseded run's trigger reset (training_ui).
+    st.session_state[key] = True
+
+
 def _new_result(model: str, status: TrainingStatus | None) -> bool:
     """True once per finished training of `model` in this session."""
     if status is None or status.model != model or status.running:
@@ -94,7 +99,9 @@ def compare_ui(model: str, versions: list[str], store: FeedbackStore) -> None:
     a = left.selectbox("Version A", versions, key=f"models_cmp_a_{model}")
     b = right.selectbox("Version B", versions, index=len(versions) - 1,
                         key=f"models_cmp_b_{model}")
-    if not st.button("Compare", key=f"models_compare_{model}"):
+    asked = f"models_compare_asked_{model}"
+    st.button("Compare", key=f"models_compare_{model}", on_click=_remember, args=(asked,))
+    if not st.session_state.pop(asked, False):
         return
     spec_a, spec_b = (version_spec(model, v, manifest_path()) for v in (a, b))
     points = gather(spec_a, store=store)
