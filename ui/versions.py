@@ -8,6 +8,7 @@ import streamlit as st
 from predictor import PinpointError, load_versions, manifest_path
 from predictor.learning.compare import compare_on, version_figures, version_spec
 from predictor.learning.labeled_crops import gather
+from predictor.learning.training_jobs import TrainingStatus
 from predictor.learning.versions import promote
 from predictor.store import FeedbackStore, database_url
 from ui.common import training_jobs
@@ -32,34 +33,64 @@ def versions_table(model: str, fingerprint: str, labels_seen: int) -> None:
                  column_config=_PERCENT)
 
 
-@st.fragment(run_every=2)
 def training_ui(model: str, allowed: bool) -> None:
-    """A Train button and the running (or last) training's progress; refreshes itself."""
-    jobs = training_jobs()
-    status = jobs.status()
+    """A Train button and the running (or last) training's progress.
+
+    The part refreshes itself every 2 s only while a training runs. A fragment that reruns
+    all the time would race every click elsewhere on the page: Streamlit (fastReruns) starts
+    the click's run while the superseded fragment run is still finishing, and that run's end
+    resets the click's button to False, so the click is lost.
+    """
+    status = training_jobs().status()
     running = status is not None and status.running
-    if st.button(f"Train a new {model} version", key=f"models_train_{model}",
-                 disabled=running or not allowed):
-        try:
-            jobs.start(model, manifest=str(manifest_path()), db_url=database_url())
-        except PinpointError as exc:
-            st.error(str(exc))
-        status = jobs.status()
-    if status is None or status.model != model:
+    st.fragment(_training, run_every=2 if running else None)(model, allowed, running)
+
+
+def _training(model: str, allowed: bool, polling: bool) -> None:
+    status = training_jobs().status()
+    running = status is not None and status.running
+    st.button(f"Train a new {model} version", key=f"models_train_{model}",
+              disabled=running or not allowed, on_click=_start_training, args=(model,))
+    if error := st.session_state.pop(f"models_train_error_{model}", None):
+        st.error(error)
+    mine = status is not None and status.model == model
+    if mine and running:
+        st.progress(status.fraction, text=status.message)  # shown while the page reruns, too
+    if running != polling or _new_result(model, status):
+        st.rerun(scope="app")  # start or stop polling; list a new candidate above too
+    if not mine or running:
         return
-    if status.running:
-        st.progress(status.fraction, text=status.message)
-    elif status.error:
+    if status.error:
         st.error(f"Training failed: {status.error}")
     elif status.result:
         result = status.result
-        seen = f"models_trained_{model}"
-        if st.session_state.get(seen) != status.started:  # list the new candidate above too
-            st.session_state[seen] = status.started
-            st.rerun(scope="app")
         st.success(f"{model} {result['version']} trained (added as a candidate): top-1 "
                    f"{result['before']['top1']:.0%} → {result['after']['top1']:.0%} on "
                    f"{result['eval_points']} held-out points ({result['seconds']} s).")
+
+
+def _start_training(model: str) -> None:
+    # A callback: it runs as the click's run starts, so the click cannot be lost (see above).
+    try:
+        training_jobs().start(model, manifest=str(manifest_path()), db_url=database_url())
+    except PinpointError as exc:
+        st.session_state[f"models_train_error_{model}"] = str(exc)
+
+
+def _remember(key: str) -> None:
+    # A click noted by a callback survives a superseded run's trigger reset (training_ui).
+    st.session_state[key] = True
+
+
+def _new_result(model: str, status: TrainingStatus | None) -> bool:
+    """True once per finished training of `model` in this session."""
+    if status is None or status.model != model or status.running:
+        return False
+    seen = f"models_trained_{model}"
+    if st.session_state.get(seen) == status.started:
+        return False
+    st.session_state[seen] = status.started
+    return True
 
 
 def compare_ui(model: str, versions: list[str], store: FeedbackStore) -> None:
@@ -68,7 +99,9 @@ def compare_ui(model: str, versions: list[str], store: FeedbackStore) -> None:
     a = left.selectbox("Version A", versions, key=f"models_cmp_a_{model}")
     b = right.selectbox("Version B", versions, index=len(versions) - 1,
                         key=f"models_cmp_b_{model}")
-    if not st.button("Compare", key=f"models_compare_{model}"):
+    asked = f"models_compare_asked_{model}"
+    st.button("Compare", key=f"models_compare_{model}", on_click=_remember, args=(asked,))
+    if not st.session_state.pop(asked, False):
         return
     spec_a, spec_b = (version_spec(model, v, manifest_path()) for v in (a, b))
     points = gather(spec_a, store=store)
@@ -97,11 +130,17 @@ def promote_ui(model: str, versions: list[str], active: str, store: FeedbackStor
     """Make another version active (or roll back); the app serves it from the next click."""
     chosen = st.selectbox("Serve version", versions, index=versions.index(active),
                           key=f"models_promote_{model}")
-    if st.button("Make active", key=f"models_make_active_{model}", disabled=chosen == active):
-        before = promote(manifest_path(), model, chosen)
-        if before is not None:
-            store.record_switch(model, before, chosen, by=by, source="app")
-        st.rerun()
+    # A callback, not `if st.button(...)`: it runs before the page does, so this very run
+    # shows the new version, and a superseded run cannot reset the click first.
+    st.button("Make active", key=f"models_make_active_{model}", disabled=chosen == active,
+              on_click=_promote, args=(model, store, by))
+
+
+def _promote(model: str, store: FeedbackStore, by: str) -> None:
+    chosen = st.session_state[f"models_promote_{model}"]  # what the box shows at the click
+    before = promote(manifest_path(), model, chosen)
+    if before is not None:
+        store.record_switch(model, before, chosen, by=by, source="app")
 
 
 def model_versions(model: str) -> tuple[list[str], str]:
