@@ -65,7 +65,8 @@ def new_head(base: ModelSpec, train: list[LabeledCrop], folder: Path,
     """Train a new final layer on the frozen model's `feature_tensor`; save it as head.npz."""
     import keras
 
-    say(0.1, f"reading {base.feature_tensor} of the frozen model")
+    tapped = base.feature_tensor or "the features"
+    say(0.1, f"reading {tapped} of the frozen model")
     features = feature_runner(base)
     x, y = _arrays(base, augmented(train, options.augment, _rng(options)))
     x = np.concatenate([features(x[i:i + 64]) for i in range(0, len(x), 64)])
@@ -83,9 +84,10 @@ def new_head(base: ModelSpec, train: list[LabeledCrop], folder: Path,
     weights, bias = head.layers[-1].get_weights()
     weights, bias = weights / std[:, None], bias - (mean / std) @ weights
     np.savez(folder / "head.npz", weights=weights, bias=bias)
-    entry = {**_entry(base, folder, base.path), "feature_tensor": base.feature_tensor,
-             "head": _relative(folder / "head.npz", folder)}
-    return entry, {"method": f"new head on {base.feature_tensor}", "epochs": epochs,
+    entry = {**_entry(base, folder, base.path), "head": _relative(folder / "head.npz", folder)}
+    if base.feature_tensor:
+        entry["feature_tensor"] = base.feature_tensor
+    return entry, {"method": f"new head on {tapped}", "epochs": epochs,
                    "augment": options.augment, "features": int(x.shape[1])}
 
 
