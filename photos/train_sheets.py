@@ -10,7 +10,7 @@ box and id, with tick marks every 200 original pixels for placing points by hand
 
 grid ids are PHOTO.K (PHOTO: index in the sorted train/ list, K: 0-19 row-major); the grid
 points skip anything within 40 px of a photos/tuning_points.csv point. `grid` also writes
-OUT/candidates.csv (id,image,x,y) so labels can be joined back by id.
+OUT/candidates.csv (id,image,x,y; the photos of this run) so labels can be joined back by id.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def grid(out: Path, names: list[str] | None) -> None:
             sheet.paste(_crop_tile(decoded, x, y), (x0, y0 + 16))
         sheet.paste(thumb, (cols * cell_w + 8, 24))
         sheet.save(out / f"grid_{p:02d}_{path.stem}.png")
-    with (out / "candidates.csv").open("a", newline="") as f:
+    with (out / "candidates.csv").open("w", newline="") as f:
         csv.writer(f).writerows(rows)
 
 
