@@ -115,7 +115,7 @@ def nsfwjs_input(pixels: np.ndarray, size: int) -> np.ndarray:
     """
     x = tf.constant(pixels[None].astype(np.float32) / 255.0)
     if pixels.shape[:2] != (size, size):
-        x = tf.compat.v1.image.resize_bilinear(x, [size, size], align_corners=True)
+        x = tf.raw_ops.ResizeBilinear(images=x, size=[size, size], align_corners=True)
     return x.numpy()
 
 
