@@ -31,7 +31,7 @@ def write(folder: Path) -> None:
     index = []
     for name in PHOTOS:
         image = Image.open(ROOT / "photos" / "train" / name).convert("RGB")
-        image = image.resize((WIDTH, round(image.height * WIDTH / image.width)), Image.BILINEAR)
+        image = image.resize((WIDTH, round(image.height * WIDTH / image.width)), Image.Resampling.BILINEAR)
         pixels = np.asarray(image, dtype=np.uint8)
         (folder / f"{name}.rgb").write_bytes(pixels.tobytes())
         index.append({"file": f"{name}.rgb", "height": pixels.shape[0], "width": pixels.shape[1]})
