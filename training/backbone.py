@@ -144,6 +144,16 @@ def _tflite_features(tflite: bytes, batch: np.ndarray) -> np.ndarray:
     return interpreter.get_tensor(out["index"])
 
 
+def _save_keras(model: keras.Model, path: Path, batch: np.ndarray, features: np.ndarray) -> None:
+    # A .keras zip holds timestamps: keep an existing file that computes the same features,
+    # so a rerun does not churn the committed binary.
+    if path.exists():
+        existing = keras.saving.load_model(path, compile=False)
+        if np.array_equal(existing.predict(batch, verbose=0), features):
+            return
+    model.save(path)
+
+
 def convert(name: str, package: Path, out: Path) -> dict[str, object]:
     """Write <out>/<name>/backbone.keras, backbone.tflite and SOURCE.md; return the checks."""
     backbone = BACKBONES[name]
@@ -156,7 +166,7 @@ def convert(name: str, package: Path, out: Path) -> dict[str, object]:
     lite_features = _tflite_features(tflite, batch)
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
-    extractor.save(folder / "backbone.keras")
+    _save_keras(extractor, folder / "backbone.keras", batch, features)
     (folder / "backbone.tflite").write_bytes(tflite)
     checks = {
         "feature_dim": int(features.shape[1]),
@@ -165,7 +175,7 @@ def convert(name: str, package: Path, out: Path) -> dict[str, object]:
         "tflite_ops": _ops(tflite),
     }
     text = source_md(backbone, model_folder(package, name), folder, checks,
-                     PACKAGE, f"`{TARBALL}`, sha256 `{TARBALL_SHA256}`")
+                     PACKAGE, f"`{TARBALL}`, sha256 `{TARBALL_SHA256}`", name in COMMITTED)
     (folder / "SOURCE.md").write_text(text)
     return checks
 

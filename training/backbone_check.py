@@ -31,7 +31,8 @@ def write(folder: Path) -> None:
     index = []
     for name in PHOTOS:
         image = Image.open(ROOT / "photos" / "train" / name).convert("RGB")
-        image = image.resize((WIDTH, round(image.height * WIDTH / image.width)), Image.Resampling.BILINEAR)
+        height = round(image.height * WIDTH / image.width)
+        image = image.resize((WIDTH, height), Image.Resampling.BILINEAR)
         pixels = np.asarray(image, dtype=np.uint8)
         (folder / f"{name}.rgb").write_bytes(pixels.tobytes())
         index.append({"file": f"{name}.rgb", "height": pixels.shape[0], "width": pixels.shape[1]})

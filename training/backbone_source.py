@@ -28,6 +28,29 @@ PROVENANCE = {
     ),
 }
 
+_REPO = "the GantMan/nsfw_model repository (not shipped in the package)"
+UPSTREAM = {
+    "mobilenet_v2": (
+        f"In {_REPO}, training/mobilenetv2_transfer/train_initialization.py builds "
+        "`MobileNetV2(weights='imagenet', include_top=False)`, freezes it and trains this head; "
+        "train_fine_tune.py then unfreezes from `block_11_expand` on, as this config shows. Its "
+        "generators feed pixels * 1/255, i.e. [0, 1], not keras.applications' [-1, 1]."
+    ),
+    "mobilenet_v2_mid": (
+        f"In {_REPO}, training/make_nsfw_model_lib.py (adapted from TF Hub's "
+        "make_image_classifier) stacks a TF Hub module, Dense and Activation('softmax', "
+        "name='prediction'), the node names this graph has; the hub_input scaling and 1.4 width "
+        "match the ImageNet-trained imagenet/mobilenet_v2_140_224 module. Whether the module was "
+        "fine-tuned cannot be told from the frozen graph."
+    ),
+    "inception_v3": (
+        f"In {_REPO}, training/inceptionv3_transfer/train_initialization.py builds "
+        "`InceptionV3(weights='imagenet', include_top=False)`, frozen, with a head like this "
+        "one (that revision adds a Dropout(0.4) that this shipped model lacks); its generators "
+        "feed pixels * 1/255."
+    ),
+}
+
 
 def _facts(model_json: dict[str, Any]) -> dict[str, str]:
     if "model_config" not in model_json["modelTopology"]:
@@ -50,7 +73,7 @@ def _sha256(path: Path) -> str:
 
 
 def source_md(backbone: Any, source: Path, folder: Path, checks: dict[str, Any],
-              package: str, tarball: str) -> str:
+              package: str, tarball: str, committed: bool) -> str:
     """Return SOURCE.md's text for `backbone`, read from `source` (dist/models/<name>) and
     written to `folder`; `package` is "name@version", `tarball` "file, sha256 ..."."""
     model_json = tfjs_files.unwrap_js(source / "model.min.js")
@@ -58,6 +81,8 @@ def source_md(backbone: Any, source: Path, folder: Path, checks: dict[str, Any],
                         for p in sorted(source.glob("*.min.js")))
     made = "\n".join(f"| `{p.name}` | {p.stat().st_size / 1e6:.2f} MB | `{_sha256(p)}` |"
                      for p in (folder / "backbone.keras", folder / "backbone.tflite"))
+    kept = ("" if committed else " Not committed (over the repository's size budget): "
+            "rebuild them with the command above.")
     return f"""# {backbone.name} feature extractor (converted from {package})
 
 - Package: `{package}` from the npm registry, tarball {tarball}.
@@ -69,6 +94,8 @@ def source_md(backbone: Any, source: Path, folder: Path, checks: dict[str, Any],
   tfjs_files.py, tfjs_{backbone.fmt}.py). The weights ship uint8-quantized (TF.js affine
   quantization); they are dequantized exactly as TF.js does (q * scale + min, float32).
 - Upstream network: {PROVENANCE[backbone.name].format(**_facts(model_json))}
+- Upstream training: {UPSTREAM[backbone.name]} Nothing in the package lets the weights be
+  compared with ImageNet weights (not available offline here).
 
 ## Use
 
@@ -96,4 +123,7 @@ def source_md(backbone: Any, source: Path, folder: Path, checks: dict[str, Any],
 | written file | size | sha256 |
 |---|---|---|
 {made}
+
+backbone.tflite rebuilds byte-identical; backbone.keras does not (its zip holds timestamps), so
+a rebuild keeps an existing one that computes the same features.{kept}
 """
