@@ -45,6 +45,7 @@ class HeadRecipe:
     crop_fraction: float
     backbone: str = "mobilenet_v2"
     taps: tuple[str, ...] = ("out_relu",)  # backbone layers whose global average is read
+    symmetric: bool = False  # feed the backbone [-1, 1] (Keras ImageNet MobileNetV2's range)
     color_statistics: bool = False
     synthetic_per_class: int = 0  # photo_data's generated crops per label (color)
     shifts: int = 6  # crops per labeled point: the point itself plus shifted, rescaled ones
@@ -60,9 +61,11 @@ class HeadRecipe:
 
 
 HEAD_RECIPES = {
-    "color": HeadRecipe("color", "colors.txt", 96, 0.15, color_statistics=True,
-                        synthetic_per_class=60),
-    "theme": HeadRecipe("theme", "themes.txt", 128, 0.5, random_points=24, emoji_per_class=40),
+    "color": HeadRecipe("color", "colors.txt", 96, 0.15, taps=("block_12_add",),
+                        color_statistics=True, synthetic_per_class=60),
+    "theme": HeadRecipe("theme", "themes.txt", 128, 0.5,
+                        taps=("block_13_expand_relu", "block_16_project_BN"), random_points=24,
+                        emoji_per_class=40),
 }
 
 
@@ -83,7 +86,9 @@ def extractor(recipe: HeadRecipe):  # noqa: ANN201 - a keras.Model
     tapped = keras.Model(backbone.input, pooled[0] if len(pooled) == 1 else
                          keras.layers.Concatenate(name="taps")(pooled), name=recipe.backbone)
     inputs = keras.Input((size, size, 3), name="crop")
-    parts = [tapped(inputs)]
+    scaled = keras.layers.Rescaling(2.0, -1.0, name="to_symmetric")(inputs) if recipe.symmetric \
+        else inputs
+    parts = [tapped(scaled)]
     if recipe.color_statistics:
         rows, owners = palettes(recipe.labels)
         parts.append(ColorStatistics(rows, owners, len(recipe.labels), name="color_stats")(inputs))
@@ -312,7 +317,10 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
              "held_out_points": len(check_points), "l2_tried": {str(k): v for k, v in
                                                                 tried.items()},
              "l2": chosen, "seconds": round(time.perf_counter() - started, 1)}
-    (folder / "training.json").write_text(json.dumps(facts, indent=2), encoding="utf-8")
+    metrics = {"served": {"file": "features.tflite", "format": "tflite", "head": "head.npz"},
+               "recipe": {"version": recipe.version, "input_size": recipe.input_size,
+                          "crop_fraction": recipe.crop_fraction}, "training": facts}
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     say(f"{recipe.name} {recipe.version}: written to {folder} ({facts['seconds']} s)")
     return facts
 
@@ -332,12 +340,33 @@ def export_features(model, path: Path) -> Path:  # noqa: ANN001
     return path
 
 
-def manifest_entry(recipe: HeadRecipe, status: str = "active") -> dict:
-    """The manifest entry of a built head version (paths relative to models/)."""
-    data = {"color": "../photos/tuning_points.csv",
-            "theme": "../photos/train_theme_points.csv"}[recipe.name]
-    return {"name": recipe.name, "version": recipe.version, "status": status,
-            "file": f"{recipe.name}/{recipe.version}/features.tflite", "format": "tflite",
-            "head": f"{recipe.name}/{recipe.version}/head.npz",
-            "labels": f"../labels/{recipe.labels_file}", "training_data": data,
-            "input_size": recipe.input_size, "crop_fraction": recipe.crop_fraction}
+def main(argv: list[str] | None = None) -> int:
+    """`python -m training.heads color|theme|all [--out DIR]`: build the 3.0.0 heads."""
+    import argparse
+
+    from .train import write_manifest
+
+    parser = argparse.ArgumentParser(prog="python -m training.heads", description=__doc__)
+    parser.add_argument("model", choices=[*HEAD_RECIPES, "all"])
+    parser.add_argument("--out", type=Path, default=ROOT / "models",
+                        help="models folder (default: models/)")
+    args = parser.parse_args(argv)
+    names = list(HEAD_RECIPES) if args.model == "all" else [args.model]
+    from .head_cards import write_card
+
+    for name in names:
+        facts = build(HEAD_RECIPES[name], args.out, say=lambda line: print(line, flush=True))
+        print(json.dumps({k: facts[k] for k in ("model", "version", "l2", "seconds")}))
+    manifest = write_manifest(args.out)
+    print(f"wrote {manifest}")
+    for name in names:
+        print(f"wrote {write_card(HEAD_RECIPES[name], manifest)}")
+    return 0
+
+
+if __name__ == "__main__":
+    import os
+    import sys
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.exit(main())

@@ -273,6 +273,7 @@ def write_manifest(out_root: Path) -> Path:
                 f'status = "{"active" if version == active else "retired"}"',
                 f'file = "{name}/{version}/{served["file"]}"',
                 f'format = "{served["format"]}"',
+                *([f'head = "{name}/{version}/{served["head"]}"'] if "head" in served else []),
                 f'labels = "{labels}"',
                 f"input_size = {used['input_size']}",
                 f"crop_fraction = {used['crop_fraction']}",

@@ -1,0 +1,123 @@
+"""The model card of a 3.0.0 head version: real-photo figures first, then where it comes from.
+
+The figures are measured when the card is written: `evaluate` on photos/eval_points.csv
+(labeled by eye, never trained or tuned on), beside the nearest-named-color heuristic for
+color; then the backbone's origin and license, the head's training data and the L2 chosen on
+held-out training photos, and the forward pass on this machine.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from predictor import Predictor, load_versions
+from predictor.learning.evaluate import evaluate_csv
+
+from .heads import BACKBONES, HeadRecipe
+from .recipes import ROOT
+
+EVAL_POINTS = ROOT / "photos" / "eval_points.csv"
+WATCHED = ("silver", "gold", "rose gold", "multi-colored", "black & white")
+
+
+def write_card(recipe: HeadRecipe, manifest: Path) -> Path:
+    """Measure the version on the evaluation photos and write MODEL_CARD.md beside it."""
+    spec = next(s for s in load_versions(manifest)
+                if s.name == recipe.name and s.version == recipe.version)
+    predictor = Predictor.from_specs([spec], copies=1)
+    try:
+        result = evaluate_csv(predictor, EVAL_POINTS)
+        forward = _forward_ms(predictor)
+    finally:
+        predictor.close()
+    folder = spec.path.parent
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    model = result["models"][recipe.name]
+    metrics["eval_photos"] = {k: model[k] for k in ("n", "top1", "top1_lenient", "top5")}
+    baseline = result.get("heuristic", {}).get(recipe.name)
+    if baseline:
+        metrics["eval_photos_heuristic"] = {k: baseline[k] for k in
+                                            ("n", "top1", "top1_lenient", "top5")}
+    metrics["forward_ms_median"] = forward
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    text = _card(recipe, metrics, model, baseline)
+    (folder / "MODEL_CARD.md").write_text(text, encoding="utf-8")
+    return folder / "MODEL_CARD.md"
+
+
+def _forward_ms(predictor: Predictor, calls: int = 50) -> float:
+    loaded = predictor.models[0]
+    size = loaded.spec.input_size
+    batch = np.random.default_rng(0).random((1, size, size, 3), dtype=np.float32)
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        loaded.probabilities(batch)
+        times.append((time.perf_counter() - started) * 1e3)
+    return round(float(np.median(times)), 2)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f} %"
+
+
+def _row(name: str, figures: dict) -> str:
+    return (f"| {name} | {figures['n']} | {_pct(figures['top1'])} | "
+            f"{_pct(figures['top1_lenient'])} | {_pct(figures['top5'])} |")
+
+
+def _card(recipe: HeadRecipe, metrics: dict, model: dict, baseline: dict | None) -> str:
+    facts = metrics["training"]
+    lines = [f"# {recipe.name} {recipe.version}", "",
+             "A softmax head on the features of a frozen MobileNetV2 pretrained on photographs"
+             + (" and on CIELAB statistics of the crop" if recipe.color_statistics else "")
+             + ". `python -m predictor retrain` trains a new head in seconds.", "",
+             "## On real photographs (photos/eval_points.csv, labeled by eye, never trained on)",
+             "", "| | points | top-1 | lenient top-1 | top-5 |", "|---|---|---|---|---|",
+             _row(f"{recipe.name} {recipe.version}", model)]
+    if baseline:
+        lines.append(_row("nearest-named-color heuristic", baseline))
+    per_class = model["per_class"]
+    shown = [c for c in (WATCHED if recipe.color_statistics else per_class) if c in per_class]
+    if shown:
+        lines += ["", "Per class:", "", "| class | points | top-1 | lenient top-1 | top-5 |",
+                  "|---|---|---|---|---|", *(_row(c, per_class[c]) for c in shown)]
+    missing = [c for c in WATCHED if recipe.color_statistics and c not in per_class]
+    if missing:
+        lines += ["", f"No evaluation point is labeled {', '.join(missing)}: not measured."]
+    lines += ["", "## Where it comes from", "",
+              f"- Backbone: {recipe.backbone}, frozen; features: the global average of "
+              f"{', '.join(recipe.taps)} ({facts['features']} numbers with the color "
+              "statistics)" if recipe.color_statistics else
+              f"- Backbone: {recipe.backbone}, frozen; features: the global average of "
+              f"{', '.join(recipe.taps)} ({facts['features']} numbers)",
+              f"- Origin and license of the backbone: {_source_line(recipe)}",
+              f"- Input: {recipe.input_size} px crops of {recipe.crop_fraction:.0%} of the "
+              "shorter side, pixels / 255.",
+              f"- Head trained on {facts['fit_crops']} crops: {facts['labeled_points']} points "
+              "labeled by eye on training photos (each cut several times, shifted and "
+              "rescaled)" + (f", {recipe.synthetic_per_class} recolored crops of training "
+                             "photos per label" if recipe.synthetic_per_class else "")
+              + (f", {recipe.random_points} random points per themed training photo"
+                 if recipe.random_points else "")
+              + (f", {recipe.emoji_per_class} emoji scenes per theme (drawn, not photos)"
+                 if recipe.emoji_per_class else "") + ".",
+              f"- L2 chosen on {facts['held_out_points']} points of held-out training photos:",
+              "", "| L2 | top-1 | top-5 |", "|---|---|---|",
+              *(f"| {k} | {_pct(v.get('top1'))} | {_pct(v.get('top5'))} |"
+                for k, v in facts["l2_tried"].items()),
+              "", f"- Forward pass (features and head, TFLite, one thread, batch 1): median "
+              f"{metrics['forward_ms_median']} ms on the machine that wrote this card.",
+              f"- Rebuild: `python -m training.heads {recipe.name}` "
+              f"({facts['seconds']} s here).", ""]
+    return "\n".join(lines)
+
+
+def _source_line(recipe: HeadRecipe) -> str:
+    source = BACKBONES / recipe.backbone / "SOURCE.md"
+    return f"models/backbone/{recipe.backbone}/SOURCE.md (nsfwjs 4.4.0 on npm, MIT)" \
+        if source.is_file() else "unknown"
