@@ -50,6 +50,7 @@ class HeadRecipe:
     synthetic_per_class: int = 0  # photo_data's generated crops per label (color)
     shifts: int = 6  # crops per labeled point: the point itself plus shifted, rescaled ones
     random_points: int = 0  # per themed photo (theme)
+    also_weight: float = 0.0  # a point's other honest names also train, at this weight
     emoji_per_class: int = 0  # emoji scenes per theme (themes.py): the themes no photo shows
     l2: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 3e-2, 1e-1)  # tried, chosen on held-out photos
     seed: int = 3
@@ -62,7 +63,7 @@ class HeadRecipe:
 
 HEAD_RECIPES = {
     "color": HeadRecipe("color", "colors.txt", 96, 0.15, taps=("block_12_add",),
-                        color_statistics=True, synthetic_per_class=60),
+                        color_statistics=True, synthetic_per_class=120, also_weight=0.3),
     "theme": HeadRecipe("theme", "themes.txt", 128, 0.5,
                         taps=("block_13_expand_relu", "block_16_project_BN"), random_points=24,
                         emoji_per_class=40),
@@ -130,6 +131,7 @@ class Point:
     x: float
     y: float
     label: str
+    also: tuple[str, ...] = ()  # other names people would also call right
 
 
 def labeled_points(recipe: HeadRecipe) -> list[Point]:
@@ -144,9 +146,11 @@ def labeled_points(recipe: HeadRecipe) -> list[Point]:
         with path.open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
                 label = (row.get(recipe.name) or "").strip()
+                also = tuple(a.strip() for a in (row.get(f"{recipe.name}_also") or "").split("|")
+                             if a.strip() in recipe.labels and a.strip() != label)
                 if label in recipe.labels and row["image"].startswith("train/"):
                     points.append(Point(photo_data.PHOTOS / row["image"], float(row["x"]),
-                                        float(row["y"]), label))
+                                        float(row["y"]), label, also))
     return points
 
 
@@ -228,7 +232,8 @@ def emoji_scenes(recipe: HeadRecipe) -> tuple[np.ndarray, list[str]]:
 
 
 def fit_head(x: np.ndarray, y: np.ndarray, classes: int, l2: float, seed: int,
-             epochs: int = 60) -> tuple[np.ndarray, np.ndarray]:
+             epochs: int = 60, weights: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
     """A softmax layer on standardised features; returns (weights, bias) on the raw features."""
     import keras
 
@@ -237,7 +242,7 @@ def fit_head(x: np.ndarray, y: np.ndarray, classes: int, l2: float, seed: int,
     head = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(
         classes, activation="softmax", kernel_regularizer=keras.regularizers.L2(l2))])
     head.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
-    weights = _balanced(y, classes)
+    weights = _balanced(y, classes) * (1.0 if weights is None else weights)
     head.fit((x - mean) / std, y, sample_weight=weights, epochs=epochs, batch_size=64,
              verbose=0, shuffle=True)
     w, b = head.layers[-1].get_weights()
@@ -290,21 +295,23 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
     say(f"{recipe.name}: features of {len(x_fit)} + {len(kept_check)} crops")
     f_fit = features_of(model, x_fit)
     y_fit_i = np.array([index[label] for label in y_fit])
+    f_fit, y_fit_i, w_fit = _with_alternatives(f_fit, y_fit_i, kept, recipe, index)
     f_check = features_of(model, x_check) if x_check is not None else None
     y_check = np.array([index[p.label] for p in kept_check])
     tried = {}
     for l2 in recipe.l2:
-        w, b = fit_head(f_fit, y_fit_i, len(recipe.labels), l2, recipe.seed)
+        w, b = fit_head(f_fit, y_fit_i, len(recipe.labels), l2, recipe.seed, weights=w_fit)
         tried[l2] = scores(w, b, f_check, y_check) if f_check is not None else {"top1": 0.0}
         say(f"{recipe.name}: L2 {l2:g}: held-out photos top-1 {tried[l2]['top1']:.1%}")
     chosen = max(tried, key=lambda l2: (tried[l2]["top1"], tried[l2].get("top5", 0), l2))
     # The chosen head learns from every training photo, held-out ones included.
+    f_all, y_all, w_all = f_fit, y_fit_i, w_fit
     if f_check is not None:
-        f_all = np.concatenate([f_fit, f_check])
-        y_all = np.concatenate([y_fit_i, y_check])
-    else:
-        f_all, y_all = f_fit, y_fit_i
-    weights, bias = fit_head(f_all, y_all, len(recipe.labels), chosen, recipe.seed)
+        f_more, y_more, w_more = _with_alternatives(f_check, y_check, kept_check, recipe, index)
+        f_all, y_all = np.concatenate([f_fit, f_more]), np.concatenate([y_fit_i, y_more])
+        w_all = np.concatenate([w_fit, w_more])
+    weights, bias = fit_head(f_all, y_all, len(recipe.labels), chosen, recipe.seed,
+                             weights=w_all)
     folder = out_root / recipe.name / recipe.version
     folder.mkdir(parents=True, exist_ok=True)
     export_features(model, folder / "features.tflite")
@@ -317,12 +324,42 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
              "held_out_points": len(check_points), "l2_tried": {str(k): v for k, v in
                                                                 tried.items()},
              "l2": chosen, "seconds": round(time.perf_counter() - started, 1)}
-    metrics = {"served": {"file": "features.tflite", "format": "tflite", "head": "head.npz"},
+    _write_points(folder / "training_points.csv", recipe.name, points)
+    metrics = {"served": {"file": "features.tflite", "format": "tflite", "head": "head.npz",
+                          "training_data": "training_points.csv"},
                "recipe": {"version": recipe.version, "input_size": recipe.input_size,
                           "crop_fraction": recipe.crop_fraction}, "training": facts}
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     say(f"{recipe.name} {recipe.version}: written to {folder} ({facts['seconds']} s)")
     return facts
+
+
+def _with_alternatives(f: np.ndarray, y: np.ndarray, kept: list[Point], recipe: HeadRecipe,
+                       index: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Add a lighter copy of each labeled crop per other honest name (synthetic ones have none).
+
+    Rows past len(kept) (generated crops) keep weight 1 and add nothing."""
+    weights = np.ones(len(y), np.float32)
+    if not recipe.also_weight:
+        return f, y, weights
+    rows = [(i, index[a]) for i, p in enumerate(kept) for a in p.also]
+    if not rows:
+        return f, y, weights
+    extra = np.array([i for i, _ in rows])
+    return (np.concatenate([f, f[extra]]), np.concatenate([y, [a for _, a in rows]]),
+            np.concatenate([weights, np.full(len(rows), recipe.also_weight, np.float32)]))
+
+
+def _write_points(path: Path, model: str, points: list[Point]) -> None:
+    """The real points the head learned from, in the `evaluate` format: `retrain` replays them."""
+    import os
+
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["image", "x", "y", model])
+        for p in points:
+            image = Path(os.path.relpath(p.photo, path.parent)).as_posix()
+            writer.writerow([image, round(p.x, 1), round(p.y, 1), p.label])
 
 
 def export_features(model, path: Path) -> Path:  # noqa: ANN001
