@@ -193,6 +193,7 @@ PHOTOS: list[tuple[str, str, str, str]] = [
      "gh_pickup_truck", "train"),
     ("gimp-help-en", GIMP_HELP + "tutorials/tone-mapping/power-lines.jpg",
      "gh_power_lines", "train"),
+    ("gimp-help-en", GIMP_HELP + "tutorials/quickie-jpeg-100.jpg", "gh_vintage_car", "train"),
 ]
 
 LICENSES = {
