@@ -53,7 +53,10 @@ system-deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-## models: rebuild the current color and theme versions (fixed seeds; color 2.0.0 took 26 min here on 2026-12-01, the 1.0.0 pair 24 min)
+## models: rebuild the served color and theme versions, 3.0.0: heads on the frozen photo backbone in
+##      models/backbone/ (fixed seeds; about 5 and 6 min here on 2026-12-03). The backbone itself:
+##      `python -m training.backbone` (from the npm package nsfwjs 4.4.0); older versions:
+##      `python -m training all --version 2.0.0` (26 min for color 2.0.0)
 MODEL_PACKAGES := fonts-noto-color-emoji unicode-data
 $(VENV)/.train: requirements.txt requirements-train.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-train.txt
@@ -65,7 +68,7 @@ models: $(VENV)/.train
 		echo "installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
-	$(BIN)/python -m training all
+	$(BIN)/python -m training.heads all
 
 ## docs-outputs: run every command whose output README.md and docs/ show, and rewrite those
 ##      blocks (`python -m docs.outputs --check` only reports drift; tests/test_doc_outputs.py)

@@ -27,6 +27,9 @@ LOMIRI = "/usr/share/backgrounds/"
 OCV = "/usr/share/doc/opencv-doc/"
 OCV_DATA = OCV + "examples/data/"
 OCV_HTML = OCV + "opencv4/html/"
+NEBULAE = "/usr/share/stellarium/nebulae/default/"
+GIMP_HELP = "/usr/share/gimp/2.0/help/en/images/"
+IM_DOC = "/usr/share/doc/imagemagick-6-common/html/images/"
 
 # (package, original path, output name, split)
 PHOTOS: list[tuple[str, str, str, str]] = [
@@ -140,12 +143,69 @@ PHOTOS: list[tuple[str, str, str, str]] = [
     ("opencv-doc", OCV_HTML + "singlemarkersoriginal.jpg", "ocv_markers_table", "train"),
     ("opencv-doc", OCV_HTML + "space_shuttle.jpg", "ocv_space_shuttle", "eval"),
     ("opencv-doc", OCV_HTML + "studentsSample_input.jpg", "ocv_lecture_hall", "train"),
+    # Added for the theme model (more training photos for the rarer themes):
+    ("opencv-doc", OCV_HTML + "Histogram_Calculation_Original_Image.jpg",
+     "ocv_cows_meadow", "train"),
+    ("opencv-doc", OCV_HTML + "Morphology_1_Tutorial_Original_Image.jpg", "ocv_kitten", "train"),
+    ("opencv-doc", OCV_DATA + "aero3.jpg", "ocv_aero3", "train"),
+    ("opencv-doc", OCV_DATA + "basketball1.png", "ocv_basketball", "train"),
+    ("opencv-doc", OCV_DATA + "box.png", "ocv_biscotti_box", "train"),
+    ("opencv-doc", OCV_DATA + "box_in_scene.png", "ocv_groceries", "train"),
+    ("opencv-doc", OCV + "examples/text/scenetext02.jpg", "ocv_sports_centre_sign", "train"),
+    ("opencv-doc", OCV + "examples/text/scenetext_segmented_word05.jpg", "ocv_projector", "train"),
+    ("opencv-doc", OCV_HTML + "Template_Matching_Original_Image.jpg", "ocv_glider", "train"),
+    ("lomiri-wallpapers-16.04", LOMIRI + "free_by_Peter_Nerlich.jpg", "lomiri_lamp_bird", "train"),
+    ("plasma-workspace-wallpapers", PLASMA + "ColdRipple/contents/images/2560x1600.jpg",
+     "plasma_coldripple", "train"),
+    ("plasma-workspace-wallpapers", PLASMA + "Grey/contents/images/2560x1600.jpg",
+     "plasma_grey", "train"),
+    ("stellarium-data", NEBULAE + "n281.png", "stel_ngc281", "train"),
+    ("stellarium-data", NEBULAE + "n5139.png", "stel_ngc5139", "train"),
+    ("stellarium-data", NEBULAE + "n6543.png", "stel_ngc6543", "train"),
+    ("stellarium-data", NEBULAE + "n6960.png", "stel_ngc6960", "train"),
+    ("stellarium-data", NEBULAE + "n7023.png", "stel_ngc7023", "train"),
+    ("stellarium-data", NEBULAE + "n891.png", "stel_ngc891", "train"),
+    ("stellarium-data", NEBULAE + "n1333.png", "stel_ngc1333", "train"),
+    ("stellarium-data", NEBULAE + "n4490.png", "stel_ngc4490", "train"),
+    ("stellarium-data", NEBULAE + "n7129.png", "stel_ngc7129", "train"),
+    ("imagemagick-6-doc", IM_DOC + "bluebells_lin.jpg", "im_bluebells", "train"),
+    ("gimp-help-en", GIMP_HELP + "filters/examples/kvitveis-orig.png", "gh_anemone", "train"),
+    ("gimp-help-en", GIMP_HELP + "filters/examples/light-and-shadow/vignette-ex-orig.jpg",
+     "gh_ground_squirrel", "train"),
+    ("gimp-help-en", GIMP_HELP + "filters/examples/map/little_planet-origin.jpg",
+     "gh_meadow_clouds", "train"),
+    ("gimp-help-en", GIMP_HELP + "filters/examples/taj_orig.png", "gh_taj_mahal", "train"),
+    ("gimp-help-en", GIMP_HELP + "tool-options/lockbrush-orig.png", "gh_sunflower", "train"),
+    ("gimp-help-en", GIMP_HELP + "tutorials/quickie-crop-example-source.jpg", "gh_duck", "train"),
+    ("gimp-help-en", GIMP_HELP + "tutorials/quickie-flip-example-source.jpg",
+     "gh_soldiers", "train"),
+    ("gimp-help-en", GIMP_HELP + "tutorials/quickie-rotate-example-source.jpg",
+     "gh_stained_glass", "train"),
+    ("gimp-help-en", GIMP_HELP + "tutorials/quickie-scale-example.jpg", "gh_castle", "train"),
+    ("gimp-help-en", GIMP_HELP + "using/duck_orig.png", "gh_ducklings", "train"),
+    ("gimp-help-en", GIMP_HELP + "using/keyfob_orig.png", "gh_keyfob", "train"),
+    ("gimp-help-en", GIMP_HELP + "using/threshold-orig.png", "gh_zinnia", "train"),
+    ("gimp-help-en", GIMP_HELP + "filters/examples/enhance/high-pass-origin.png",
+     "gh_chimpanzee", "train"),
+    ("gimp-help-en", GIMP_HELP + "filters/examples/colors-retinex1.png",
+     "gh_floppy_disks", "train"),
+    ("gimp-help-en", GIMP_HELP + "tutorials/tone-mapping/apple-orchard-truck-from-camera.jpg",
+     "gh_pickup_truck", "train"),
+    ("gimp-help-en", GIMP_HELP + "tutorials/tone-mapping/power-lines.jpg",
+     "gh_power_lines", "train"),
+    ("gimp-help-en", GIMP_HELP + "tutorials/quickie-jpeg-100.jpg", "gh_vintage_car", "train"),
 ]
 
 LICENSES = {
     "mate-backgrounds": "GPL-2+",
     "plasma-workspace-wallpapers": "GPL-2+",
     "opencv-doc": "Apache-2.0 AND BSD-3-Clause",
+    # Single "Files: *" stanza in each package's copyright file:
+    "gimp-help-en": "GFDL-NIV-1.2+",
+    "imagemagick-6-doc": "ImageMagick",
+    # Debian's copyright file covers the package with "Files: *" GPL-2+; each nebula
+    # image's own credit is in /usr/share/stellarium/nebulae/default/textures.json.
+    "stellarium-data": "GPL-2+",
 }
 
 

@@ -53,7 +53,7 @@ class ModelSpec:
     outputs: str = "probabilities"
     status: str = "active"
     feature_tensor: str | None = None  # frozen graphs: where a retrained head reads features
-    head: Path | None = None  # a retrained head (head.npz) run after the frozen graph
+    head: Path | None = None  # a head (head.npz) run on the frozen graph's (or TFLite) features
     shadow: bool = False  # a non-active version that also answers every click, unseen
     training_data: Path | None = None  # labeled points retrain replays so it does not forget
 
@@ -193,7 +193,9 @@ def _optional_text(entry: dict, key: str, where: str) -> str | None:
 def _head(entry: dict, folder: Path, where: str) -> Path | None:
     if "head" not in entry:
         return None
-    if "feature_tensor" not in entry:
+    # A TFLite feature extractor has one output, the features; a graph names its tensor.
+    if "feature_tensor" not in entry and entry.get("format") != "tflite" \
+            and not str(entry.get("file", "")).endswith(".tflite"):
         raise ManifestError(f"{where}: a 'head' needs the 'feature_tensor' it reads")
     path = (folder / _text(entry, "head", where)).resolve()
     if not path.is_file():

@@ -96,7 +96,7 @@ def load_model(spec: ModelSpec, copies: int | None = None) -> LoadedModel:
     try:
         with _quiet_stderr():
             if spec.format == "tflite":
-                run = _load_tflite(spec, copies)
+                run = _with_head(spec, _load_tflite(spec, copies))
             else:
                 run = _LOADERS[spec.format](spec)
     except ModelLoadError:
@@ -190,12 +190,17 @@ def _graphdef_output(spec: ModelSpec, tensor: str | None) -> Runner:
 
 
 def feature_runner(spec: ModelSpec) -> Runner:
-    """Return a runner giving a frozen graph's or SavedModel's `feature_tensor`, flattened."""
-    if spec.feature_tensor is None or spec.format not in ("graphdef", "savedmodel"):
+    """Return a runner giving the features a head reads, flattened: a frozen graph's or
+    SavedModel's `feature_tensor`, or the output of a TFLite feature extractor with a head."""
+    tflite_features = spec.format == "tflite" and spec.head is not None
+    if not tflite_features and (
+            spec.feature_tensor is None or spec.format not in ("graphdef", "savedmodel")):
         raise ModelLoadError(f"model {spec.name!r} has no feature_tensor to read")
     try:
         with _quiet_stderr():
-            if spec.format == "savedmodel":
+            if tflite_features:
+                run = _load_tflite(spec, 1)
+            elif spec.format == "savedmodel":
                 run = _savedmodel_output(spec, spec.feature_tensor)
             else:
                 run = _graphdef_output(spec, spec.feature_tensor)

@@ -273,10 +273,12 @@ def write_manifest(out_root: Path) -> Path:
                 f'status = "{"active" if version == active else "retired"}"',
                 f'file = "{name}/{version}/{served["file"]}"',
                 f'format = "{served["format"]}"',
+                *([f'head = "{name}/{version}/{served["head"]}"'] if "head" in served else []),
                 f'labels = "{labels}"',
                 f"input_size = {used['input_size']}",
                 f"crop_fraction = {used['crop_fraction']}",
-                *_training_data_line(name, out_root),
+                *([f'training_data = "{name}/{version}/{served["training_data"]}"']
+                  if "training_data" in served else _training_data_line(name, out_root)),
                 "",
             ]
     path = out_root / "manifest.toml"

@@ -127,6 +127,8 @@ def _trainer_for(spec: ModelSpec) -> Callable:
     from . import retrain_keras
 
     keras_file = spec.path if spec.format == "keras" else spec.path.parent / "model.keras"
+    if spec.head is not None:  # frozen features and a head (retrain.py's way): a new head
+        return retrain_keras.new_head
     if spec.format in ("keras", "tflite") and keras_file.is_file():
         return retrain_keras.fine_tune
     if spec.format in ("graphdef", "savedmodel"):

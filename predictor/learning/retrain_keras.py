@@ -65,7 +65,8 @@ def new_head(base: ModelSpec, train: list[LabeledCrop], folder: Path,
     """Train a new final layer on the frozen model's `feature_tensor`; save it as head.npz."""
     import keras
 
-    say(0.1, f"reading {base.feature_tensor} of the frozen model")
+    tapped = base.feature_tensor or "the features"
+    say(0.1, f"reading {tapped} of the frozen model")
     features = feature_runner(base)
     x, y = _arrays(base, augmented(train, options.augment, _rng(options)))
     x = np.concatenate([features(x[i:i + 64]) for i in range(0, len(x), 64)])
@@ -74,19 +75,36 @@ def new_head(base: ModelSpec, train: list[LabeledCrop], folder: Path,
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
     x = (x - mean) / std
     keras.utils.set_random_seed(options.seed)
-    head = keras.Sequential([keras.Input((x.shape[1],)),
-                             keras.layers.Dense(len(base.labels), activation="softmax")])
-    head.compile(optimizer=keras.optimizers.Adam(3e-2), loss="sparse_categorical_crossentropy")
+    head = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(
+        len(base.labels), activation="softmax", kernel_regularizer=keras.regularizers.L2(1e-3))])
+    start = _base_head(base, mean, std)
+    if start is not None:  # start from what the base version knows, not from nothing
+        head.layers[-1].set_weights(start)
+    rate = 1e-2 if start is not None else 3e-2
+    head.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy")
     epochs = options.epochs * 5  # one layer: cheap epochs, and it needs more of them
     head.fit(x, y, epochs=epochs, batch_size=32, verbose=0, shuffle=True,
              callbacks=[_progress(say, 0.2, 0.7, epochs, "head")])
     weights, bias = head.layers[-1].get_weights()
     weights, bias = weights / std[:, None], bias - (mean / std) @ weights
     np.savez(folder / "head.npz", weights=weights, bias=bias)
-    entry = {**_entry(base, folder, base.path), "feature_tensor": base.feature_tensor,
-             "head": _relative(folder / "head.npz", folder)}
-    return entry, {"method": f"new head on {base.feature_tensor}", "epochs": epochs,
+    entry = {**_entry(base, folder, base.path), "head": _relative(folder / "head.npz", folder)}
+    if base.feature_tensor:
+        entry["feature_tensor"] = base.feature_tensor
+    return entry, {"method": f"new head on {tapped}", "epochs": epochs,
                    "augment": options.augment, "features": int(x.shape[1])}
+
+
+def _base_head(base: ModelSpec, mean: np.ndarray,
+               std: np.ndarray) -> list[np.ndarray] | None:
+    """The base version's head, on standardised features, when it reads the same features."""
+    if base.head is None:
+        return None
+    with np.load(base.head) as head:
+        weights, bias = head["weights"].astype(np.float32), head["bias"].astype(np.float32)
+    if weights.shape != (len(mean), len(base.labels)):
+        return None
+    return [weights * std[:, None], bias + mean @ weights]
 
 
 @contextmanager

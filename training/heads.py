@@ -1,0 +1,409 @@
+"""Version 3.0.0: a backbone pretrained on photographs, frozen, and a small head on its features.
+
+The classic retrain script's way: the network that has seen many photos stays as it is; only
+a new final layer learns the labels, from few labeled points. The feature extractor (backbone,
+plus CIELAB statistics for color: color_features.py) is written once as TFLite; the head is a
+softmax layer in `head.npz`, which `python -m predictor retrain` replaces in seconds.
+
+Training points, by photo (photos/train/ only; photo_data.split() holds some photos out to
+choose the head's regularisation; photos/eval/ is never read here):
+- color: the points labeled by eye on training photos (tuning_points.csv,
+  train_color_points.csv), each cut a few times with the point shifted and the crop rescaled,
+  plus photo_data's recolored crops of training photos for every label;
+- theme: the points labeled by eye (train_theme_points.csv) and random points of the photos
+  whose theme people agree on (train_themes.csv).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from predictor import crop_box, crop_pixels, read_labels
+
+from . import photo_data
+from .recipes import ROOT
+
+BACKBONES = ROOT / "models" / "backbone"
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class HeadRecipe:
+    """A frozen backbone, the crop it sees, the extra features and the head's training data."""
+
+    name: str
+    labels_file: str
+    input_size: int
+    crop_fraction: float
+    backbone: str = "mobilenet_v2"
+    taps: tuple[str, ...] = ("out_relu",)  # backbone layers whose global average is read
+    symmetric: bool = False  # feed the backbone [-1, 1] (Keras ImageNet MobileNetV2's range)
+    color_statistics: bool = False
+    synthetic_per_class: int = 0  # photo_data's generated crops per label (color)
+    shifts: int = 6  # crops per labeled point: the point itself plus shifted, rescaled ones
+    random_points: int = 0  # per themed photo (theme)
+    also_weight: float = 0.0  # a point's other honest names also train, at this weight
+    emoji_per_class: int = 0  # emoji scenes per theme (themes.py): the themes no photo shows
+    l2: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 3e-2, 1e-1)  # tried, chosen on held-out photos
+    seed: int = 3
+    version: str = "3.0.0"
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return read_labels(ROOT / "labels" / self.labels_file)
+
+
+HEAD_RECIPES = {
+    "color": HeadRecipe("color", "colors.txt", 96, 0.15, taps=("block_12_add",),
+                        color_statistics=True, synthetic_per_class=120, also_weight=0.3),
+    "theme": HeadRecipe("theme", "themes.txt", 128, 0.5,
+                        taps=("block_13_expand_relu", "block_16_project_BN"), random_points=24,
+                        emoji_per_class=40),
+}
+
+
+# ---------------------------------------------------------------- the feature extractor
+
+
+def extractor(recipe: HeadRecipe):  # noqa: ANN201 - a keras.Model
+    """The frozen feature extractor: [0, 1] RGB crops -> backbone features (+ color statistics)."""
+    import keras
+
+    from .color_features import ColorStatistics, palettes
+
+    size = recipe.input_size
+    backbone = _backbone_at(recipe.backbone, size)
+    backbone.trainable = False
+    pooled = [keras.layers.GlobalAveragePooling2D(name=f"avg_{tap}")(backbone.get_layer(tap).output)
+              for tap in recipe.taps]
+    tapped = keras.Model(backbone.input, pooled[0] if len(pooled) == 1 else
+                         keras.layers.Concatenate(name="taps")(pooled), name=recipe.backbone)
+    inputs = keras.Input((size, size, 3), name="crop")
+    scaled = keras.layers.Rescaling(2.0, -1.0, name="to_symmetric")(inputs) if recipe.symmetric \
+        else inputs
+    parts = [tapped(scaled)]
+    if recipe.color_statistics:
+        rows, owners = palettes(recipe.labels)
+        parts.append(ColorStatistics(rows, owners, len(recipe.labels), name="color_stats")(inputs))
+    out = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="features")(parts)
+    return keras.Model(inputs, out, name=f"{recipe.name}_features")
+
+
+def _backbone_at(name: str, size: int):  # noqa: ANN202
+    """The backbone's feature model, rebuilt for `size` px inputs (it is fully convolutional)."""
+    import keras
+
+    model = keras.saving.load_model(BACKBONES / name / "backbone.keras", compile=False)
+    if tuple(model.input_shape[1:3]) in ((size, size), (None, None)):
+        return model
+    config = model.get_config()
+    for layer in config["layers"]:
+        if layer["class_name"] == "InputLayer":
+            layer["config"]["batch_shape"] = [None, size, size, 3]
+    rebuilt = keras.Model.from_config(config)
+    rebuilt.set_weights(model.get_weights())
+    return rebuilt
+
+
+def features_of(model, crops: np.ndarray, batch: int = 64) -> np.ndarray:  # noqa: ANN001
+    """Run the extractor on uint8 crops, in batches; return float32 features."""
+    out = [model(crops[i:i + batch].astype(np.float32) / 255.0, training=False).numpy()
+           for i in range(0, len(crops), batch)]
+    return np.concatenate(out).astype(np.float32)
+
+
+# ---------------------------------------------------------------- the training points
+
+
+@dataclass(frozen=True)
+class Point:
+    """One labeled point of a training photo."""
+
+    photo: Path
+    x: float
+    y: float
+    label: str
+    also: tuple[str, ...] = ()  # other names people would also call right
+
+
+def labeled_points(recipe: HeadRecipe) -> list[Point]:
+    """The points labeled by eye on training photos, for this model's labels."""
+    files = {"color": ["tuning_points.csv", "train_color_points.csv"],
+             "theme": ["train_theme_points.csv"]}[recipe.name]
+    points = []
+    for name in files:
+        path = photo_data.PHOTOS / name
+        if not path.is_file():
+            continue
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                label = (row.get(recipe.name) or "").strip()
+                also = tuple(a.strip() for a in (row.get(f"{recipe.name}_also") or "").split("|")
+                             if a.strip() in recipe.labels and a.strip() != label)
+                if label in recipe.labels and row["image"].startswith("train/"):
+                    points.append(Point(photo_data.PHOTOS / row["image"], float(row["x"]),
+                                        float(row["y"]), label, also))
+    return points
+
+
+def themed_photo_points(recipe: HeadRecipe, rng: np.random.Generator) -> list[Point]:
+    """Random points of every training photo whose theme people agree on."""
+    themes = photo_data.photo_themes()
+    points = []
+    for photo in photo_data.pool():
+        label = themes.get(photo.name)
+        if not label:
+            continue
+        with Image.open(photo) as image:
+            width, height = image.size
+        points += [Point(photo, float(rng.uniform(0, width)), float(rng.uniform(0, height)),
+                         label) for _ in range(recipe.random_points)]
+    return points
+
+
+def cut(points: list[Point], recipe: HeadRecipe, shifts: int,
+        rng: np.random.Generator) -> tuple[np.ndarray, list[Point]]:
+    """Each point's crop as the product cuts it, plus `shifts - 1` shifted and rescaled ones."""
+    crops, kept = [], []
+    if not points:
+        return np.zeros((0, recipe.input_size, recipe.input_size, 3), np.uint8), []
+    for photo, group in _by_photo(points).items():
+        image = Image.open(photo).convert("RGB")
+        for point in group:
+            for k in range(shifts):
+                crops.append(_crop(image, point, recipe, rng if k else None))
+                kept.append(point)
+    return np.stack(crops), kept
+
+
+def _crop(image: Image.Image, point: Point, recipe: HeadRecipe,
+          rng: np.random.Generator | None) -> np.ndarray:
+    fraction, x, y = recipe.crop_fraction, point.x, point.y
+    if rng is not None:  # a click a little off, a photo a little bigger or smaller
+        fraction *= rng.uniform(0.8, 1.25)
+        side = fraction * min(image.size)
+        x += rng.uniform(-0.12, 0.12) * side
+        y += rng.uniform(-0.12, 0.12) * side
+        x, y = min(max(x, 0), image.width), min(max(y, 0), image.height)
+    box = crop_box(image.size, (x, y), min(fraction, 1.0))
+    pixels = crop_pixels(image, box, 1.0, recipe.input_size)
+    if rng is not None and rng.random() < 0.5:
+        pixels = pixels[:, ::-1]
+    return np.ascontiguousarray(pixels)
+
+
+def _by_photo(points: list[Point]) -> dict[Path, list[Point]]:
+    grouped: dict[Path, list[Point]] = {}
+    for point in points:
+        grouped.setdefault(point.photo, []).append(point)
+    return grouped
+
+
+def synthetic(recipe: HeadRecipe, photos: list[Path],
+              rng: np.random.Generator) -> tuple[np.ndarray, list[str]]:
+    """photo_data's recolored crops of the given training photos, for every label."""
+    crops, labels = [], []
+    for label in recipe.labels:
+        for _ in range(recipe.synthetic_per_class):
+            crops.append(photo_data.color_crop(rng, label, photos, recipe.crop_fraction,
+                                               recipe.input_size))
+            labels.append(label)
+    return np.stack(crops).astype(np.uint8), labels
+
+
+def emoji_scenes(recipe: HeadRecipe) -> tuple[np.ndarray, list[str]]:
+    """Noto emoji composited into scenes (themes.py), for every theme: drawn, not photos."""
+    from . import themes
+
+    x, y = themes.dataset(themes.render_emoji(), recipe.emoji_per_class, recipe.seed,
+                          recipe.crop_fraction, recipe.input_size)
+    return x.astype(np.uint8), [recipe.labels[i] for i in y]
+
+
+# ---------------------------------------------------------------- the head
+
+
+def fit_head(x: np.ndarray, y: np.ndarray, classes: int, l2: float, seed: int,
+             epochs: int = 60, weights: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """A softmax layer on standardised features; returns (weights, bias) on the raw features."""
+    import keras
+
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+    keras.utils.set_random_seed(seed)
+    head = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(
+        classes, activation="softmax", kernel_regularizer=keras.regularizers.L2(l2))])
+    head.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    weights = _balanced(y, classes) * (1.0 if weights is None else weights)
+    head.fit((x - mean) / std, y, sample_weight=weights, epochs=epochs, batch_size=64,
+             verbose=0, shuffle=True)
+    w, b = head.layers[-1].get_weights()
+    return w / std[:, None], b - (mean / std) @ w
+
+
+def _balanced(y: np.ndarray, classes: int) -> np.ndarray:
+    """Weight each class alike, whatever its number of points."""
+    counts = np.bincount(y, minlength=classes).astype(np.float32)
+    per_class = len(y) / (classes * np.maximum(counts, 1))
+    return per_class[y]
+
+
+def scores(weights: np.ndarray, bias: np.ndarray, x: np.ndarray, y: np.ndarray) -> dict:
+    """Top-1 and top-5 of a head on features."""
+    logits = x @ weights + bias
+    order = np.argsort(-logits, axis=1)
+    return {"top1": float(np.mean(order[:, 0] == y)),
+            "top5": float(np.mean((order[:, :5] == y[:, None]).any(axis=1))), "n": int(len(y))}
+
+
+# ---------------------------------------------------------------- building a version
+
+
+def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
+    """Train the head, choose its L2 on held-out training photos, write the version folder."""
+    started = time.perf_counter()
+    rng = np.random.default_rng(recipe.seed)
+    model = extractor(recipe)
+    train_photos, held_photos = photo_data.split()
+    held = set(held_photos)
+    index = {label: i for i, label in enumerate(recipe.labels)}
+    points = labeled_points(recipe) + (themed_photo_points(recipe, rng)
+                                       if recipe.random_points else [])
+    fit_points = [p for p in points if p.photo not in held]
+    check_points = [p for p in points if p.photo in held]
+    say(f"{recipe.name}: {len(fit_points)} training points, {len(check_points)} on held-out "
+        f"photos; cutting crops")
+    x_fit, kept = cut(fit_points, recipe, recipe.shifts, rng)
+    y_fit = [p.label for p in kept]
+    if recipe.synthetic_per_class:
+        say(f"{recipe.name}: {recipe.synthetic_per_class} recolored crops per label")
+        x_syn, y_syn = synthetic(recipe, train_photos, rng)
+        x_fit, y_fit = np.concatenate([x_fit, x_syn]), y_fit + y_syn
+    if recipe.emoji_per_class:
+        say(f"{recipe.name}: {recipe.emoji_per_class} emoji scenes per theme")
+        x_emo, y_emo = emoji_scenes(recipe)
+        x_fit, y_fit = np.concatenate([x_fit, x_emo]), y_fit + y_emo
+    x_check, kept_check = cut(check_points, recipe, 1, rng) if check_points else (None, [])
+    say(f"{recipe.name}: features of {len(x_fit)} + {len(kept_check)} crops")
+    f_fit = features_of(model, x_fit)
+    y_fit_i = np.array([index[label] for label in y_fit])
+    f_fit, y_fit_i, w_fit = _with_alternatives(f_fit, y_fit_i, kept, recipe, index)
+    f_check = features_of(model, x_check) if x_check is not None else None
+    y_check = np.array([index[p.label] for p in kept_check])
+    tried = {}
+    for l2 in recipe.l2:
+        w, b = fit_head(f_fit, y_fit_i, len(recipe.labels), l2, recipe.seed, weights=w_fit)
+        tried[l2] = scores(w, b, f_check, y_check) if f_check is not None else {"top1": 0.0}
+        say(f"{recipe.name}: L2 {l2:g}: held-out photos top-1 {tried[l2]['top1']:.1%}")
+    chosen = max(tried, key=lambda l2: (tried[l2]["top1"], tried[l2].get("top5", 0), l2))
+    # The chosen head learns from every training photo, held-out ones included.
+    f_all, y_all, w_all = f_fit, y_fit_i, w_fit
+    if f_check is not None:
+        f_more, y_more, w_more = _with_alternatives(f_check, y_check, kept_check, recipe, index)
+        f_all, y_all = np.concatenate([f_fit, f_more]), np.concatenate([y_fit_i, y_more])
+        w_all = np.concatenate([w_fit, w_more])
+    weights, bias = fit_head(f_all, y_all, len(recipe.labels), chosen, recipe.seed,
+                             weights=w_all)
+    folder = out_root / recipe.name / recipe.version
+    folder.mkdir(parents=True, exist_ok=True)
+    export_features(model, folder / "features.tflite")
+    np.savez(folder / "head.npz", weights=weights.astype(np.float32),
+             bias=bias.astype(np.float32))
+    facts = {"model": recipe.name, "version": recipe.version, "backbone": recipe.backbone,
+             "input_size": recipe.input_size, "crop_fraction": recipe.crop_fraction,
+             "features": int(f_fit.shape[1]), "fit_crops": int(len(f_fit)),
+             "labeled_points": len(fit_points) + len(check_points),
+             "held_out_points": len(check_points), "l2_tried": {str(k): v for k, v in
+                                                                tried.items()},
+             "l2": chosen, "seconds": round(time.perf_counter() - started, 1)}
+    _write_points(folder / "training_points.csv", recipe.name, points)
+    metrics = {"served": {"file": "features.tflite", "format": "tflite", "head": "head.npz",
+                          "training_data": "training_points.csv"},
+               "recipe": {"version": recipe.version, "input_size": recipe.input_size,
+                          "crop_fraction": recipe.crop_fraction}, "training": facts}
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    say(f"{recipe.name} {recipe.version}: written to {folder} ({facts['seconds']} s)")
+    return facts
+
+
+def _with_alternatives(f: np.ndarray, y: np.ndarray, kept: list[Point], recipe: HeadRecipe,
+                       index: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Add a lighter copy of each labeled crop per other honest name (synthetic ones have none).
+
+    Rows past len(kept) (generated crops) keep weight 1 and add nothing."""
+    weights = np.ones(len(y), np.float32)
+    if not recipe.also_weight:
+        return f, y, weights
+    rows = [(i, index[a]) for i, p in enumerate(kept) for a in p.also]
+    if not rows:
+        return f, y, weights
+    extra = np.array([i for i, _ in rows])
+    return (np.concatenate([f, f[extra]]), np.concatenate([y, [a for _, a in rows]]),
+            np.concatenate([weights, np.full(len(rows), recipe.also_weight, np.float32)]))
+
+
+def _write_points(path: Path, model: str, points: list[Point]) -> None:
+    """The real points the head learned from, in the `evaluate` format: `retrain` replays them."""
+    import os
+
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["image", "x", "y", model])
+        for p in points:
+            image = Path(os.path.relpath(p.photo, path.parent)).as_posix()
+            writer.writerow([image, round(p.x, 1), round(p.y, 1), p.label])
+
+
+def export_features(model, path: Path) -> Path:  # noqa: ANN001
+    """Write the extractor as TFLite with float16 weights (half the size; computed in float32)."""
+    import contextlib
+    import io
+
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16]
+    with contextlib.redirect_stdout(io.StringIO()):
+        path.write_bytes(converter.convert())
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m training.heads color|theme|all [--out DIR]`: build the 3.0.0 heads."""
+    import argparse
+
+    from .train import write_manifest
+
+    parser = argparse.ArgumentParser(prog="python -m training.heads", description=__doc__)
+    parser.add_argument("model", choices=[*HEAD_RECIPES, "all"])
+    parser.add_argument("--out", type=Path, default=ROOT / "models",
+                        help="models folder (default: models/)")
+    args = parser.parse_args(argv)
+    names = list(HEAD_RECIPES) if args.model == "all" else [args.model]
+    from .head_cards import write_card
+
+    for name in names:
+        facts = build(HEAD_RECIPES[name], args.out, say=lambda line: print(line, flush=True))
+        print(json.dumps({k: facts[k] for k in ("model", "version", "l2", "seconds")}))
+    manifest = write_manifest(args.out)
+    print(f"wrote {manifest}")
+    for name in names:
+        print(f"wrote {write_card(HEAD_RECIPES[name], manifest)}")
+    return 0
+
+
+if __name__ == "__main__":
+    import os
+    import sys
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.exit(main())
