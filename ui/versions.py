@@ -55,10 +55,11 @@ def _training(model: str, allowed: bool, polling: bool) -> None:
         st.error(error)
     mine = status is not None and status.model == model
     if mine and running:
+        assert status is not None
         st.progress(status.fraction, text=status.message)  # shown while the page reruns, too
     if running != polling or _new_result(model, status):
         st.rerun(scope="app")  # start or stop polling; list a new candidate above too
-    if not mine or running:
+    if status is None or not mine or running:
         return
     if status.error:
         st.error(f"Training failed: {status.error}")
