@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from training import tfjs_files, tfjs_layers
+from training.backbone import tflite_features
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKBONE = ROOT / "models" / "backbone" / "mobilenet_v2" / "backbone.tflite"
@@ -23,15 +24,7 @@ def _photo_crop(name: str, size: int) -> np.ndarray:
 
 
 def _features(batch: np.ndarray) -> np.ndarray:
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=str(BACKBONE))
-    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
-    interpreter.resize_tensor_input(inp["index"], batch.shape)
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(inp["index"], batch)
-    interpreter.invoke()
-    return interpreter.get_tensor(out["index"])
+    return tflite_features(BACKBONE, batch)
 
 
 @pytest.mark.parametrize("size", [224, 128])

@@ -132,10 +132,12 @@ def _ops(tflite: bytes) -> list[str]:
     return sorted({op["op_name"] for op in interpreter._get_ops_details()})
 
 
-def _tflite_features(tflite: bytes, batch: np.ndarray) -> np.ndarray:
+def tflite_features(tflite: bytes | Path, batch: np.ndarray) -> np.ndarray:
+    """Run a TFLite feature extractor (its bytes or its path) on a float batch of any size."""
     from ai_edge_litert.interpreter import Interpreter
 
-    interpreter = Interpreter(model_content=tflite)
+    data = tflite.read_bytes() if isinstance(tflite, Path) else tflite
+    interpreter = Interpreter(model_content=data)
     (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
     interpreter.resize_tensor_input(inp["index"], batch.shape)
     interpreter.allocate_tensors()
@@ -163,7 +165,7 @@ def convert(name: str, package: Path, out: Path) -> dict[str, object]:
     features = extractor.predict(batch, verbose=0)
     penultimate = build(backbone, package, backbone.penultimate).predict(batch, verbose=0)
     tflite = to_tflite(extractor)
-    lite_features = _tflite_features(tflite, batch)
+    lite_features = tflite_features(tflite, batch)
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
     _save_keras(extractor, folder / "backbone.keras", batch, features)

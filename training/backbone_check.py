@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .backbone import BACKBONES, OUT, ROOT, build, fetch, nsfwjs_input
+from .backbone import BACKBONES, OUT, ROOT, build, fetch, nsfwjs_input, tflite_features
 
 PHOTOS = ("lomiri_dragonfly.jpg", "lomiri_sunset.jpg", "mate_aqua.jpg", "lomiri_wine.jpg")
 WIDTH = 400  # photos are shrunk first so the JS side stays quick; nsfwjs then resizes them
@@ -44,18 +44,6 @@ def _pixels(folder: Path, image: dict) -> np.ndarray:
     return raw.reshape(image["height"], image["width"], 3)
 
 
-def _tflite(path: Path, batch: np.ndarray) -> np.ndarray:
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=str(path))
-    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
-    interpreter.resize_tensor_input(inp["index"], batch.shape)
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(inp["index"], batch)
-    interpreter.invoke()
-    return interpreter.get_tensor(out["index"])
-
-
 def compare(folder: Path, out: Path = OUT) -> None:
     """Compare every model TF.js ran with the converted ones; print and save the differences."""
     tfjs = json.loads((folder / "tfjs.json").read_text())
@@ -73,7 +61,8 @@ def compare(folder: Path, out: Path = OUT) -> None:
             row = {"probabilities_js": js["probabilities"],
                    "probabilities_max_abs_diff": _diff(probabilities, js["probabilities"])}
             if lite.exists():
-                row["tflite_features_max_abs_diff"] = _diff(_tflite(lite, x), js["features"])
+                lite_features = tflite_features(lite, x)
+                row["tflite_features_max_abs_diff"] = _diff(lite_features, js["features"])
                 row["features_max_abs_js"] = float(np.abs(js["features"]).max())
             rows[image["file"].removesuffix(".rgb")] = row
         summary = {key: max(r[key] for r in rows.values()) for key in next(iter(rows.values()))
