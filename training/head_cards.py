@@ -28,7 +28,10 @@ def write_card(recipe: HeadRecipe, manifest: Path) -> Path:
     """Measure the version on the evaluation photos and write MODEL_CARD.md beside it."""
     spec = next(s for s in load_versions(manifest)
                 if s.name == recipe.name and s.version == recipe.version)
-    predictor = Predictor.from_specs([spec], copies=1)
+    # Scored beside the other served models, as `evaluate` scores it: the photo is decoded
+    # at the scale every served model can use, which moves a figure by a point or so.
+    served = [s for s in load_versions(manifest) if s.status == "active" and s.name != spec.name]
+    predictor = Predictor.from_specs([spec, *served], copies=1)
     try:
         result = evaluate_csv(predictor, EVAL_POINTS)
         forward = _forward_ms(predictor)

@@ -384,12 +384,18 @@ def main(argv: list[str] | None = None) -> int:
     from .train import write_manifest
 
     parser = argparse.ArgumentParser(prog="python -m training.heads", description=__doc__)
-    parser.add_argument("model", choices=[*HEAD_RECIPES, "all"])
+    parser.add_argument("model", choices=[*HEAD_RECIPES, "all", "cards"],
+                        help="a model, all, or cards: re-measure the built ones, rewrite cards")
     parser.add_argument("--out", type=Path, default=ROOT / "models",
                         help="models folder (default: models/)")
     args = parser.parse_args(argv)
-    names = list(HEAD_RECIPES) if args.model == "all" else [args.model]
+    names = list(HEAD_RECIPES) if args.model in ("all", "cards") else [args.model]
     from .head_cards import write_card
+
+    if args.model == "cards":
+        for name in names:
+            print(f"wrote {write_card(HEAD_RECIPES[name], args.out / 'manifest.toml')}")
+        return 0
 
     for name in names:
         facts = build(HEAD_RECIPES[name], args.out, say=lambda line: print(line, flush=True))
