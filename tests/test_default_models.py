@@ -137,7 +137,7 @@ MODELS = Path(__file__).resolve().parent.parent / "models"
 
 def test_every_version_the_manifest_lists_is_committed_and_one_is_served_per_model():
     from predictor import load_versions
-    from training.heads import HEAD_RECIPES
+    from training.head_recipes import HEAD_RECIPES
 
     listed = {(s.name, s.version): s.status for s in load_versions()}
     committed = {(p.parent.parent.name, p.parent.name) for p in MODELS.glob("*/*/metrics.json")}

@@ -148,7 +148,8 @@ def test_the_default_models_replay_training_pool_photos_only():
         assert spec.training_data is not None and spec.training_data.name != "eval_points.csv"
         with spec.training_data.open(newline="") as handle:
             rows = list(csv.DictReader(handle))
-        assert rows and all(row["image"].startswith("train/") for row in rows)
+        folders = {(spec.training_data.parent / row["image"]).resolve().parent for row in rows}
+        assert rows and folders == {root / "photos" / "train"}
         assert {row[spec.name] for row in rows} <= set(spec.labels)
     shipped = (root / "photos" / "train_theme_points.csv").read_text().splitlines()[1:]
     assert shipped == [f"{r['image']},{r['x']},{r['y']},{r['theme']}" for r in theme_points()]

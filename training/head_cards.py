@@ -17,7 +17,7 @@ import numpy as np
 from predictor import Predictor, load_versions
 from predictor.learning.evaluate import evaluate_csv
 
-from .heads import BACKBONES, HeadRecipe
+from .head_recipes import BACKBONES, HeadRecipe
 from .recipes import ROOT
 
 EVAL_POINTS = ROOT / "photos" / "eval_points.csv"

@@ -26,48 +26,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from predictor import crop_box, crop_pixels, read_labels
+from predictor import crop_box, crop_pixels
 
 from . import photo_data
+from .head_recipes import BACKBONES, HEAD_RECIPES, HeadRecipe
 from .recipes import ROOT
 
-BACKBONES = ROOT / "models" / "backbone"
 Say = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class HeadRecipe:
-    """A frozen backbone, the crop it sees, the extra features and the head's training data."""
-
-    name: str
-    labels_file: str
-    input_size: int
-    crop_fraction: float
-    backbone: str = "mobilenet_v2"
-    taps: tuple[str, ...] = ("out_relu",)  # backbone layers whose global average is read
-    symmetric: bool = False  # feed the backbone [-1, 1] (Keras ImageNet MobileNetV2's range)
-    color_statistics: bool = False
-    synthetic_per_class: int = 0  # photo_data's generated crops per label (color)
-    shifts: int = 6  # crops per labeled point: the point itself plus shifted, rescaled ones
-    random_points: int = 0  # per themed photo (theme)
-    also_weight: float = 0.0  # a point's other honest names also train, at this weight
-    emoji_per_class: int = 0  # emoji scenes per theme (themes.py): the themes no photo shows
-    l2: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 3e-2, 1e-1)  # tried, chosen on held-out photos
-    seed: int = 3
-    version: str = "3.0.0"
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return read_labels(ROOT / "labels" / self.labels_file)
-
-
-HEAD_RECIPES = {
-    "color": HeadRecipe("color", "colors.txt", 96, 0.15, taps=("block_12_add",),
-                        color_statistics=True, synthetic_per_class=120, also_weight=0.3),
-    "theme": HeadRecipe("theme", "themes.txt", 128, 0.5,
-                        taps=("block_13_expand_relu", "block_16_project_BN"), random_points=24,
-                        emoji_per_class=40),
-}
 
 
 # ---------------------------------------------------------------- the feature extractor
