@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import PinpointError, VersionRejected
+from ..errors import PinpointError, UnsafeModel, VersionRejected
 from ..manifest import RETRAIN_INPUT, RETRAIN_OUTPUT, load_versions, manifest_path, spec_from_entry
 from .versions import next_version, read_entries, register_candidate
 
@@ -138,6 +138,8 @@ def check_loads(entry: dict, manifest: Path, labels: tuple[str, ...]) -> None:
         spec = spec_from_entry(entry, manifest)
         loaded = load_model(spec, copies=1)  # checks the input size and one output per label
         scores = loaded.probabilities(_test_input(spec.input_size, spec.scale, spec.offset))
+    except UnsafeModel as exc:  # refused before TensorFlow saw the graph: nothing ran
+        raise VersionRejected(f"the model is refused: {exc}") from None
     except PinpointError as exc:
         raise VersionRejected(f"the model does not work as described: {exc}") from None
     except Exception as exc:  # a broken file can fail anywhere inside TensorFlow
