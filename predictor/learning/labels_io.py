@@ -29,7 +29,7 @@ from ..predict import Predictor
 from ..store import schema
 from ..store.accuracy import NONE_LABEL
 from ..store.feedback import FeedbackStore
-from .evaluate import image_path, read_labeled
+from .evaluate import FORMULA_STARTS, image_path, read_labeled
 from .recording import record_click, record_labels
 
 FORMATS = ("csv", "jsonl", "zip")
@@ -257,7 +257,16 @@ def _write_csv_to(handle: io.TextIOBase | io.StringIO, rows: list[dict[str, obje
         columns += [key for key in row if key not in columns]
     writer = csv.DictWriter(handle, fieldnames=columns)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()}
+                     for row in rows)
+
+
+def spreadsheet_safe(value: object) -> object:
+    """Quote a text cell a spreadsheet would run as a formula (OWASP CSV injection): a
+    leading `=`, `+`, `-`, `@`, tab or CR gets a `'` before it; read_labeled removes it."""
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value
 
 
 def _original(record: dict) -> Path | None:
