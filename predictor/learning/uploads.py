@@ -239,10 +239,8 @@ def _size_of(path: Path | None) -> int:
 
 def _stage_savedmodel(out: Path, model_file: ModelFile, max_bytes: float) -> str:
     if model_file.path is not None and model_file.path.is_dir():
-        total = sum(p.stat().st_size for p in model_file.path.rglob("*") if p.is_file())
-        if total > max_bytes:
-            raise VersionRejected(f"the SavedModel folder is over {max_bytes / 2**20:.0f} MB")
-        shutil.copytree(model_file.path, out, symlinks=False)
+        _check_folder(model_file.path, max_bytes)
+        shutil.copytree(model_file.path, out, symlinks=True)  # checked: holds no links
     else:
         zipped = out.parent / "upload.zip"
         _copy_file(model_file, zipped, max_bytes)
@@ -255,6 +253,19 @@ def _stage_savedmodel(out: Path, model_file: ModelFile, max_bytes: float) -> str
     return str(found[0].relative_to(out.parent))
 
 
+def _check_folder(folder: Path, max_bytes: float) -> None:
+    """Refuse a SavedModel folder holding a link or a special file (a link to /dev/zero
+    would be copied forever, one to a secret copied into models/), or too many bytes."""
+    total = 0
+    for path in folder.rglob("*"):
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            raise VersionRejected(f"the SavedModel folder holds {path.relative_to(folder)}, "
+                                  "a link or special file: only plain files and folders")
+        total += path.stat().st_size if path.is_file() else 0
+    if total > max_bytes:
+        raise VersionRejected(f"the SavedModel folder is over {max_bytes / 2**20:.0f} MB")
+
+
 def _unzip(zipped: Path, out: Path, max_bytes: float) -> None:
     """Unpack safely: no absolute paths, no '..', no links, bounded size and file count."""
     try:
@@ -263,14 +274,26 @@ def _unzip(zipped: Path, out: Path, max_bytes: float) -> None:
             if len(members) > MAX_ZIP_FILES or sum(m.file_size for m in members) > max_bytes:
                 raise VersionRejected(f"the zip unpacks to more than {max_bytes / 2**20:.0f} MB "
                                       f"or {MAX_ZIP_FILES} files")
+            seen: set[str] = set()
             for member in members:
-                parts = Path(member.filename).parts
-                is_link = (member.external_attr >> 16) & 0o170000 == 0o120000
-                if member.filename.startswith("/") or ".." in parts or is_link:
-                    raise VersionRejected(f"the zip holds an unsafe entry: {member.filename!r}")
+                _check_member(member, seen)
+            # Python stops each entry at its declared size (a lying header fails its CRC),
+            # so the sizes summed above bound what is written.
             archive.extractall(out)
     except zipfile.BadZipFile as exc:
         raise VersionRejected(f"not a readable zip file: {exc}") from None
+
+
+def _check_member(member: zipfile.ZipInfo, seen: set[str]) -> None:
+    name = member.filename
+    parts = Path(name).parts
+    kind = (member.external_attr >> 16) & 0o170000
+    if name.startswith(("/", "\\")) or ".." in parts or "\\" in name or ":" in name \
+            or kind not in (0, 0o100000, 0o040000):  # only plain files and folders
+        raise VersionRejected(f"the zip holds an unsafe entry: {name!r}")
+    if name.rstrip("/") in seen:  # which copy would the check see, which the server?
+        raise VersionRejected(f"the zip holds {name!r} twice")
+    seen.add(name.rstrip("/"))
 
 
 def _as_staged(entry: dict, staging: Path) -> dict:
