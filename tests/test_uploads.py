@@ -197,7 +197,7 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(manifest, tmp_path, monkeyp
     ratio_bomb = _zip(tmp_path / "bomb.zip", [("exported/zeros.bin", b"\0" * (8 << 20))])
     assert ratio_bomb.stat().st_size < 20_000  # 8 MB of zeros: a ratio over 400
     many = _zip(tmp_path / "many.zip", [(f"exported/{i}", b"") for i in range(50)])
-    monkeypatch.setattr("predictor.learning.uploads.MAX_ZIP_FILES", 40)
+    monkeypatch.setattr("predictor.learning.unpack.MAX_ZIP_FILES", 40)
     written = []
     real = zipfile.ZipFile.extractall
     monkeypatch.setattr(zipfile.ZipFile, "extractall",

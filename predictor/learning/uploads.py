@@ -14,7 +14,6 @@ import re
 import shutil
 import tempfile
 import threading
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +22,11 @@ import numpy as np
 
 from ..errors import PinpointError, UnsafeModel, VersionRejected
 from ..manifest import RETRAIN_INPUT, RETRAIN_OUTPUT, load_versions, manifest_path, spec_from_entry
+from .unpack import check_folder, safe_unzip
 from .versions import next_version, read_entries, register_candidate
 
 MAX_MODEL_MB = 200.0  # a model file or SavedModel zip, and what the zip unpacks to
 MAX_LABELS_BYTES = 1024 * 1024
-MAX_ZIP_FILES = 10_000
 # What a suffix means; a .zip must hold one SavedModel folder (with saved_model.pb).
 SUFFIXES = {".keras": "keras", ".h5": "keras", ".pb": "graphdef", ".tflite": "tflite",
             ".zip": "savedmodel"}
@@ -239,61 +238,18 @@ def _size_of(path: Path | None) -> int:
 
 def _stage_savedmodel(out: Path, model_file: ModelFile, max_bytes: float) -> str:
     if model_file.path is not None and model_file.path.is_dir():
-        _check_folder(model_file.path, max_bytes)
+        check_folder(model_file.path, max_bytes, VersionRejected)
         shutil.copytree(model_file.path, out, symlinks=True)  # checked: holds no links
     else:
         zipped = out.parent / "upload.zip"
         _copy_file(model_file, zipped, max_bytes)
-        _unzip(zipped, out, max_bytes)
+        safe_unzip(zipped, out, max_bytes, VersionRejected)
         zipped.unlink()
     found = [p.parent for p in out.rglob("saved_model.pb")]
     if len(found) != 1:
         raise VersionRejected(f"the zip must hold one SavedModel (one saved_model.pb), "
                               f"found {len(found)}")
     return str(found[0].relative_to(out.parent))
-
-
-def _check_folder(folder: Path, max_bytes: float) -> None:
-    """Refuse a SavedModel folder holding a link or a special file (a link to /dev/zero
-    would be copied forever, one to a secret copied into models/), or too many bytes."""
-    total = 0
-    for path in folder.rglob("*"):
-        if path.is_symlink() or not (path.is_file() or path.is_dir()):
-            raise VersionRejected(f"the SavedModel folder holds {path.relative_to(folder)}, "
-                                  "a link or special file: only plain files and folders")
-        total += path.stat().st_size if path.is_file() else 0
-    if total > max_bytes:
-        raise VersionRejected(f"the SavedModel folder is over {max_bytes / 2**20:.0f} MB")
-
-
-def _unzip(zipped: Path, out: Path, max_bytes: float) -> None:
-    """Unpack safely: no absolute paths, no '..', no links, bounded size and file count."""
-    try:
-        with zipfile.ZipFile(zipped) as archive:
-            members = archive.infolist()
-            if len(members) > MAX_ZIP_FILES or sum(m.file_size for m in members) > max_bytes:
-                raise VersionRejected(f"the zip unpacks to more than {max_bytes / 2**20:.0f} MB "
-                                      f"or {MAX_ZIP_FILES} files")
-            seen: set[str] = set()
-            for member in members:
-                _check_member(member, seen)
-            # Python stops each entry at its declared size (a lying header fails its CRC),
-            # so the sizes summed above bound what is written.
-            archive.extractall(out)
-    except zipfile.BadZipFile as exc:
-        raise VersionRejected(f"not a readable zip file: {exc}") from None
-
-
-def _check_member(member: zipfile.ZipInfo, seen: set[str]) -> None:
-    name = member.filename
-    parts = Path(name).parts
-    kind = (member.external_attr >> 16) & 0o170000
-    if name.startswith(("/", "\\")) or ".." in parts or "\\" in name or ":" in name \
-            or kind not in (0, 0o100000, 0o040000):  # only plain files and folders
-        raise VersionRejected(f"the zip holds an unsafe entry: {name!r}")
-    if name.rstrip("/") in seen:  # which copy would the check see, which the server?
-        raise VersionRejected(f"the zip holds {name!r} twice")
-    seen.add(name.rstrip("/"))
 
 
 def _as_staged(entry: dict, staging: Path) -> dict:
