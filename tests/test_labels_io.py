@@ -1,12 +1,14 @@
 import csv
 import io
+import re
 import shutil
 import zipfile
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from predictor import Predictor
+from predictor import LabeledFileError, Predictor
 from predictor.learning.evaluate import read_labeled
 from predictor.learning.labels_io import export_labels, import_labels
 from predictor.learning.recording import record_click, record_labels
@@ -63,3 +65,98 @@ def test_an_export_reads_back_with_the_formulas_as_plain_text(formula_world, tmp
                                       *(["photo.png", 10, 10, f"'{f}"] for f in FORMULAS)])
     result = import_labels(predictor, store, back, tester="ann")
     assert (result["imported"], result["skipped"]) == (len(FORMULAS), [])
+
+
+@pytest.fixture
+def plain_world(tiny_models, tmp_path, monkeypatch):
+    """The tiny TFLite model as `m`, an empty store, and a folder with a photo to label."""
+    monkeypatch.delenv("PINPOINT_IMAGE_ROOT", raising=False)
+    shutil.copy(tiny_models / "tiny.tflite", tmp_path / "tiny.tflite")
+    shutil.copy(tiny_models / "labels.txt", tmp_path / "labels.txt")
+    (tmp_path / "manifest.toml").write_text(manifest_entry("m", "tiny.tflite"))
+    predictor = Predictor.from_manifest(tmp_path / "manifest.toml")
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'feedback.db'}")
+    for folder in ("data", "outside"):
+        (tmp_path / folder).mkdir()
+        Image.new("RGB", (64, 64), (200, 30, 30)).save(tmp_path / folder / "photo.png")
+    yield predictor, store, tmp_path / "data"
+    predictor.close()
+    store.close()
+
+
+def _stored(store: FeedbackStore) -> int:
+    from sqlalchemy import text
+
+    with store.read() as conn:
+        return conn.execute(text("SELECT COUNT(*) FROM predictions")).scalar()
+
+
+def test_import_skips_rows_whose_image_is_out_of_the_files_reach(plain_world):
+    predictor, store, data = plain_world
+    (data / "link.png").symlink_to(data.parent / "outside" / "photo.png")
+    outside = data.parent / "outside" / "photo.png"
+    (data / "labels.csv").write_text(
+        "image,x,y,m\nphoto.png,10,10,alpha\n../outside/photo.png,10,10,alpha\n"
+        f"{outside},10,10,alpha\nlink.png,10,10,alpha\nphoto.png,20,20,bravo\n")
+    result = import_labels(predictor, store, data / "labels.csv", tester="ann")
+    assert result["imported"] == 2 and _stored(store) == 2
+    assert [s["row"] for s in result["skipped"]] == [3, 4, 5]
+    assert all("outside the labeled file's reach" in s["error"] for s in result["skipped"])
+
+
+def test_a_jsonl_cannot_copy_a_file_beside_the_temporary_folder(plain_world):
+    import json
+    import tempfile
+    import uuid
+
+    predictor, store, data = plain_world
+    unique = f"pinpoint-probe-{uuid.uuid4().hex}"
+    (data.parent / unique).mkdir()
+    Image.new("RGB", (64, 64)).save(data.parent / unique / "p.png")
+    record = {"image": f"../{unique}/p.png", "x": 5, "y": 5, "labels": {"m": {"truth": "alpha"}}}
+    (data / "labels.jsonl").write_text(json.dumps(record) + "\n")
+    landed = Path(tempfile.gettempdir()) / unique / "p.png"  # the temporary folder's "../"
+    try:
+        result = import_labels(predictor, store, data / "labels.jsonl", tester="ann")
+        assert not landed.exists()
+        assert (result["imported"], [s["row"] for s in result["skipped"]]) == (0, [2])
+    finally:
+        shutil.rmtree(landed.parent, ignore_errors=True)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"image,x,y,m,m\nphoto.png,1,1,alpha,bravo\n", "column(s) m appear twice"),
+    ("image,x,y,m\nphoto.png,1,1,\u00e9t\u00e9\n".encode("latin-1"), "cannot read"),
+    (b"image,x,y,m\nphoto.png,1,1," + b"a" * (10 << 20) + b"\n", "field larger than"),
+])
+def test_an_unreadable_labeled_file_is_refused_whole_and_stores_nothing(plain_world, content,
+                                                                      message):
+    predictor, store, data = plain_world
+    (data / "labels.csv").write_bytes(content)
+    with pytest.raises(LabeledFileError, match=re.escape(message)):
+        import_labels(predictor, store, data / "labels.csv", tester="ann")
+    assert _stored(store) == 0
+
+
+@pytest.mark.parametrize(("entries", "message"), [
+    ([("labels.csv", b"image,x,y,m\n"), ("zeros.bin", b"\0" * (8 << 20))],
+     "the zip unpacks to more than 1 MB"),
+    ([("labels.csv", b"image,x,y,m\n"), ("labels.csv", b"image,x,y,m\nphoto.png,1,1,a\n")],
+     "the zip holds 'labels.csv' twice"),
+    ([("labels.csv", b"image,x,y,m\n"), ("../escape.png", b"x")],
+     "the zip holds an unsafe entry: '../escape.png'"),
+])
+def test_a_zip_to_import_is_checked_before_it_is_unpacked(plain_world, monkeypatch, entries,
+                                                          message):
+    import warnings
+
+    predictor, store, data = plain_world
+    monkeypatch.setattr("predictor.learning.labels_io.MAX_UNZIPPED_MB", 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+        with zipfile.ZipFile(data / "export.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, content in entries:
+                archive.writestr(name, content)
+    with pytest.raises(LabeledFileError, match=re.escape(message)):
+        import_labels(predictor, store, data / "export.zip", tester="ann")
+    assert _stored(store) == 0

@@ -177,6 +177,9 @@ def _read(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             header = [h.strip() for h in reader.fieldnames or []]
+            twice = sorted({h for h in header if header.count(h) > 1})
+            if twice:  # which of the two would count?
+                raise LabeledFileError(f"{path}: column(s) {', '.join(twice)} appear twice")
             reader.fieldnames = header
             rows = [(reader.line_num, _unquoted(row)) for row in reader]
     except FileNotFoundError:

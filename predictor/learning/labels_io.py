@@ -25,14 +25,17 @@ from sqlalchemy import and_, select
 
 from ..crop import check_point
 from ..errors import LabeledFileError, PinpointError, UnknownLabel
+from ..paths import image_root
 from ..predict import Predictor
 from ..store import schema
 from ..store.accuracy import NONE_LABEL
 from ..store.feedback import FeedbackStore
 from .evaluate import FORMULA_STARTS, image_path, read_labeled
 from .recording import record_click, record_labels
+from .unpack import safe_unzip
 
 FORMATS = ("csv", "jsonl", "zip")
+MAX_UNZIPPED_MB = 2048  # a zip export unpacks to at most this (crops and original photos)
 P, M, L = schema.predictions, schema.prediction_models, schema.labels
 
 
@@ -90,7 +93,7 @@ def _import_row(predictor: Predictor, store: FeedbackStore, csv_path: Path, row:
             chosen[spec.name] = label
     if not chosen:
         raise LabeledFileError("no label for any model")
-    image = image_path(csv_path, row.get("image"))
+    image = within_reach(image_path(csv_path, row.get("image")), csv_path.parent)
     decoded = predictor.decode(image)
     point = check_point(row.get("x"), row.get("y"), decoded.size)
     recorded = record_click(predictor, store, decoded, point, tester=tester, source="import",
@@ -98,6 +101,21 @@ def _import_row(predictor: Predictor, store: FeedbackStore, csv_path: Path, row:
     assert recorded.prediction_id is not None
     record_labels(predictor, store, recorded.prediction_id, chosen, tester=tester)
     return recorded.prediction_id
+
+
+def within_reach(image: Path, folder: Path) -> Path:
+    """Return the image's real path if it lies in `folder`'s tree or the image root, links
+    followed: a labeled file may not make the server store crops of any other file."""
+    try:
+        real = image.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise LabeledFileError(f"no image at {image}") from None
+    roots = [folder.resolve(), *([root.resolve()] if (root := image_root()) else [])]
+    if not any(real.is_relative_to(r) for r in roots):
+        where = "its folder or the image root" if len(roots) > 1 else "its folder"
+        raise LabeledFileError(f"{image} is outside the labeled file's reach ({where}; "
+                               "links are followed)")
+    return real
 
 
 @contextmanager
@@ -122,15 +140,7 @@ def labeled_csv(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def _unzip(path: Path, folder: Path) -> Path:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for member in archive.namelist():  # refuse names that climb out of the folder
-                target = (folder / member).resolve()
-                if not target.is_relative_to(folder.resolve()):
-                    raise LabeledFileError(f"{path.name}: unsafe member name {member!r}")
-            archive.extractall(folder)
-    except zipfile.BadZipFile as exc:
-        raise LabeledFileError(f"{path.name} is not a zip file: {exc}") from None
+    safe_unzip(path, folder, MAX_UNZIPPED_MB * 2**20, LabeledFileError)
     if not (folder / "labels.csv").is_file():
         raise LabeledFileError(f"{path.name} holds no labels.csv")
     return folder / "labels.csv"
@@ -149,10 +159,13 @@ def _jsonl_to_csv(path: Path, folder: Path) -> Path:
     for record in records:  # relative image paths stay relative to the JSONL's folder
         image = Path(str(record.get("image") or ""))
         if record.get("image") and not image.is_absolute():
-            source = path.parent / image
-            if source.is_file():
-                (folder / image).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, folder / image)
+            source, copy = (path.parent / image).resolve(), (folder / image).resolve()
+            # Neither end may leave its folder: "../x" would copy a file beside the JSONL's
+            # folder to a place beside the temporary one.
+            if source.is_file() and source.is_relative_to(path.parent.resolve()) \
+                    and copy.is_relative_to(folder.resolve()):
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, copy)
     return target
 
 
