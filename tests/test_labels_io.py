@@ -160,3 +160,82 @@ def test_a_zip_to_import_is_checked_before_it_is_unpacked(plain_world, monkeypat
     with pytest.raises(LabeledFileError, match=re.escape(message)):
         import_labels(predictor, store, data / "export.zip", tester="ann")
     assert _stored(store) == 0
+
+
+def _halves(store: FeedbackStore) -> tuple[int, int]:
+    """(imported clicks, those without their label): a half-stored row shows up as the latter."""
+    from sqlalchemy import text
+
+    with store.read() as conn:
+        clicks = conn.execute(text(
+            "SELECT COUNT(*) FROM predictions WHERE source = 'import'")).scalar()
+        bare = conn.execute(text(
+            "SELECT COUNT(*) FROM predictions p WHERE source = 'import' AND NOT EXISTS "
+            "(SELECT 1 FROM labels l WHERE l.prediction_id = p.id)")).scalar()
+    return clicks, bare
+
+
+def _labeled_csv(data: Path, rows: int) -> Path:
+    lines = [f"photo.png,{4 + i % 56},{4 + i // 56},{'alpha' if i % 2 else 'bravo'}"
+             for i in range(rows)]
+    (data / "labels.csv").write_text("image,x,y,m\n" + "\n".join(lines) + "\n")
+    return data / "labels.csv"
+
+
+def test_a_row_failing_while_it_is_stored_leaves_nothing_of_itself(plain_world, monkeypatch):
+    import predictor.store.feedback as feedback
+
+    predictor, store, data = plain_world
+    real, calls = feedback._upsert_label, []
+
+    def failing_third(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("disk full")  # as the database would, mid-row
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(feedback, "_upsert_label", failing_third)
+    result = import_labels(predictor, store, _labeled_csv(data, 5), tester="ann")
+    assert result["imported"] == 4 and [s["row"] for s in result["skipped"]] == [4]
+    assert _halves(store) == (4, 0)
+
+
+KILLED_IMPORT = """
+import sys
+from predictor import Predictor
+from predictor.learning.labels_io import import_labels
+from predictor.store import FeedbackStore
+predictor = Predictor.from_manifest(sys.argv[1])
+store = FeedbackStore(sys.argv[2])
+print("importing", flush=True)
+import_labels(predictor, store, sys.argv[3], tester="ann")
+print("done", flush=True)
+"""
+
+
+def test_an_import_killed_at_random_points_stores_each_row_whole_or_not_at_all(plain_world):
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from sqlalchemy import text
+
+    _, store, data = plain_world
+    csv_path, url = _labeled_csv(data, 400), str(store.engine.url)
+    rng, killed = random.Random(20), 0
+    for _ in range(6):
+        child = subprocess.Popen([sys.executable, "-c", KILLED_IMPORT,
+                                  str(data.parent / "manifest.toml"), url, str(csv_path)],
+                                 stdout=subprocess.PIPE, text=True,
+                                 cwd=Path(__file__).resolve().parent.parent)
+        assert child.stdout.readline().strip() == "importing"
+        time.sleep(rng.uniform(0.0, 1.5))
+        child.send_signal(signal.SIGKILL)
+        killed += child.wait(60) == -signal.SIGKILL
+    clicks, bare = _halves(store)
+    with store.read() as conn:
+        assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    print(f"{killed} of 6 imports killed mid-way; {clicks} rows stored whole, {bare} half")
+    assert killed >= 4 and clicks > 0 and bare == 0

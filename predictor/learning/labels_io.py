@@ -31,7 +31,7 @@ from ..store import schema
 from ..store.accuracy import NONE_LABEL
 from ..store.feedback import FeedbackStore
 from .evaluate import FORMULA_STARTS, image_path, read_labeled
-from .recording import record_click, record_labels
+from .recording import predict_click, store_click
 from .unpack import safe_unzip
 
 FORMATS = ("csv", "jsonl", "zip")
@@ -96,10 +96,12 @@ def _import_row(predictor: Predictor, store: FeedbackStore, csv_path: Path, row:
     image = within_reach(image_path(csv_path, row.get("image")), csv_path.parent)
     decoded = predictor.decode(image)
     point = check_point(row.get("x"), row.get("y"), decoded.size)
-    recorded = record_click(predictor, store, decoded, point, tester=tester, source="import",
-                            include_decode=True, image_name=str(image.resolve()))
+    click = predict_click(predictor, decoded, point, include_decode=True)
+    # One transaction for the click and its labels: killed at any point, a row is stored
+    # whole or not at all. (The labels were checked against the models above.)
+    recorded = store_click(store, click, tester=tester, source="import",
+                           image_name=str(image), labels=chosen)
     assert recorded.prediction_id is not None
-    record_labels(predictor, store, recorded.prediction_id, chosen, tester=tester)
     return recorded.prediction_id
 
 
