@@ -56,17 +56,25 @@ def write_entries(path: str | os.PathLike | None, entries: list[dict]) -> None:
     comments = "".join(line + "\n" for line in old.splitlines()
                        if line.startswith("#")) if old.startswith("#") else _HEADER
     body = "\n".join(_table(entry) for entry in entries)
+    try:
+        _replace(target, comments + "\n" + body)
+    except OSError as exc:  # a full disk, a read-only folder: the old manifest stays whole
+        raise ManifestError(f"cannot write the manifest {target}: "
+                            f"{exc.strerror or exc}") from None
+    load_versions(target)  # what was written must read back
+
+
+def _replace(target: Path, text: str) -> None:
     handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".manifest-", suffix=".toml")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(comments + "\n" + body)
+            out.write(text)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    load_versions(target)  # what was written must read back
 
 
 def next_version(entries: list[dict], model: str) -> str:
