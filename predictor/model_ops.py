@@ -7,8 +7,9 @@ checked against an allowlist of pure tensor operations before TensorFlow imports
 upload and at every load; the refusal names the first operation outside it. Function
 libraries are checked too (a `tf.function`, a `tf.cond` branch, a call naming a bare op).
 
-A SavedModel's own variable save and restore (`SaveV2`, `RestoreV2`, ...) are allowed only
-in the part of the graph its `saver_def` names, and only where nothing else reaches them.
+A SavedModel's own variable restore (`RestoreV2`) is allowed only in the part of the graph
+its `saver_def`'s restore op reaches and nothing else does; its save (`SaveV2`, ...) only
+in the part its save tensor alone reaches (which loading never runs).
 A TFLite model's built-in operations are pure; custom operations are refused, and Flex
 (select TF) ones unless their TensorFlow operation is on the same allowlist.
 
@@ -60,10 +61,12 @@ UnsortedSegmentSum VarHandleOp VarIsInitializedOp VariableV2 Where While Xdivy X
 Xlogy ZerosLike
 AssignVariableOp Assign
 """)
-# A SavedModel's own variables checkpoint: allowed only where its saver_def alone reaches.
-SAVER_OPS = _names("""
-MergeV2Checkpoints Restore RestoreSlice RestoreV2 Save SaveSlices SaveV2 ShardedFilename
-ShardedFilespec StaticRegexFullMatch StringJoin
+# A SavedModel's own variables checkpoint: restoring in the part its saver_def's restore op
+# alone reaches (what TF1 loading runs), saving only in the part its save tensor alone reaches.
+RESTORE_OPS = _names("Restore RestoreSlice RestoreV2")
+SAVE_OPS = _names("""
+MergeV2Checkpoints Save SaveSlices SaveV2 ShardedFilename ShardedFilespec
+StaticRegexFullMatch StringJoin
 """)
 _TFLITE_CUSTOM = 32  # BuiltinOperator.CUSTOM in the TFLite schema
 _RULE = ("a model may hold only pure tensor operations (no file, network, process or "
@@ -74,15 +77,16 @@ Unit = tuple[str, str]  # ("node", name) for a graph's top-level node, ("functio
 
 def check_graph_def(graph_def: Any, what: str) -> None:
     """Refuse a GraphDef (and its function library) holding an op outside ALLOWED_OPS."""
-    _check(graph_def, set(), what)
+    _check(graph_def, {}, what)
 
 
 def check_saved_model(saved_model: Any, what: str) -> None:
     """Refuse a SavedModel whose graphs hold an op outside ALLOWED_OPS (save/restore aside)."""
     for meta in saved_model.meta_graphs:
         saver = meta.saver_def
-        roots = {_node_name(saver.save_tensor_name), _node_name(saver.restore_op_name)}
-        _check(meta.graph_def, {("node", name) for name in roots if name}, what)
+        roots = {_node_name(saver.save_tensor_name): SAVE_OPS,
+                 _node_name(saver.restore_op_name): RESTORE_OPS}
+        _check(meta.graph_def, {("node", n): ops for n, ops in roots.items() if n}, what)
 
 
 def check_tflite(data: bytes, what: str,
@@ -147,23 +151,36 @@ def _refuse_unless_allowed(name: str, code: str, what: str) -> None:
                           f"operation {code!r}), which Pinpoint does not run: {_RULE}")
 
 
-def _check(graph_def: Any, saver_roots: set[Unit], what: str) -> None:
+def _check(graph_def: Any, saver_roots: dict[Unit, frozenset[str]], what: str) -> None:
     functions = {f.signature.name: f for f in graph_def.library.function}
     nodes = {node.name: node for node in graph_def.node}
     units: dict[Unit, list[Any]] = {("node", n): [node] for n, node in nodes.items()}
     units |= {("function", n): list(f.node_def) for n, f in functions.items()}
     edges = {unit: set(_edges(unit, body, nodes, functions)) for unit, body in units.items()}
-    saver_part = _closure(saver_roots & units.keys(), edges)
-    elsewhere = _closure(units.keys() - saver_part, edges)
+    extra = _saver_parts(saver_roots, units.keys(), edges)
     for unit, body in units.items():
         for node in body:
-            saver_ok = unit in saver_part and unit not in elsewhere
             for op in _ops_of(node, functions):
-                if op not in ALLOWED_OPS and not (saver_ok and op in SAVER_OPS):
+                if op not in ALLOWED_OPS and op not in extra.get(unit, ()):
                     place = f" in function {unit[1]!r}" if unit[0] == "function" else ""
                     raise UnsafeModel(f"{what}: holds the operation {op!r} (node "
                                       f"{node.name!r}{place}), which Pinpoint does not run: "
                                       f"{_RULE}")
+
+
+def _saver_parts(roots: dict[Unit, frozenset[str]], units: Iterable[Unit],
+                 edges: dict[Unit, set[Unit]]) -> dict[Unit, frozenset[str]]:
+    """The ops each unit may hold besides ALLOWED_OPS: a saver root's ops, in the units that
+    root reaches and nothing else does (so serving never runs them)."""
+    extra: dict[Unit, frozenset[str]] = {}
+    for root, ops in roots.items():
+        if root not in edges:
+            continue
+        part = _closure([root], edges)
+        elsewhere = _closure(set(units) - part, edges)
+        for unit in part - elsewhere:
+            extra[unit] = extra.get(unit, frozenset()) | ops
+    return extra
 
 
 def _ops_of(node: Any, functions: dict[str, Any]) -> Iterator[str]:

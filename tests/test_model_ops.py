@@ -259,3 +259,35 @@ def test_a_damaged_tflite_file_is_a_load_error_not_a_crash(tmp_path):
     (tmp_path / "m.toml").write_text(manifest_entry("x", "x.tflite"))
     with pytest.raises(ModelLoadError):
         load_model(load_versions(tmp_path / "m.toml")[0])
+
+
+def _saved_model(nodes: dict[str, tuple[str, list[str]]]):  # noqa: ANN202
+    """A SavedModel proto whose saver saves at `save` and restores at `restore_all`."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    meta = proto.meta_graphs.add()
+    meta.saver_def.save_tensor_name = "save:0"
+    meta.saver_def.restore_op_name = "restore_all"
+    for name, (op, inputs) in nodes.items():
+        meta.graph_def.node.add(name=name, op=op, input=inputs)
+    return proto
+
+
+@pytest.mark.parametrize(("nodes", "refused"), [
+    ({"save": ("SaveV2", ["filename"]), "restore_all": ("RestoreV2", ["filename"]),
+      "filename": ("Const", [])}, None),  # the saver's own: fine
+    ({"save": ("SaveV2", ["filename"]), "restore_all": ("NoOp", ["^write"]),
+      "write": ("SaveV2", ["filename"]), "filename": ("Const", [])}, "SaveV2"),  # run at load
+    ({"save": ("SaveV2", ["filename"]), "restore_all": ("RestoreV2", ["filename"]),
+      "filename": ("Const", []), "out": ("Identity", ["x", "^save"]),
+      "x": ("Placeholder", [])}, "SaveV2"),  # serving reaches the save op
+    ({"save": ("Identity", ["filename"]), "restore_all": ("NoOp", []),
+      "filename": ("Const", []), "read": ("ReadFile", ["filename"])}, "ReadFile"),
+])
+def test_a_savedmodel_may_save_and_restore_only_where_its_saver_alone_reaches(nodes, refused):
+    if refused is None:
+        check_saved_model(_saved_model(nodes), "sm")
+    else:
+        with pytest.raises(UnsafeModel, match=f"'{refused}'"):
+            check_saved_model(_saved_model(nodes), "sm")
