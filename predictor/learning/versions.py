@@ -137,6 +137,31 @@ def promote(path: str | os.PathLike | None, model: str, version: str) -> str | N
         return before
 
 
+def statuses(path: str | os.PathLike | None, model: str) -> dict[str, tuple]:
+    """Return each version of `model`'s raw `status` and `shadow` (None where unset), to put
+    back with restore_statuses when a promotion cannot be served."""
+    return {str(e.get("version", "unversioned")): (e.get("status"), e.get("shadow"))
+            for e in read_entries(path) if e["name"] == model}
+
+
+def restore_statuses(path: str | os.PathLike | None, model: str,
+                     saved: dict[str, tuple]) -> None:
+    """Put back what `statuses` returned, leaving every other entry (a concurrent upload's,
+    another model's) as it now is."""
+    with editing(path):
+        entries = read_entries(path)
+        for entry in entries:
+            version = str(entry.get("version", "unversioned"))
+            if entry["name"] != model or version not in saved:
+                continue
+            for key, value in zip(("status", "shadow"), saved[version], strict=True):
+                if value is None:
+                    entry.pop(key, None)
+                else:
+                    entry[key] = value
+        write_entries(path, entries)
+
+
 def set_shadow(path: str | os.PathLike | None, model: str, version: str, on: bool = True) -> bool:
     """Mark a non-active version of `model` as a shadow (or clear it); return if it changed.
 
