@@ -239,3 +239,30 @@ def test_an_import_killed_at_random_points_stores_each_row_whole_or_not_at_all(p
         assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
     print(f"{killed} of 6 imports killed mid-way; {clicks} rows stored whole, {bare} half")
     assert killed >= 4 and clicks > 0 and bare == 0
+
+
+def test_a_zip_export_holds_only_originals_still_holding_the_clicked_bytes(plain_world,
+                                                                           tmp_path,
+                                                                           monkeypatch):
+    import os
+
+    predictor, store, data = plain_world
+    photo = data / "photo.png"
+    paths = [photo, data / "changed.png", data / "fifo.png"]
+    for path in paths[1:]:
+        shutil.copy(photo, path)
+    for path in paths:
+        click = record_click(predictor, store, str(path), (10, 10), tester="ann",
+                             source="import", image_name=str(path))
+        record_labels(predictor, store, click.prediction_id, {"m": "alpha"}, tester="ann")
+    paths[1].write_bytes(b"another file now")  # the stored path says something else
+    paths[2].unlink()
+    os.mkfifo(paths[2])  # opening it to read would wait forever for a writer
+    export_labels(store, tmp_path / "export.zip", "zip")
+    archive = zipfile.ZipFile(tmp_path / "export.zip")
+    originals = [n for n in archive.namelist() if n.startswith("originals/")]
+    assert len(originals) == 1 and archive.read(originals[0]) == photo.read_bytes()
+    monkeypatch.setattr("predictor.learning.labels_io.MAX_ORIGINAL_MB", 100 / 2**20)
+    export_labels(store, tmp_path / "capped.zip", "zip")  # the photo is over 100 bytes
+    assert not [n for n in zipfile.ZipFile(tmp_path / "capped.zip").namelist()
+                if n.startswith("originals/")]

@@ -14,6 +14,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from .recording import predict_click, store_click
 from .unpack import safe_unzip
 
 FORMATS = ("csv", "jsonl", "zip")
+MAX_ORIGINAL_MB = 64  # an original photo larger than this is left out of a zip export
 MAX_UNZIPPED_MB = 2048  # a zip export unpacks to at most this (crops and original photos)
 P, M, L = schema.predictions, schema.prediction_models, schema.labels
 
@@ -256,9 +258,10 @@ def _write_zip(out: Path, records: list[dict]) -> None:
                     crops[model] = name
             original = _original(record)
             if original is not None:
-                name = f"originals/{record['image_sha256']}{original.suffix.lower()}"
+                path, data = original
+                name = f"originals/{record['image_sha256']}{path.suffix.lower()}"
                 if name not in archive.namelist():
-                    archive.write(original, name)
+                    archive.writestr(name, data)  # the bytes hashed, not the path again
                 record = {**record, "image": name}
             rows.append(_flat(_jsonl_record(record, crops)))
         buffer = io.StringIO()
@@ -284,15 +287,26 @@ def spreadsheet_safe(value: object) -> object:
     return value
 
 
-def _original(record: dict) -> Path | None:
-    """The clicked image file, if it is still there and still the same bytes."""
+def _original(record: dict) -> tuple[Path, bytes] | None:
+    """The clicked image file and its bytes, if it is still a regular file of at most
+    MAX_ORIGINAL_MB holding the same bytes; read once, so what was hashed is what is written
+    (a stored path swapped for a link to another file in between cannot slip in)."""
     import hashlib
 
     path = Path(record["image"]) if record["image"] else None
-    if path is None or not path.is_file() or not record["image_sha256"]:
+    if path is None or not record["image_sha256"]:
         return None
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return path if digest == record["image_sha256"] else None
+    try:  # O_NONBLOCK: a path now naming a FIFO must not hang the export
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = handle.read(int(MAX_ORIGINAL_MB * 2**20) + 1)
+    if len(data) > MAX_ORIGINAL_MB * 2**20:
+        return None
+    return (path, data) if hashlib.sha256(data).hexdigest() == record["image_sha256"] else None
 
 
 def _b64(data: bytes | None) -> str:
