@@ -7,6 +7,7 @@ operation that writes a file, reads one, lists a folder or runs Python.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from contextlib import contextmanager
@@ -126,11 +127,15 @@ def fifo_watch(path: Path):  # noqa: ANN201 - yields a threading.Event
 
     def writer() -> None:
         while True:
-            with open(path, "w") as fifo:  # blocks until a reader opens the FIFO
+            fd = os.open(path, os.O_WRONLY)  # blocks until a reader opens the FIFO
+            try:
                 if stop.is_set():
                     return
                 opened.set()
-                fifo.write("secret")
+                with contextlib.suppress(OSError):  # the reader may be gone already (EPIPE)
+                    os.write(fd, b"secret")
+            finally:
+                os.close(fd)
 
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
