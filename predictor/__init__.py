@@ -28,6 +28,7 @@ from .errors import (
     StoreError,
     UnknownLabel,
     UnknownPrediction,
+    UnsafeModel,
     VersionRejected,
 )
 from .facts import ModelFacts, ServedModels
@@ -100,6 +101,7 @@ __all__ = [
     "StoreError",
     "UnknownLabel",
     "UnknownPrediction",
+    "UnsafeModel",
     "VersionRejected",
     # loaded on first use (see _MODULES)
     "Config",

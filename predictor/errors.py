@@ -35,6 +35,10 @@ class ModelLoadError(PinpointError):
     """A model file could not be loaded or does not match its labels."""
 
 
+class UnsafeModel(ModelLoadError):
+    """The model holds an operation Pinpoint never runs (file, network, process or code)."""
+
+
 class VersionRejected(PinpointError):
     """An uploaded model version was refused: bad format, labels, output size or scores."""
 

@@ -70,11 +70,16 @@ class ModelSpec:
 
 
 def manifest_path(path: str | os.PathLike | None = None) -> Path:
-    """Return the manifest to use: the argument, else $PINPOINT_MANIFEST, else models/."""
+    """Return the manifest to use: the argument, else $PINPOINT_MANIFEST, else models/.
+
+    The path is made absolute here, once: every path written into or read from the manifest
+    is relative to its folder, and a relative folder would be joined twice (once by the
+    caller, once by the reader) or change meaning when the working folder does.
+    """
     from .config import load_config
 
     chosen = path or load_config().manifest or DEFAULT_MANIFEST
-    return Path(chosen)
+    return Path(chosen).absolute()
 
 
 def load_manifest(path: str | os.PathLike | None = None) -> list[ModelSpec]:

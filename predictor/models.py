@@ -14,6 +14,7 @@ import numpy as np
 
 from .errors import ModelLoadError
 from .manifest import ModelSpec
+from .model_ops import check_graph_def, check_saved_model, check_tflite
 
 Runner = Callable[[np.ndarray], np.ndarray]
 DEFAULT_COPIES = min(4, os.cpu_count() or 1)
@@ -142,6 +143,9 @@ def _load_savedmodel(spec: ModelSpec) -> Runner:
 
 def _savedmodel_output(spec: ModelSpec, wanted: str | None) -> Runner:
     tf = _tf()
+    # The proto TensorFlow itself would read, checked before TensorFlow runs any of it.
+    check_saved_model(tf.__internal__.saved_model.parse_saved_model(str(spec.path)),
+                      _what(spec))
     loaded = tf.saved_model.load(str(spec.path))
     if "serving_default" not in loaded.signatures:
         raise ModelLoadError(f"model {spec.name!r}: SavedModel has no serving_default signature")
@@ -172,6 +176,7 @@ def _graphdef_output(spec: ModelSpec, tensor: str | None) -> Runner:
     tf = _tf()
     graph_def = tf.compat.v1.GraphDef()
     graph_def.ParseFromString(spec.path.read_bytes())
+    check_graph_def(graph_def, _what(spec))
 
     def _import() -> None:
         tf.compat.v1.import_graph_def(graph_def, name="")
@@ -229,9 +234,11 @@ def _with_head(spec: ModelSpec, features: Runner) -> Runner:
 
 def _load_tflite(spec: ModelSpec, copies: int = 1) -> Runner:
     """Load `copies` interpreters; each serves one thread at a time, so N copies run N calls."""
+    data = spec.path.read_bytes()  # checked once; every copy runs these very bytes
+    check_tflite(data, _what(spec), _flex_node)
     pool: queue.SimpleQueue = queue.SimpleQueue()
     for _ in range(max(1, copies)):
-        pool.put(_tflite_interpreter(spec))
+        pool.put(_tflite_interpreter(spec, data))
 
     def run(batch: np.ndarray) -> np.ndarray:
         interpreter, input_details, output_details = pool.get()
@@ -249,8 +256,8 @@ def _load_tflite(spec: ModelSpec, copies: int = 1) -> Runner:
     return run
 
 
-def _tflite_interpreter(spec: ModelSpec) -> tuple:
-    interpreter = _interpreter_class()(model_path=str(spec.path), num_threads=1)
+def _tflite_interpreter(spec: ModelSpec, data: bytes) -> tuple:
+    interpreter = _interpreter_class()(model_content=data, num_threads=1)
     (details,) = interpreter.get_input_details()
     _check_input_shape(spec, [None, *(int(dim) for dim in details["shape"][1:])])
     wanted = [1, spec.input_size, spec.input_size, 3]
@@ -261,6 +268,17 @@ def _tflite_interpreter(spec: ModelSpec) -> tuple:
     interpreter.set_tensor(details["index"], np.zeros(wanted, details["dtype"]))
     interpreter.invoke()  # the first call initialises the kernels: pay it at load
     return interpreter, details, interpreter.get_output_details()[0]
+
+
+def _what(spec: ModelSpec) -> str:
+    return f"model {spec.name!r} ({spec.path.name})"
+
+
+def _flex_node(serialized: bytes):  # noqa: ANN202 - a tf NodeDef
+    """Parse the NodeDef a TFLite Flex op carries (TensorFlow is imported only if one does)."""
+    node = _tf().compat.v1.NodeDef()
+    node.ParseFromString(serialized)
+    return node
 
 
 def _check_input_shape(spec: ModelSpec, shape: list | tuple) -> None:

@@ -72,3 +72,28 @@ def _versions(manifest):
     from predictor import load_versions
 
     return load_versions(manifest)
+
+
+def test_make_active_refuses_a_version_that_does_not_load(app_env, tmp_path, monkeypatch):
+    """A candidate whose file now writes files: refused on the page, the app keeps serving."""
+    from predictor.learning.versions import register_candidate
+    from tests.evil_models import write_evil_pb
+
+    folder = tmp_path / "models"
+    shutil.copytree(app_env.manifest.parent, folder)
+    manifest = folder / "manifest.toml"
+    monkeypatch.setenv("PINPOINT_MANIFEST", str(manifest))
+    marker = tmp_path / "PWNED_BY_MAKE_ACTIVE"
+    evil = write_evil_pb(folder, "write", marker)
+    register_candidate(manifest, {"name": "color", "version": "evil", "file": evil.name,
+                                  "labels": "colors.txt", "input_size": 32,
+                                  "crop_fraction": 0.2})
+    before = manifest.read_bytes()
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    at.selectbox(key="models_promote_color").select("evil").run()
+    at.button(key="models_make_active_color").click().run()
+    assert not at.exception
+    assert any("color evil was not made active" in e.value and "'WriteFile'" in e.value
+               for e in at.error)
+    assert manifest.read_bytes() == before and not marker.exists()
+    assert at.header[0].value == "color · version tiny-1"

@@ -75,3 +75,40 @@ def test_a_tester_without_labels_is_told_where_to_make_some(app_env):
     _seed(app_env)
     at = _open("cy")
     assert "No labels saved as **cy** yet" in at.info[0].value
+
+
+class _LoggedIn(dict):
+    """st.user as an identity provider leaves it after ann logged in."""
+
+    is_logged_in = True
+
+
+def test_a_logged_in_tester_cannot_reach_another_testers_labels(app_env, monkeypatch):
+    import streamlit as st
+
+    store = app_env.store()
+    ids = {}
+    for key, tester in (("a", "ann@example.org"), ("c", "bob")):
+        ids[tester] = store.record_prediction(store_writer.fake_prediction(key), tester=tester,
+                                              image_name=f"{key}.jpg")
+        store.record_labels(ids[tester], {"color": "blue"}, tester=tester,
+                            at=datetime(2026, 12, 1, 9))
+    store.close()
+    monkeypatch.setattr(st, "user", _LoggedIn(email="ann@example.org"))
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.secrets["auth"] = {"client_id": "pinpoint"}
+    at.query_params["tester"] = "bob"  # the URL names bob: the login decides, not the URL
+    at.run()
+    assert not at.exception
+    assert "saved as **ann@example.org**" in at.markdown[0].value
+    assert [box.key for box in at.selectbox] == [f"mylabels_label_{ids['ann@example.org']}_color"]
+    # A crafted request: a value for bob's widget key, then ann's save.
+    at.session_state[f"mylabels_label_{ids['bob']}_color"] = "navy"
+    at.button(key=f"mylabels_save_{ids['ann@example.org']}").click().run()
+    assert at.info[0].value == "Nothing changed."
+    store = app_env.store()
+    from predictor.store import labeled_answers
+
+    truths = labeled_answers(store).set_index("prediction_id")["truth"].to_dict()
+    store.close()
+    assert truths == {ids["ann@example.org"]: "blue", ids["bob"]: "blue"}

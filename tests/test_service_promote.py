@@ -71,3 +71,22 @@ def test_promotion_is_refused_to_non_admins_and_unknown_versions(served, version
     assert "error" in answer.json()
     assert manifest.read_text() == before
     assert version_answering(url) == "0.1"
+
+
+def test_promoting_a_version_whose_file_now_writes_files_changes_nothing(served, tmp_path):
+    """The candidate's file was swapped for a graph that writes a file: refused at its load."""
+    from predictor.learning.versions import register_candidate
+    from tests.evil_models import write_evil_pb
+
+    url, manifest, _ = served
+    marker = tmp_path / "PWNED_BY_PROMOTE"
+    evil = write_evil_pb(tmp_path, "write", marker)
+    register_candidate(manifest, {"name": "tiny", "version": "0.3", "file": evil.name,
+                                  "labels": "labels.txt", "input_size": 32,
+                                  "crop_fraction": 0.5})
+    before = manifest.read_bytes()
+    refused = promote(url, "0.3", ALICE)
+    assert 400 <= refused.status_code < 500, refused.text
+    assert "holds the operation 'WriteFile'" in refused.json()["message"]
+    assert not marker.exists()
+    assert manifest.read_bytes() == before and version_answering(url) == "0.1"

@@ -156,3 +156,93 @@ def test_the_command_line_adds_and_refuses(tiny, manifest):
     assert refused.stderr.strip().startswith("error: the model does not work as described")
     assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     assert sorted(p.name for p in (manifest.parent / "color").iterdir()) == ["1.1.0"]
+
+
+def _zip(path: Path, entries: list[tuple[zipfile.ZipInfo | str, bytes]]) -> Path:
+    import warnings
+
+    with warnings.catch_warnings(), zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        warnings.simplefilter("ignore")  # zipfile warns of a duplicate name: that is the probe
+        for info, data in entries:
+            archive.writestr(info, data)
+    return path
+
+
+def _link(name: str, target: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (0o120777 << 16)  # a symlink, as `zip --symlinks` stores it
+    return info
+
+
+@pytest.mark.parametrize(("entries", "message"), [
+    ([("/tmp/absolute.txt", b"x")], "unsafe entry: '/tmp/absolute.txt'"),
+    ([("exported/../../up.txt", b"x")], "unsafe entry"),
+    ([("..\\..\\up.txt", b"x")], "unsafe entry"),
+    ([("C:/windows.txt", b"x")], "unsafe entry"),
+    ([(_link("exported/saved_model.pb", "/etc/passwd"), b"/etc/passwd")],
+     "unsafe entry: 'exported/saved_model.pb'"),
+    ([("exported/saved_model.pb", b"a"), ("exported/saved_model.pb", b"b")],
+     "holds 'exported/saved_model.pb' twice"),
+])
+def test_a_zip_with_an_unsafe_entry_is_refused_and_writes_nothing(manifest, tmp_path, entries,
+                                                                  message):
+    before, tree = manifest.read_bytes(), _tree(manifest.parent)
+    evil = _zip(tmp_path.parent / f"{tmp_path.name}-evil.zip", entries)
+    with pytest.raises(VersionRejected) as refused:
+        add_version(manifest, "color", ModelFile.from_path(evil), LABELS_TEXT,
+                    InputSpec(INPUT_SIZE))
+    assert message in str(refused.value)
+    assert manifest.read_bytes() == before and _tree(manifest.parent) == tree
+    assert not list(Path("/tmp").glob("absolute.txt")) and not (tmp_path / "up.txt").exists()
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(manifest, tmp_path, monkeypatch):
+    ratio_bomb = _zip(tmp_path / "bomb.zip", [("exported/zeros.bin", b"\0" * (8 << 20))])
+    assert ratio_bomb.stat().st_size < 20_000  # 8 MB of zeros: a ratio over 400
+    many = _zip(tmp_path / "many.zip", [(f"exported/{i}", b"") for i in range(50)])
+    monkeypatch.setattr("predictor.learning.unpack.MAX_ZIP_FILES", 40)
+    written = []
+    real = zipfile.ZipFile.extractall
+    monkeypatch.setattr(zipfile.ZipFile, "extractall",
+                        lambda self, *a, **k: written.append(1) or real(self, *a, **k))
+    for bomb in (ratio_bomb, many):
+        with pytest.raises(VersionRejected, match="unpacks to more than 1 MB or 40 files"):
+            add_version(manifest, "color", ModelFile.from_path(bomb), LABELS_TEXT,
+                        InputSpec(INPUT_SIZE), max_mb=1)
+    assert written == []  # refused from the sizes the zip declares, before writing a byte
+
+
+def test_a_zip_that_lies_about_its_sizes_writes_no_more_than_it_declares(manifest, tmp_path):
+    import struct
+
+    data = bytearray(_zip(tmp_path / "l.zip", [("exported/big.bin", b"\0" * (8 << 20))])
+                     .read_bytes())
+    struct.pack_into("<I", data, 22, 10)  # the local header's uncompressed size
+    struct.pack_into("<I", data, data.rfind(b"PK\x01\x02") + 24, 10)  # the central one's
+    (tmp_path / "lying.zip").write_bytes(bytes(data))
+    tree = _tree(manifest.parent)
+    with pytest.raises(VersionRejected, match="Bad CRC-32"):
+        add_version(manifest, "color", ModelFile.from_path(tmp_path / "lying.zip"),
+                    LABELS_TEXT, InputSpec(INPUT_SIZE), max_mb=1)
+    assert _tree(manifest.parent) == tree
+
+
+@pytest.mark.parametrize("special", ["link_out", "fifo"])
+def test_a_savedmodel_folder_with_a_link_or_special_file_is_refused(tiny, manifest, tmp_path,
+                                                                     special):
+    folder = tmp_path / "upload"
+    shutil.copytree(tiny / "tiny_savedmodel", folder)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("server secret")
+    if special == "link_out":
+        (folder / "assets").mkdir(exist_ok=True)
+        (folder / "assets" / "vocab.txt").symlink_to(secret)
+    else:
+        import os
+
+        os.mkfifo(folder / "pipe")  # copying it would wait forever for a writer
+    tree = _tree(manifest.parent)
+    with pytest.raises(VersionRejected, match="a link or special file"):
+        add_version(manifest, "color", ModelFile.from_path(folder), LABELS_TEXT,
+                    InputSpec(INPUT_SIZE))
+    assert _tree(manifest.parent) == tree

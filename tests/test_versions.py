@@ -82,3 +82,35 @@ def test_changes_from_two_processes_at_once_all_land(manifest):
     assert [w.exitcode for w in workers] == [0, 0]
     versions = {s.version for s in load_versions(manifest)}
     assert versions == {"1.0.0"} | {f"{p}.{n}" for p in ("7", "8") for n in range(15)}
+
+
+FULL_DISK = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
+resource.setrlimit(resource.RLIMIT_FSIZE, (256, 256))  # no file may grow past 256 bytes
+from predictor.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("command", [["promote", "color", "1.1.0"],
+                                     ["shadow", "color", "1.1.0"]])
+def test_a_manifest_that_cannot_be_written_is_left_as_it_was(manifest, command):
+    """As on a full disk: the new manifest cannot be written, so nothing changes."""
+    import subprocess
+    import sys
+
+    register_candidate(manifest, {"name": "color", "version": "1.1.0", "file": "m.keras",
+                                  "labels": "labels.txt", "input_size": 32,
+                                  "crop_fraction": 0.5})
+    before = manifest.read_bytes()
+    assert len(before) > 256
+    done = subprocess.run([sys.executable, "-c", FULL_DISK, "--manifest", str(manifest),
+                           *command], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith(f"error: cannot write the manifest {manifest}: ")
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert manifest.read_bytes() == before
+    assert sorted(p.name for p in manifest.parent.iterdir()) == [
+        ".manifest.toml.lock", "labels.txt", "m.keras", "manifest.toml"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from predictor import PinpointError, load_versions, manifest_path
+from predictor import PinpointError, Predictor, load_versions, manifest_path
 from predictor.learning.compare import compare_on, version_figures, version_spec
 from predictor.learning.labeled_crops import gather
 from predictor.learning.training_jobs import TrainingStatus
@@ -135,13 +135,27 @@ def promote_ui(model: str, versions: list[str], active: str, store: FeedbackStor
     # shows the new version, and a superseded run cannot reset the click first.
     st.button("Make active", key=f"models_make_active_{model}", disabled=chosen == active,
               on_click=_promote, args=(model, store, by))
+    if error := st.session_state.pop(f"models_promote_error_{model}", None):
+        st.error(error)
 
 
 def _promote(model: str, store: FeedbackStore, by: str) -> None:
     chosen = st.session_state[f"models_promote_{model}"]  # what the box shows at the click
+    try:  # the app serves it from the next click: it must load, or nothing changes
+        _load_once(model, chosen)
+    except PinpointError as exc:
+        st.session_state[f"models_promote_error_{model}"] = (
+            f"{model} {chosen} was not made active: {exc}")
+        return
     before = promote(manifest_path(), model, chosen)
     if before is not None:
         store.record_switch(model, before, chosen, by=by, source="app")
+
+
+def _load_once(model: str, version: str) -> None:
+    """Load and warm one version as serving would (its operations checked first), then free it."""
+    spec = next(s for s in load_versions() if s.name == model and s.version == version)
+    Predictor.from_specs([spec]).close()
 
 
 def model_versions(model: str) -> tuple[list[str], str]:

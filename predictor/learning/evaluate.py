@@ -26,6 +26,7 @@ from ..store.accuracy import NONE_LABEL, Answer, summarize
 from .heuristic import PROTOTYPES, rank_colors
 
 REQUIRED = ("image", "x", "y")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet run a cell
 TOP_K = 5
 ALSO = "_also"
 _EXPORT_EXTRAS = ("prediction_id", "image_sha256", "tester")  # columns a labels export adds
@@ -176,8 +177,11 @@ def _read(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             header = [h.strip() for h in reader.fieldnames or []]
+            twice = sorted({h for h in header if header.count(h) > 1})
+            if twice:  # which of the two would count?
+                raise LabeledFileError(f"{path}: column(s) {', '.join(twice)} appear twice")
             reader.fieldnames = header
-            rows = [(reader.line_num, row) for row in reader]
+            rows = [(reader.line_num, _unquoted(row)) for row in reader]
     except FileNotFoundError:
         raise LabeledFileError(f"no labeled file at {path}") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
@@ -188,6 +192,12 @@ def _read(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
             f"{path} lacks column(s) {', '.join(missing)}; it has {', '.join(header) or 'none'}"
         )
     return header, rows
+
+
+def _unquoted(row: dict) -> dict:
+    """Undo an export's formula quoting: `'=x` reads back as `=x` (see spreadsheet_safe)."""
+    return {key: value[1:] if isinstance(value, str) and value[:1] == "'"
+            and value[1:2] in FORMULA_STARTS else value for key, value in row.items()}
 
 
 def image_path(csv_path: Path, image: str | None) -> Path:

@@ -14,6 +14,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -25,14 +26,18 @@ from sqlalchemy import and_, select
 
 from ..crop import check_point
 from ..errors import LabeledFileError, PinpointError, UnknownLabel
+from ..paths import image_root
 from ..predict import Predictor
 from ..store import schema
 from ..store.accuracy import NONE_LABEL
 from ..store.feedback import FeedbackStore
-from .evaluate import image_path, read_labeled
-from .recording import record_click, record_labels
+from .evaluate import FORMULA_STARTS, image_path, read_labeled
+from .recording import predict_click, store_click
+from .unpack import safe_unzip
 
 FORMATS = ("csv", "jsonl", "zip")
+MAX_ORIGINAL_MB = 64  # an original photo larger than this is left out of a zip export
+MAX_UNZIPPED_MB = 2048  # a zip export unpacks to at most this (crops and original photos)
 P, M, L = schema.predictions, schema.prediction_models, schema.labels
 
 
@@ -90,14 +95,31 @@ def _import_row(predictor: Predictor, store: FeedbackStore, csv_path: Path, row:
             chosen[spec.name] = label
     if not chosen:
         raise LabeledFileError("no label for any model")
-    image = image_path(csv_path, row.get("image"))
+    image = within_reach(image_path(csv_path, row.get("image")), csv_path.parent)
     decoded = predictor.decode(image)
     point = check_point(row.get("x"), row.get("y"), decoded.size)
-    recorded = record_click(predictor, store, decoded, point, tester=tester, source="import",
-                            include_decode=True, image_name=str(image.resolve()))
+    click = predict_click(predictor, decoded, point, include_decode=True)
+    # One transaction for the click and its labels: killed at any point, a row is stored
+    # whole or not at all. (The labels were checked against the models above.)
+    recorded = store_click(store, click, tester=tester, source="import",
+                           image_name=str(image), labels=chosen)
     assert recorded.prediction_id is not None
-    record_labels(predictor, store, recorded.prediction_id, chosen, tester=tester)
     return recorded.prediction_id
+
+
+def within_reach(image: Path, folder: Path) -> Path:
+    """Return the image's real path if it lies in `folder`'s tree or the image root, links
+    followed: a labeled file may not make the server store crops of any other file."""
+    try:
+        real = image.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise LabeledFileError(f"no image at {image}") from None
+    roots = [folder.resolve(), *([root.resolve()] if (root := image_root()) else [])]
+    if not any(real.is_relative_to(r) for r in roots):
+        where = "its folder or the image root" if len(roots) > 1 else "its folder"
+        raise LabeledFileError(f"{image} is outside the labeled file's reach ({where}; "
+                               "links are followed)")
+    return real
 
 
 @contextmanager
@@ -122,15 +144,7 @@ def labeled_csv(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def _unzip(path: Path, folder: Path) -> Path:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for member in archive.namelist():  # refuse names that climb out of the folder
-                target = (folder / member).resolve()
-                if not target.is_relative_to(folder.resolve()):
-                    raise LabeledFileError(f"{path.name}: unsafe member name {member!r}")
-            archive.extractall(folder)
-    except zipfile.BadZipFile as exc:
-        raise LabeledFileError(f"{path.name} is not a zip file: {exc}") from None
+    safe_unzip(path, folder, MAX_UNZIPPED_MB * 2**20, LabeledFileError)
     if not (folder / "labels.csv").is_file():
         raise LabeledFileError(f"{path.name} holds no labels.csv")
     return folder / "labels.csv"
@@ -149,10 +163,13 @@ def _jsonl_to_csv(path: Path, folder: Path) -> Path:
     for record in records:  # relative image paths stay relative to the JSONL's folder
         image = Path(str(record.get("image") or ""))
         if record.get("image") and not image.is_absolute():
-            source = path.parent / image
-            if source.is_file():
-                (folder / image).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, folder / image)
+            source, copy = (path.parent / image).resolve(), (folder / image).resolve()
+            # Neither end may leave its folder: "../x" would copy a file beside the JSONL's
+            # folder to a place beside the temporary one.
+            if source.is_file() and source.is_relative_to(path.parent.resolve()) \
+                    and copy.is_relative_to(folder.resolve()):
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, copy)
     return target
 
 
@@ -241,9 +258,10 @@ def _write_zip(out: Path, records: list[dict]) -> None:
                     crops[model] = name
             original = _original(record)
             if original is not None:
-                name = f"originals/{record['image_sha256']}{original.suffix.lower()}"
+                path, data = original
+                name = f"originals/{record['image_sha256']}{path.suffix.lower()}"
                 if name not in archive.namelist():
-                    archive.write(original, name)
+                    archive.writestr(name, data)  # the bytes hashed, not the path again
                 record = {**record, "image": name}
             rows.append(_flat(_jsonl_record(record, crops)))
         buffer = io.StringIO()
@@ -257,18 +275,38 @@ def _write_csv_to(handle: io.TextIOBase | io.StringIO, rows: list[dict[str, obje
         columns += [key for key in row if key not in columns]
     writer = csv.DictWriter(handle, fieldnames=columns)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()}
+                     for row in rows)
 
 
-def _original(record: dict) -> Path | None:
-    """The clicked image file, if it is still there and still the same bytes."""
+def spreadsheet_safe(value: object) -> object:
+    """Quote a text cell a spreadsheet would run as a formula (OWASP CSV injection): a
+    leading `=`, `+`, `-`, `@`, tab or CR gets a `'` before it; read_labeled removes it."""
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value
+
+
+def _original(record: dict) -> tuple[Path, bytes] | None:
+    """The clicked image file and its bytes, if it is still a regular file of at most
+    MAX_ORIGINAL_MB holding the same bytes; read once, so what was hashed is what is written
+    (a stored path swapped for a link to another file in between cannot slip in)."""
     import hashlib
 
     path = Path(record["image"]) if record["image"] else None
-    if path is None or not path.is_file() or not record["image_sha256"]:
+    if path is None or not record["image_sha256"]:
         return None
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return path if digest == record["image_sha256"] else None
+    try:  # O_NONBLOCK: a path now naming a FIFO must not hang the export
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = handle.read(int(MAX_ORIGINAL_MB * 2**20) + 1)
+    if len(data) > MAX_ORIGINAL_MB * 2**20:
+        return None
+    return (path, data) if hashlib.sha256(data).hexdigest() == record["image_sha256"] else None
 
 
 def _b64(data: bytes | None) -> str:

@@ -129,8 +129,10 @@ def predict_click(predictor: Predictor, image: ImageSource | DecodedImage,
 
 
 def store_click(store: FeedbackStore | None, click: Click, *, tester: str,
-                source: str, image_name: str | None = None) -> RecordedPrediction:
-    """Store a predicted click as ok / degraded (or its error as failed, then raise it)."""
+                source: str, image_name: str | None = None,
+                labels: Mapping[str, str | None] | None = None) -> RecordedPrediction:
+    """Store a predicted click as ok / degraded (or its error as failed, then raise it);
+    `labels` (checked by the caller) are stored with it, in the same transaction."""
     if click.error is not None or click.prediction is None:
         if store is not None:
             store.record_failure(tester=tester, source=source, error=str(click.error),
@@ -142,7 +144,7 @@ def store_click(store: FeedbackStore | None, click: Click, *, tester: str,
         click.prediction, tester=tester, source=source,
         status="degraded" if click.faulty else "ok",
         crops_png={name: png_bytes(crop) for name, crop in click.crops.items()},
-        parallel=click.parallel, image_name=image_name)
+        parallel=click.parallel, image_name=image_name, labels=labels)
     if click.shadow is not None:  # queued after the answer is stored; the click never waits
         with suppress(Exception):  # a shadow must never fail the click
             click.shadow(store, prediction_id)

@@ -14,20 +14,19 @@ import re
 import shutil
 import tempfile
 import threading
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import PinpointError, VersionRejected
+from ..errors import PinpointError, UnsafeModel, VersionRejected
 from ..manifest import RETRAIN_INPUT, RETRAIN_OUTPUT, load_versions, manifest_path, spec_from_entry
+from .unpack import check_folder, safe_unzip
 from .versions import next_version, read_entries, register_candidate
 
 MAX_MODEL_MB = 200.0  # a model file or SavedModel zip, and what the zip unpacks to
 MAX_LABELS_BYTES = 1024 * 1024
-MAX_ZIP_FILES = 10_000
 # What a suffix means; a .zip must hold one SavedModel folder (with saved_model.pb).
 SUFFIXES = {".keras": "keras", ".h5": "keras", ".pb": "graphdef", ".tflite": "tflite",
             ".zip": "savedmodel"}
@@ -138,6 +137,8 @@ def check_loads(entry: dict, manifest: Path, labels: tuple[str, ...]) -> None:
         spec = spec_from_entry(entry, manifest)
         loaded = load_model(spec, copies=1)  # checks the input size and one output per label
         scores = loaded.probabilities(_test_input(spec.input_size, spec.scale, spec.offset))
+    except UnsafeModel as exc:  # refused before TensorFlow saw the graph: nothing ran
+        raise VersionRejected(f"the model is refused: {exc}") from None
     except PinpointError as exc:
         raise VersionRejected(f"the model does not work as described: {exc}") from None
     except Exception as exc:  # a broken file can fail anywhere inside TensorFlow
@@ -237,38 +238,18 @@ def _size_of(path: Path | None) -> int:
 
 def _stage_savedmodel(out: Path, model_file: ModelFile, max_bytes: float) -> str:
     if model_file.path is not None and model_file.path.is_dir():
-        total = sum(p.stat().st_size for p in model_file.path.rglob("*") if p.is_file())
-        if total > max_bytes:
-            raise VersionRejected(f"the SavedModel folder is over {max_bytes / 2**20:.0f} MB")
-        shutil.copytree(model_file.path, out, symlinks=False)
+        check_folder(model_file.path, max_bytes, VersionRejected)
+        shutil.copytree(model_file.path, out, symlinks=True)  # checked: holds no links
     else:
         zipped = out.parent / "upload.zip"
         _copy_file(model_file, zipped, max_bytes)
-        _unzip(zipped, out, max_bytes)
+        safe_unzip(zipped, out, max_bytes, VersionRejected)
         zipped.unlink()
     found = [p.parent for p in out.rglob("saved_model.pb")]
     if len(found) != 1:
         raise VersionRejected(f"the zip must hold one SavedModel (one saved_model.pb), "
                               f"found {len(found)}")
     return str(found[0].relative_to(out.parent))
-
-
-def _unzip(zipped: Path, out: Path, max_bytes: float) -> None:
-    """Unpack safely: no absolute paths, no '..', no links, bounded size and file count."""
-    try:
-        with zipfile.ZipFile(zipped) as archive:
-            members = archive.infolist()
-            if len(members) > MAX_ZIP_FILES or sum(m.file_size for m in members) > max_bytes:
-                raise VersionRejected(f"the zip unpacks to more than {max_bytes / 2**20:.0f} MB "
-                                      f"or {MAX_ZIP_FILES} files")
-            for member in members:
-                parts = Path(member.filename).parts
-                is_link = (member.external_attr >> 16) & 0o170000 == 0o120000
-                if member.filename.startswith("/") or ".." in parts or is_link:
-                    raise VersionRejected(f"the zip holds an unsafe entry: {member.filename!r}")
-            archive.extractall(out)
-    except zipfile.BadZipFile as exc:
-        raise VersionRejected(f"not a readable zip file: {exc}") from None
 
 
 def _as_staged(entry: dict, staging: Path) -> dict:

@@ -56,17 +56,25 @@ def write_entries(path: str | os.PathLike | None, entries: list[dict]) -> None:
     comments = "".join(line + "\n" for line in old.splitlines()
                        if line.startswith("#")) if old.startswith("#") else _HEADER
     body = "\n".join(_table(entry) for entry in entries)
+    try:
+        _replace(target, comments + "\n" + body)
+    except OSError as exc:  # a full disk, a read-only folder: the old manifest stays whole
+        raise ManifestError(f"cannot write the manifest {target}: "
+                            f"{exc.strerror or exc}") from None
+    load_versions(target)  # what was written must read back
+
+
+def _replace(target: Path, text: str) -> None:
     handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".manifest-", suffix=".toml")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(comments + "\n" + body)
+            out.write(text)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    load_versions(target)  # what was written must read back
 
 
 def next_version(entries: list[dict], model: str) -> str:
@@ -127,6 +135,31 @@ def promote(path: str | os.PathLike | None, model: str, version: str) -> str | N
                 entry["status"] = "retired"
         write_entries(path, entries)
         return before
+
+
+def statuses(path: str | os.PathLike | None, model: str) -> dict[str, tuple]:
+    """Return each version of `model`'s raw `status` and `shadow` (None where unset), to put
+    back with restore_statuses when a promotion cannot be served."""
+    return {str(e.get("version", "unversioned")): (e.get("status"), e.get("shadow"))
+            for e in read_entries(path) if e["name"] == model}
+
+
+def restore_statuses(path: str | os.PathLike | None, model: str,
+                     saved: dict[str, tuple]) -> None:
+    """Put back what `statuses` returned, leaving every other entry (a concurrent upload's,
+    another model's) as it now is."""
+    with editing(path):
+        entries = read_entries(path)
+        for entry in entries:
+            version = str(entry.get("version", "unversioned"))
+            if entry["name"] != model or version not in saved:
+                continue
+            for key, value in zip(("status", "shadow"), saved[version], strict=True):
+                if value is None:
+                    entry.pop(key, None)
+                else:
+                    entry[key] = value
+        write_entries(path, entries)
 
 
 def set_shadow(path: str | os.PathLike | None, model: str, version: str, on: bool = True) -> bool:

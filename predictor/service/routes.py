@@ -62,7 +62,8 @@ def caller(request: Request, key: Annotated[str | None, Security(_KEY_HEADER)] =
     if not keys:
         return "local"
     bearer = request.headers.get("authorization", "")
-    offered = key or (bearer[7:].strip() if bearer[:7].lower() == "bearer " else None)
+    # The key exactly as sent: " KEY" or "KEY " is another key (nothing is stripped).
+    offered = key or (bearer[7:] if bearer[:7].lower() == "bearer " else None)
     name = find_key(keys, offered)
     if name is None:
         raise Unauthorized("missing or unknown API key (send it in the X-API-Key header)")

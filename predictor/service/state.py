@@ -85,18 +85,21 @@ class ServiceState:
         finishes on the models it started with. If they fail to load, the manifest is put
         back and the running models stay. The switch is recorded in the store.
         """
-        from ..learning.versions import promote
+        from ..learning.versions import promote, restore_statuses, statuses
 
         with self._promoting:
             self.require_ready()
             started = time.perf_counter()
+            saved = statuses(self.settings.manifest, model)
             before = promote(self.settings.manifest, model, version)
             if before is None:
                 return {"model": model, "before": version, "after": version, "switched": False}
             try:  # the SIGHUP reload's swap: requests in flight finish on the old models
                 self.live.reload(self._load_predictor, warm_up)
             except Exception:
-                promote(self.settings.manifest, model, before)
+                # Each version as it was: promoting `before` back would retire the refused
+                # candidate and drop its shadow flag.
+                restore_statuses(self.settings.manifest, model, saved)
                 raise
             assert self.store is not None
             self.store.record_switch(model, before, version, by=by, source="api")

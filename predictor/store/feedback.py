@@ -118,10 +118,13 @@ class FeedbackStore:
         parallel: bool | None = None,
         at: datetime | None = None,
         image_name: str | None = None,
+        labels: Mapping[str, str | None] | None = None,
     ) -> int:
         """Store a Prediction (or its to_dict()) with each model's top-k and crop; return its id.
 
         `image_name` says where the image came from when known (a file name or path).
+        `labels` (model -> label, None = none of these) are stored in the same transaction,
+        as the tester's: a crash leaves the click with its labels, or nothing.
         """
         data: dict[str, Any] = dict(
             prediction.to_dict() if isinstance(prediction, Prediction) else prediction)
@@ -139,6 +142,10 @@ class FeedbackStore:
             for name, ranked in data.get("predictions", {}).items():
                 conn.execute(insert(schema.prediction_models).values(
                     _model_row(prediction_id, name, ranked, data, crops_png or {})))
+            for model, label in (labels or {}).items():
+                if model not in data.get("predictions", {}):
+                    raise StoreError(f"the prediction has no answer from model {model!r}")
+                _upsert_label(conn, prediction_id, model, label, tester, at or _utcnow())
         return prediction_id
 
     def record_failure(
