@@ -32,7 +32,11 @@ def _side_effect(family: str, target: Path):  # noqa: ANN202 - a tf.Tensor or Op
         return tf.io.read_file(str(target))
     if family == "list":
         return tf.io.matching_files(str(target / "*"))
-    return tf.compat.v1.py_func(lambda: PY_CALLS.append(1) or np.float32(0), [], tf.float32)
+    def called() -> np.float32:
+        PY_CALLS.append(1)
+        return np.float32(0)
+
+    return tf.compat.v1.py_func(called, [], tf.float32)
 
 
 def _classifier(images):  # noqa: ANN001, ANN202

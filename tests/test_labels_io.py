@@ -88,7 +88,7 @@ def _stored(store: FeedbackStore) -> int:
     from sqlalchemy import text
 
     with store.read() as conn:
-        return conn.execute(text("SELECT COUNT(*) FROM predictions")).scalar()
+        return int(conn.execute(text("SELECT COUNT(*) FROM predictions")).scalar_one())
 
 
 def test_import_skips_rows_whose_image_is_out_of_the_files_reach(plain_world):
@@ -168,11 +168,11 @@ def _halves(store: FeedbackStore) -> tuple[int, int]:
 
     with store.read() as conn:
         clicks = conn.execute(text(
-            "SELECT COUNT(*) FROM predictions WHERE source = 'import'")).scalar()
+            "SELECT COUNT(*) FROM predictions WHERE source = 'import'")).scalar_one()
         bare = conn.execute(text(
             "SELECT COUNT(*) FROM predictions p WHERE source = 'import' AND NOT EXISTS "
-            "(SELECT 1 FROM labels l WHERE l.prediction_id = p.id)")).scalar()
-    return clicks, bare
+            "(SELECT 1 FROM labels l WHERE l.prediction_id = p.id)")).scalar_one()
+    return int(clicks), int(bare)
 
 
 def _labeled_csv(data: Path, rows: int) -> Path:

@@ -43,7 +43,8 @@ def test_sessions_starting_a_training_at_once_start_exactly_one(monkeypatch, tmp
 
 def _wait(jobs: TrainingJobs) -> None:
     for _ in range(300):
-        if not jobs.status().running:
+        status = jobs.status()
+        if status is None or not status.running:
             return
         time.sleep(0.1)
     raise AssertionError("the training did not finish")
