@@ -77,6 +77,20 @@ class LocalCluster:
         """Start a worker node that joins the head (returns before it has registered)."""
         return self._start(name, [f"--address={self.address}"])
 
+    def restart(self, workers: list[str]) -> None:
+        """Stop every node and start the head and `workers` again, on new ports: a port picked
+        free can be taken by another process before a node binds it, on a busy machine."""
+        self.stop()
+        self.gcs_port = free_port()
+        self.start_head()
+        for name in workers:
+            self.add_node(name)
+
+    def logs(self) -> str:
+        """The end of each node's `ray start` log, to say why a node did not come up."""
+        return "\n".join(f"--- {n.name}: {n.log}\n{n.log.read_text()[-1500:]}"
+                         for n in self.nodes.values() if n.log.exists())
+
     def kill(self, name: str) -> None:
         """SIGKILL a node's every process at once, as if its machine lost power."""
         node = self.nodes.pop(name)

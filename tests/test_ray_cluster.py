@@ -56,14 +56,20 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def api(cluster, tiny_models, database, redis_url):
-    from bench.node_loss import connect, deploy_per_node
+    from bench.node_loss import connect, deploy_per_node, disconnect
 
     manifest = tiny_models / "cluster.toml"
     manifest.write_text(manifest_entry("color", "tiny.tflite"))
     settings = Settings(api_keys={**KEYS, **LOADERS}, db_url=database, manifest=str(manifest),
                         rate=RATE, per_s=600, rate_storage=redis_url, max_in_flight=8)
     port = free_port()
-    connect(cluster, port)
+    try:
+        connect(cluster, port)
+    except (ConnectionError, RuntimeError) as first:  # a node that never came up: once more
+        print(f"the cluster did not come up ({first}); starting it again:\n{cluster.logs()}")
+        disconnect()
+        cluster.restart(["second"])
+        connect(cluster, port)
     deploy_per_node(settings, RayConfig(max_ongoing_requests=16, batching=Batching(False)))
     url = f"http://127.0.0.1:{port}"
     wait_ready(url)
