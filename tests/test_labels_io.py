@@ -223,7 +223,7 @@ def test_an_import_killed_at_random_points_stores_each_row_whole_or_not_at_all(p
     from sqlalchemy import text
 
     _, store, data = plain_world
-    csv_path, url = _labeled_csv(data, 400), str(store.engine.url)
+    csv_path, url = _labeled_csv(data, 2000), str(store.engine.url)
     rng, killed = random.Random(20), 0
     for _ in range(6):
         child = subprocess.Popen([sys.executable, "-c", KILLED_IMPORT,
