@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from predictor import Predictor, load_versions
-from predictor.learning.evaluate import evaluate_csv
+from predictor.learning.evaluate import evaluate_versions
 
 from .head_recipes import BACKBONES, HeadRecipe
 from .recipes import ROOT
@@ -30,10 +30,12 @@ def write_card(recipe: HeadRecipe, manifest: Path) -> Path:
                 if s.name == recipe.name and s.version == recipe.version)
     # Scored beside the other served models, as `evaluate` scores it: the photo is decoded
     # at the scale every served model can use, which moves a figure by a point or so.
-    served = [s for s in load_versions(manifest) if s.status == "active" and s.name != spec.name]
+    versions = load_versions(manifest)
+    served = [s for s in versions if s.status == "active" and s.name != spec.name]
+    previous = _previous(spec, versions)
     predictor = Predictor.from_specs([spec, *served], copies=1)
     try:
-        result = evaluate_csv(predictor, EVAL_POINTS)
+        result = evaluate_versions(predictor, previous, EVAL_POINTS)
         forward = _forward_ms(predictor)
     finally:
         predictor.close()
@@ -47,9 +49,20 @@ def write_card(recipe: HeadRecipe, manifest: Path) -> Path:
                                             ("n", "top1", "top1_lenient", "top5")}
     metrics["forward_ms_median"] = forward
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    text = _card(recipe, metrics, model, baseline)
+    before = result["other_versions"].get(recipe.name, {})
+    text = _card(recipe, metrics, model, baseline, before)
     (folder / "MODEL_CARD.md").write_text(text, encoding="utf-8")
     return folder / "MODEL_CARD.md"
+
+
+def _previous(spec, versions: list) -> list:  # noqa: ANN001 - ModelSpecs
+    """The version of the same model listed just before this one (the one it replaces)."""
+    older = [s for s in versions if s.name == spec.name and _key(s.version) < _key(spec.version)]
+    return [max(older, key=lambda s: _key(s.version))] if older else []
+
+
+def _key(version: str) -> tuple:
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
 
 
 def _forward_ms(predictor: Predictor, calls: int = 50) -> float:
@@ -73,7 +86,8 @@ def _row(name: str, figures: dict) -> str:
             f"{_pct(figures['top1_lenient'])} | {_pct(figures['top5'])} |")
 
 
-def _card(recipe: HeadRecipe, metrics: dict, model: dict, baseline: dict | None) -> str:
+def _card(recipe: HeadRecipe, metrics: dict, model: dict, baseline: dict | None,
+          before: dict) -> str:
     facts = metrics["training"]
     lines = [f"# {recipe.name} {recipe.version}", "",
              "A softmax head on the features of a frozen MobileNetV2 pretrained on photographs"
@@ -81,7 +95,9 @@ def _card(recipe: HeadRecipe, metrics: dict, model: dict, baseline: dict | None)
              + ". `python -m predictor retrain` trains a new head in seconds.", "",
              "## On real photographs (photos/eval_points.csv, labeled by eye, never trained on)",
              "", "| | points | top-1 | lenient top-1 | top-5 |", "|---|---|---|---|---|",
-             _row(f"{recipe.name} {recipe.version}", model)]
+             _row(f"{recipe.name} {recipe.version}", model),
+             *(_row(f"{recipe.name} {version} (the version before)", figures)
+               for version, figures in before.items())]
     if baseline:
         lines.append(_row("nearest-named-color heuristic", baseline))
     per_class = model["per_class"]
