@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from predictor.learning.versions import read_entries, write_entries
+from .manifests import absolute_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "photos" / "eval_points.csv"
@@ -73,19 +73,6 @@ def write_sets(folder: Path, model: str, cast: str) -> dict[str, Path]:
     return sets
 
 
-def manifest_copy(folder: Path) -> Path:
-    """models/manifest.toml with absolute paths, in `folder`: retrain writes there, not models/."""
-    source = ROOT / "models" / "manifest.toml"
-    entries = read_entries(source)
-    for entry in entries:
-        for key in ("file", "labels", "training_data", "head"):
-            if key in entry:
-                entry[key] = str((source.parent / entry[key]).resolve())
-    path = folder / "manifest.toml"
-    write_entries(path, entries)
-    return path
-
-
 def run(args: list[str], env: dict[str, str]) -> dict:
     """Run one `python -m predictor` command with --json; return what it printed."""
     done = subprocess.run([sys.executable, "-m", "predictor", *args, "--json"], env=env,
@@ -98,7 +85,7 @@ def run(args: list[str], env: dict[str, str]) -> dict:
 def lift(model: str, cast: str, replay: float, folder: Path) -> dict:
     """The loop on one model; returns top-1 before and after on half B and on the original set."""
     sets = write_sets(folder, model, cast if model == "color" else "none")
-    manifest = manifest_copy(folder)
+    manifest = absolute_copy(folder)
     env = {**os.environ, "PINPOINT_DB_URL": f"sqlite:///{folder / 'store.db'}"}
     common = ["--manifest", str(manifest)]
     imported = run([*common, "labels", "import", str(sets["A"]), "--tester", "bench"], env)

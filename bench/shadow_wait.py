@@ -22,8 +22,9 @@ from pathlib import Path
 from predictor import Predictor, load_manifest
 from predictor.learning import record_click
 from predictor.learning.shadow import shadows_of
-from predictor.learning.versions import read_entries, write_entries
 from predictor.store import FeedbackStore
+
+from .manifests import absolute_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "photos" / "train" / "mate_aqua.jpg"
@@ -31,17 +32,11 @@ PHOTO = ROOT / "photos" / "train" / "mate_aqua.jpg"
 
 def shadow_manifest(folder: Path, model: str, version: str) -> Path:
     """A copy of models/manifest.toml (absolute paths) with `model` `version` as a shadow."""
-    source = ROOT / "models" / "manifest.toml"
-    entries = read_entries(source)
-    for entry in entries:
-        for key in ("file", "labels", "training_data"):
-            if key in entry:
-                entry[key] = str((source.parent / entry[key]).resolve())
+    def mark(entry: dict) -> None:
         if entry["name"] == model and str(entry.get("version")) == version:
             entry["shadow"] = True
-    path = folder / "manifest.toml"
-    write_entries(path, entries)
-    return path
+
+    return absolute_copy(folder, mark)
 
 
 def clicks(predictor: Predictor, store: FeedbackStore, n: int, pause: float,
