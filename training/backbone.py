@@ -64,17 +64,18 @@ class TarballMismatch(RuntimeError):
     """The npm tarball's sha256 is not the pinned one."""
 
 
-def fetch(cache: Path = CACHE) -> Path:
+def fetch(cache: Path = CACHE, package: str = PACKAGE, tarball_name: str = TARBALL,
+          expected: str = TARBALL_SHA256) -> Path:
     """Return the unpacked package folder, running `npm pack` only if the tarball is missing."""
     cache.mkdir(parents=True, exist_ok=True)
-    tarball = cache / TARBALL
+    tarball = cache / tarball_name
     if not tarball.exists():
-        subprocess.run(["npm", "pack", PACKAGE, "--pack-destination", str(cache), "--silent"],
+        subprocess.run(["npm", "pack", package, "--pack-destination", str(cache), "--silent"],
                        check=True, capture_output=True, timeout=600)
     digest = sha256(tarball)
-    if digest != TARBALL_SHA256:
-        raise TarballMismatch(f"{tarball}: sha256 {digest}, expected {TARBALL_SHA256}")
-    unpacked = cache / "nsfwjs-4.4.0"
+    if digest != expected:
+        raise TarballMismatch(f"{tarball}: sha256 {digest}, expected {expected}")
+    unpacked = cache / tarball_name.removesuffix(".tgz")
     if not (unpacked / "package" / "package.json").exists():
         with tarfile.open(tarball) as tar:
             tar.extractall(unpacked, filter="data")

@@ -66,11 +66,14 @@ def _take(data: bytes, offset: int, spec: dict[str, Any]) -> tuple[np.ndarray, i
     shape = tuple(spec["shape"])
     count = int(np.prod(shape, dtype=np.int64))
     quant = spec.get("quantization")
-    if spec["dtype"] != "float32":
+    if spec["dtype"] not in ("float32", "int32"):
         raise TfjsFormatError(f"{spec['name']}: dtype {spec['dtype']}")
     if quant is None:
-        raw = np.frombuffer(data, "<f4", count, offset)
+        raw = np.frombuffer(data, "<f4" if spec["dtype"] == "float32" else "<i4", count, offset)
         return raw.reshape(shape).copy(), offset + 4 * count
+    if quant["dtype"] == "float16" and spec["dtype"] == "float32":
+        half = np.frombuffer(data, "<f2", count, offset)
+        return half.astype(np.float32).reshape(shape), offset + 2 * count
     if quant["dtype"] != "uint8" or "min" not in quant:
         raise TfjsFormatError(f"{spec['name']}: quantization {quant}")
     q = np.frombuffer(data, np.uint8, count, offset)
