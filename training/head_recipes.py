@@ -30,6 +30,7 @@ class HeadRecipe:
     also_weight: float = 0.0  # a point's other honest names also train, at this weight
     emoji_per_class: int = 0  # emoji scenes per theme (themes.py): the themes no photo shows
     l2: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 3e-2, 1e-1)  # tried, chosen on held-out photos
+    l2_folds: int = 0  # >0: choose L2 by this many folds by photo, not one held-out split
     seed: int = 3
     version: str = "3.0.0"
 
@@ -41,7 +42,15 @@ class HeadRecipe:
 HEAD_RECIPES = {
     "color": HeadRecipe("color", "colors.txt", 96, 0.15, taps=("block_12_add",),
                         color_statistics=True, synthetic_per_class=120, also_weight=0.3),
-    "theme": HeadRecipe("theme", "themes.txt", 128, 0.5,
-                        taps=("block_13_expand_relu", "block_16_project_BN"), random_points=24,
-                        emoji_per_class=40),
+    "theme": HeadRecipe("theme", "themes.txt", 224, 0.5, backbone="centernet", taps=(),
+                        random_points=24, emoji_per_class=40, l2=(1e-3, 1e-2, 3e-2),
+                        l2_folds=5, version="3.1.0"),
 }
+# Every head version committed under models/, with the recipe that built it: theme 3.0.0 (served
+# until 3.1.0) read mobilenet_v2 at 128 px, its L2 chosen on one held-out split of the photos.
+HEAD_HISTORY = {(r.name, r.version): r for r in (
+    *HEAD_RECIPES.values(),
+    HeadRecipe("theme", "themes.txt", 128, 0.5,
+               taps=("block_13_expand_relu", "block_16_project_BN"), random_points=24,
+               emoji_per_class=40),
+)}

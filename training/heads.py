@@ -49,6 +49,10 @@ def extractor(recipe: HeadRecipe):  # noqa: ANN201 - a keras.Model
     from .color_features import ColorStatistics, palettes
 
     size = recipe.input_size
+    if recipe.backbone == "centernet":  # a TensorFlow graph, not a Keras model
+        from . import centernet
+
+        return centernet.Extractor(centernet.load(BACKBONES / "centernet"), size)
     backbone = _backbone_at(recipe.backbone, size)
     backbone.trainable = False
     pooled = [keras.layers.GlobalAveragePooling2D(name=f"avg_{tap}")(backbone.get_layer(tap).output)
@@ -134,7 +138,7 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
     rng = np.random.default_rng(recipe.seed)
     model = extractor(recipe)
     train_photos, held_photos = photo_data.split()
-    held = set(held_photos)
+    held = set() if recipe.l2_folds else set(held_photos)
     index = {label: i for i, label in enumerate(recipe.labels)}
     points = labeled_points(recipe) + (themed_photo_points(recipe, rng)
                                        if recipe.random_points else [])
@@ -157,12 +161,18 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
     f_fit = features_of(model, x_fit)
     y_fit_i = np.array([index[label] for label in y_fit])
     f_fit, y_fit_i, w_fit = with_alternatives(f_fit, y_fit_i, kept, recipe, index)
+    # Each row's photo ("" for generated crops); a labeled crop's other names follow it.
+    owner = [str(p.photo) for p in kept] + [""] * (len(x_fit) - len(kept)) + (
+        [str(p.photo) for p in kept for _ in p.also] if recipe.also_weight else [])
     f_check = features_of(model, x_check) if x_check is not None else None
     y_check = np.array([index[p.label] for p in kept_check])
     tried = {}
     for l2 in recipe.l2:
-        w, b = fit_head(f_fit, y_fit_i, len(recipe.labels), l2, recipe.seed, weights=w_fit)
-        tried[l2] = scores(w, b, f_check, y_check) if f_check is not None else {"top1": 0.0}
+        if recipe.l2_folds:
+            tried[l2] = cross_validated(f_fit, y_fit_i, w_fit, owner, recipe, l2)
+        else:
+            w, b = fit_head(f_fit, y_fit_i, len(recipe.labels), l2, recipe.seed, weights=w_fit)
+            tried[l2] = scores(w, b, f_check, y_check) if f_check is not None else {"top1": 0.0}
         say(f"{recipe.name}: L2 {l2:g}: held-out photos top-1 {tried[l2]['top1']:.1%}")
     chosen = max(tried, key=lambda l2: (tried[l2]["top1"], tried[l2].get("top5", 0), l2))
     # The chosen head learns from every training photo, held-out ones included.
@@ -182,7 +192,8 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
              "input_size": recipe.input_size, "crop_fraction": recipe.crop_fraction,
              "features": int(f_fit.shape[1]), "fit_crops": int(len(f_fit)),
              "labeled_points": len(fit_points) + len(check_points),
-             "held_out_points": len(check_points), "l2_tried": {str(k): v for k, v in
+             "held_out_points": len(check_points) if not recipe.l2_folds else len(kept),
+             "l2_folds": recipe.l2_folds, "l2_tried": {str(k): v for k, v in
                                                                 tried.items()},
              "l2": chosen, "seconds": round(time.perf_counter() - started, 1)}
     write_points(folder / "training_points.csv", recipe.name, points)
@@ -195,6 +206,25 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
     return facts
 
 
+def cross_validated(f: np.ndarray, y: np.ndarray, w: np.ndarray, owner: list[str],
+                    recipe: HeadRecipe, l2: float) -> dict:
+    """Top-1/top-5, by photo: heads trained without one fold of the photos, scored on it.
+
+    `owner` names each row's photo ("" for generated crops: always trained on, never scored);
+    a photo's rows are all in its fold."""
+    owners = np.array(owner, dtype=object)
+    names = sorted(set(owner) - {""})
+    np.random.default_rng(recipe.seed).shuffle(names)
+    top1 = top5 = n = 0.0
+    for k in range(recipe.l2_folds):
+        held = np.isin(owners, names[k::recipe.l2_folds])
+        wk, bk = fit_head(f[~held], y[~held], len(recipe.labels), l2, recipe.seed, epochs=30,
+                          weights=w[~held])
+        s = scores(wk, bk, f[held], y[held])
+        top1, top5, n = top1 + s["top1"] * s["n"], top5 + s["top5"] * s["n"], n + s["n"]
+    return {"top1": top1 / n, "top5": top5 / n, "n": int(n)}
+
+
 def export_features(model, path: Path) -> Path:  # noqa: ANN001
     """Write the extractor as TFLite with float16 weights (half the size; computed in float32)."""
     import contextlib
@@ -202,6 +232,10 @@ def export_features(model, path: Path) -> Path:  # noqa: ANN001
 
     import tensorflow as tf
 
+    if hasattr(model, "tflite"):  # centernet.Extractor
+        with contextlib.redirect_stdout(io.StringIO()):
+            path.write_bytes(model.tflite())
+        return path
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.target_spec.supported_types = [tf.float16]
