@@ -28,13 +28,16 @@ class NaivePredictor:
         tensorflow()  # TensorFlow's quiet import: its start-up lines would clutter the table
         import keras
 
-        paths = [
-            spec.path if spec.format == "keras" else spec.path.with_suffix(".keras")
-            for spec in specs
-        ]
-        if not all(path.is_file() for path in paths):
-            return None
-        return cls(specs, [keras.saving.load_model(path, compile=False) for path in paths])
+        models = []
+        for spec in specs:
+            path = spec.path if spec.format == "keras" else spec.path.with_suffix(".keras")
+            if path.is_file():
+                models.append(keras.saving.load_model(path, compile=False))
+            elif (rebuilt := _head_version_in_keras(spec)) is not None:
+                models.append(rebuilt)
+            else:
+                return None
+        return cls(specs, models)
 
     def decode(self, data: bytes) -> Image.Image:
         image = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
@@ -50,3 +53,27 @@ class NaivePredictor:
             batch = np.asarray(crop, np.float32)[None] * spec.scale + spec.offset
             outputs.append(model.predict(batch, verbose=0)[0])
         return outputs
+
+
+def _head_version_in_keras(spec: ModelSpec):  # noqa: ANN202 - a keras.Model or None
+    """A head version (TFLite extractor + head.npz) as one Keras model, rebuilt from its recipe.
+
+    The served TFLite extractor was exported from this same extractor, so the Keras model
+    computes what the product serves (up to its float16 weights)."""
+    import keras
+
+    from training.head_recipes import HEAD_HISTORY
+    from training.heads import extractor
+
+    recipe = HEAD_HISTORY.get((spec.name, spec.version))
+    if spec.head is None or recipe is None:
+        return None
+    features = extractor(recipe)
+    head = np.load(spec.head)
+    crop = keras.Input((recipe.input_size, recipe.input_size, 3))
+    pooled = (features if isinstance(features, keras.Model) else features.keras_layer())(crop)
+    dense = keras.layers.Dense(head["weights"].shape[1], activation="softmax")
+    model = keras.Model(crop, dense(pooled))
+    dense.set_weights([head["weights"], head["bias"]])
+    return model
+

@@ -41,3 +41,25 @@ def test_quick_benchmark_reports_every_figure(two_model_manifest):
     assert {"decoded_p50_over_floor_sum", "throughput_4_over_1_callers",
             "naive_over_ours:jpeg_12mp_first_click"} <= set(result["ratios"])
     assert result["models"]["color"]["format"] == "tflite"
+
+
+@pytest.mark.parametrize(("name", "version"), [("color", "3.0.0"), ("theme", "3.1.0")])
+def test_the_naive_baseline_rebuilds_a_head_version_that_answers_as_served(name, version):
+    """The head versions ship no Keras file: the naive baseline rebuilds one from the recipe,
+    and it must compute what the product serves (float16 weights aside), or the ratio lies."""
+    import numpy as np
+
+    from bench.naive import NaivePredictor
+    from predictor import load_versions
+    from predictor.models import load_model
+
+    spec = next(s for s in load_versions(ROOT / "models" / "manifest.toml")
+                if (s.name, s.version) == (name, version))
+    naive = NaivePredictor.for_specs([spec])
+    assert naive is not None
+    batch = np.random.default_rng(0).random((2, spec.input_size, spec.input_size, 3),
+                                            dtype=np.float32)
+    served = load_model(spec, copies=1).probabilities(batch)
+    rebuilt = naive.keras_models[0].predict(batch, verbose=0)
+    assert rebuilt.shape == served.shape == (2, len(spec.labels))
+    np.testing.assert_allclose(rebuilt, served, atol=2e-3)

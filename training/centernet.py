@@ -25,6 +25,7 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from google.protobuf import json_format  # noqa: E402
@@ -138,6 +139,8 @@ class Extractor(tf.Module):
         self._run = wrapped.prune(graph.get_tensor_by_name(INPUT),
                                   [graph.get_tensor_by_name(t) for t in (HEATMAP, TRUNK, NECK)])
         self.size = size
+        self.dim = 80 + 80 + graph.get_tensor_by_name(TRUNK).shape[-1] + \
+            graph.get_tensor_by_name(NECK).shape[-1]
         self.features = tf.function(self._features, input_signature=[
             tf.TensorSpec([None, size, size, 3], tf.float32, name="crop")])
 
@@ -150,6 +153,10 @@ class Extractor(tf.Module):
     def __call__(self, crops: np.ndarray, training: bool = False) -> tf.Tensor:
         return self.features(tf.constant(crops, tf.float32))
 
+    def keras_layer(self) -> keras.layers.Layer:
+        """This extractor as a Keras layer (for the benchmark's naive Keras baseline)."""
+        return _KerasGraph(self)
+
     def tflite(self, float16: bool = True) -> bytes:
         converter = tf.lite.TFLiteConverter.from_concrete_functions(
             [self.features.get_concrete_function()], self)
@@ -157,6 +164,18 @@ class Extractor(tf.Module):
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
             converter.target_spec.supported_types = [tf.float16]
         return converter.convert()
+
+
+class _KerasGraph(keras.layers.Layer):
+    def __init__(self, extractor: Extractor, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.extractor = extractor
+
+    def call(self, crops: tf.Tensor) -> tf.Tensor:
+        return self.extractor.features(crops)
+
+    def compute_output_shape(self, shape: tuple) -> tuple:
+        return (shape[0], self.extractor.dim)
 
 
 def load(folder: Path = OUT / "centernet") -> tf.compat.v1.GraphDef:
