@@ -76,4 +76,3 @@ def _head_version_in_keras(spec: ModelSpec):  # noqa: ANN202 - a keras.Model or 
     model = keras.Model(crop, dense(pooled))
     dense.set_weights([head["weights"], head["bias"]])
     return model
-

@@ -185,13 +185,14 @@ def load(folder: Path = OUT / "centernet") -> tf.compat.v1.GraphDef:
     return frozen
 
 
-def top_classes(frozen: tf.compat.v1.GraphDef, photo: Path, k: int = 3) -> list[tuple[str, float]]:
-    """The detector's k strongest classes on a whole photo at 512 px (a sanity check)."""
+def top_classes(extractor: Extractor, photo: Path, k: int = 3) -> list[tuple[str, float]]:
+    """The detector's k strongest classes on a whole photo, resized to the extractor's size."""
     from PIL import Image
 
     with Image.open(photo) as image:
-        pixels = np.asarray(image.convert("RGB").resize((512, 512)), np.float32) / 255.0
-    scores = Extractor(frozen, 512)(pixels[None]).numpy()[0, :80]
+        pixels = np.asarray(image.convert("RGB").resize((extractor.size, extractor.size)),
+                            np.float32) / 255.0
+    scores = extractor(pixels[None]).numpy()[0, :80]
     return [(COCO[i], round(float(scores[i]), 2)) for i in np.argsort(-scores)[:k]]
 
 
@@ -209,13 +210,15 @@ def convert(package: Path, out: Path) -> dict[str, Any]:
     photos = Path(__file__).resolve().parent.parent / "photos" / "train"
     batch = np.random.default_rng(0).uniform(0, 1, (2, 128, 128, 3)).astype(np.float32)
     extractor = Extractor(frozen, 128)
+    features = extractor(batch).numpy()
     lite = tflite_features(extractor.tflite(float16=False), batch)
+    whole_photo = Extractor(frozen, 512)
     checks = {
-        "feature_dim": int(extractor(batch).shape[1]),
-        "tflite_vs_tf_max_abs_diff": float(np.abs(lite - extractor(batch).numpy()).max()),
-        "feature_max_abs": float(np.abs(extractor(batch).numpy()).max()),
+        "feature_dim": int(features.shape[1]),
+        "tflite_vs_tf_max_abs_diff": float(np.abs(lite - features).max()),
+        "feature_max_abs": float(np.abs(features).max()),
         "sizes": {str(s): list(Extractor(frozen, s)(batch[:, :s, :s]).shape) for s in (64, 96)},
-        "top_classes": {name: top_classes(frozen, photos / name) for name in (
+        "top_classes": {name: top_classes(whole_photo, photos / name) for name in (
             "ocv_kitten.jpg", "gh_vintage_car.jpg", "gh_duck.jpg", "ocv_basketball.jpg")},
     }
     files = [(f"models/{name}", sha256(folder / name)) for name in

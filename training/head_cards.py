@@ -19,7 +19,7 @@ from predictor.learning.evaluate import evaluate_versions
 
 from .head_data import labeled_points
 from .head_recipes import BACKBONES, HeadRecipe
-from .recipes import ROOT
+from .recipes import ROOT, version_key
 
 EVAL_POINTS = ROOT / "photos" / "eval_points.csv"
 WATCHED = ("silver", "gold", "rose gold", "multi-colored", "black & white")
@@ -58,12 +58,9 @@ def write_card(recipe: HeadRecipe, manifest: Path) -> Path:
 
 def _previous(spec, versions: list) -> list:  # noqa: ANN001 - ModelSpecs
     """The version of the same model listed just before this one (the one it replaces)."""
-    older = [s for s in versions if s.name == spec.name and _key(s.version) < _key(spec.version)]
-    return [max(older, key=lambda s: _key(s.version))] if older else []
-
-
-def _key(version: str) -> tuple:
-    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
+    older = [s for s in versions
+             if s.name == spec.name and version_key(s.version) < version_key(spec.version)]
+    return [max(older, key=lambda s: version_key(s.version))] if older else []
 
 
 def _forward_ms(predictor: Predictor, calls: int = 50) -> float:

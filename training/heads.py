@@ -173,7 +173,9 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
         else:
             w, b = fit_head(f_fit, y_fit_i, len(recipe.labels), l2, recipe.seed, weights=w_fit)
             tried[l2] = scores(w, b, f_check, y_check) if f_check is not None else {"top1": 0.0}
-        say(f"{recipe.name}: L2 {l2:g}: held-out photos top-1 {tried[l2]['top1']:.1%}")
+        say(f"{recipe.name}: L2 {l2:g}: "
+            f"{'cross-validated' if recipe.l2_folds else 'held-out photos'} top-1 "
+            f"{tried[l2]['top1']:.1%}")
     chosen = max(tried, key=lambda l2: (tried[l2]["top1"], tried[l2].get("top5", 0), l2))
     # The chosen head learns from every training photo, held-out ones included.
     f_all, y_all, w_all = f_fit, y_fit_i, w_fit

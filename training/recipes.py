@@ -56,6 +56,11 @@ HISTORY = {
         version="2.0.0", photo_train=300, init_from="1.0.0",
     ),
 }
+def version_key(version: str) -> tuple:
+    """Sort key of a version string such as 3.1.0 (a part that is not a number counts as 0)."""
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
+
+
 # The version `make models` builds, per model.
 CURRENT = {"color": "2.0.0", "theme": "2.0.0"}
 RECIPES = {name: HISTORY[(name, version)] for name, version in CURRENT.items()}

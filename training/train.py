@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import data
-from .recipes import ACTIVE, HISTORY, RECIPES, ROOT, Recipe
+from .recipes import ACTIVE, HISTORY, RECIPES, ROOT, Recipe, version_key
 
 
 def smoke(recipe: Recipe) -> Recipe:
@@ -223,10 +223,6 @@ def _labels(recipe: Recipe) -> tuple[str, ...]:
     return read_labels(recipe.labels_path)
 
 
-def _version_key(version: str) -> tuple:
-    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
-
-
 # Real labeled points from the training pool that `retrain` replays (manifest training_data):
 # the theme model's own photos and themes; for color, whose training crops are generated,
 # the points labeled by eye on held-out training-pool photos. Never photos/eval_points.csv.
@@ -257,11 +253,11 @@ def write_manifest(out_root: Path) -> Path:
     for name, recipe in RECIPES.items():
         found = sorted(
             (p.parent.name for p in (out_root / name).glob("*/metrics.json")),
-            key=_version_key,
+            key=version_key,
             reverse=True,
         )
         active = ACTIVE[name] if ACTIVE[name] in found else (found[0] if found else None)
-        for version in sorted(found, key=lambda v: (v != active, [-x for x in _version_key(v)])):
+        for version in sorted(found, key=lambda v: (v != active, [-x for x in version_key(v)])):
             metrics_path = model_folder(out_root, name, version) / "metrics.json"
             metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
             served, used = metrics["served"], metrics["recipe"]
