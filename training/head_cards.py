@@ -98,6 +98,9 @@ def _card(recipe: HeadRecipe, metrics: dict, model: dict, baseline: dict | None,
                for version, figures in before.items())]
     if baseline:
         lines.append(_row("nearest-named-color heuristic", baseline))
+    else:
+        lines += ["", "No heuristic baseline: the nearest-named-color heuristic answers colors "
+                  "only."]
     per_class = model["per_class"]
     shown = [c for c in (WATCHED if recipe.color_statistics else per_class) if c in per_class]
     if shown:
