@@ -11,8 +11,14 @@ copies of squirrel, baboon, peppers, fruits, messi…) are left out altogether.
 from __future__ import annotations
 
 import csv
+import functools
+import io
+import json
+import struct
 import subprocess
 import sys
+import tarfile
+import zlib
 from pathlib import Path
 
 from PIL import Image, ImageOps
@@ -30,6 +36,18 @@ OCV_HTML = OCV + "opencv4/html/"
 NEBULAE = "/usr/share/stellarium/nebulae/default/"
 GIMP_HELP = "/usr/share/gimp/2.0/help/en/images/"
 IM_DOC = "/usr/share/doc/imagemagick-6-common/html/images/"
+# GCompris keeps its activities' images inside Qt resource files: "<file>.rcc!<path inside>".
+GCOMPRIS = "/usr/share/gcompris-qt/rcc/"
+
+def _gcompris(activity: str, folder: str) -> str:
+    return f"{GCOMPRIS}{activity}.rcc!/gcompris/src/activities/{activity}/resource/{folder}"
+
+
+GC_MUSIC = _gcompris("explore_world_music", "music/")
+GC_PLANETS = _gcompris("solar_system", "")
+GC_OBJECTS = _gcompris("categorization", "images/others/")
+SCRIBUS = "/usr/share/scribus/templates/"
+HUGIN = "/usr/share/hugin/xrc/data/help_en_EN/"
 
 # (package, original path, output name, split)
 PHOTOS: list[tuple[str, str, str, str]] = [
@@ -194,7 +212,68 @@ PHOTOS: list[tuple[str, str, str, str]] = [
     ("gimp-help-en", GIMP_HELP + "tutorials/tone-mapping/power-lines.jpg",
      "gh_power_lines", "train"),
     ("gimp-help-en", GIMP_HELP + "tutorials/quickie-jpeg-100.jpg", "gh_vintage_car", "train"),
+    # Added for theme 3.2.0 (music, food and tableware, home, sports, space). Named theme_* so
+    # they sort after the photos above: the versions built before them read the first 94.
+    *(("gcompris-qt-data", GC_MUSIC + f"{name}.webp", f"theme_music_{name}", "train")
+      for name in ("africa", "america", "australia", "ireland", "italy", "japan", "mexico",
+                   "middleeast", "orchestra")),
+    *(("gcompris-qt-data", GC_PLANETS + f"{name}.webp", f"theme_space_{name}", "train")
+      for name in ("earth", "jupiter", "mars", "mercury", "neptune", "saturn", "sun", "uranus")),
+    *(("gcompris-qt-data", GC_OBJECTS + f"{name}.webp", f"theme_object_{name}", "train")
+      for name in ("chair", "pillow", "cup", "buffetset", "plate", "spoons", "knife", "pan",
+                   "baseball", "volleyball")),
+    ("scribus-template", SCRIBUS + "menu2/pizza.jpg", "theme_food_pizza", "train"),
+    ("scribus-template", SCRIBUS + "menu1/teriyaki.png", "theme_food_teriyaki", "train"),
+    ("scribus-template", SCRIBUS + "br2/moon.jpg", "theme_space_moon", "train"),
+    ("scribus-template", SCRIBUS + "cal2/moon.jpg", "theme_space_moon_branches", "train"),
+    ("scribus-template", SCRIBUS + "br2/halfmoon.jpg", "theme_space_eclipse", "train"),
+    ("scribus-data", SCRIBUS + "textbased/an_image.jpg", "theme_sports_cyclist", "train"),
+    ("hugin-data", HUGIN + "AliasingPTpoly3.jpg", "theme_home_kitchen", "train"),
+    # From npm packages' demo and test images ("npm:<name>@<version>", path in the tarball):
+    # each under its package's license (package.json), none says where its photos came from.
+    *(("npm:" + spec, "package/" + path, name, "train") for spec, path, name in (
+        ("color-thief@2.2.5", "img/photo1.jpg", "theme_food_dip"),
+        ("flexslider@2.7.2", "demo/images/kitchen_adventurer_lemon.jpg", "theme_food_cupcakes"),
+        ("flexslider@2.7.2", "demo/images/kitchen_adventurer_donut.jpg", "theme_food_donut"),
+        ("flexslider@2.7.2", "demo/images/kitchen_adventurer_caramel.jpg", "theme_food_caramel"),
+        ("flexslider@2.7.2", "demo/images/kitchen_adventurer_cheesecake_brownie.jpg",
+         "theme_food_brownie"),
+        ("startbootstrap-stylish-portfolio@6.0.6", "dist/assets/img/portfolio-3.jpg",
+         "theme_food_strawberries"),
+        ("vegas@3.0.0", "tests/assets/unsplash5.jpg", "theme_food_limes"),
+        ("jquery-backstretch@2.1.18", "examples/coffee.jpg", "theme_food_coffee"),
+        ("exif-js@2.3.0", "example/Bloated-Hero.jpg", "theme_food_chocolates"),
+        ("bxslider@4.2.17", "docs_src/assets/img/photo6.jpeg", "theme_food_mugs"),
+        ("startbootstrap-creative@7.0.7", "dist/assets/img/portfolio/fullsize/4.jpg",
+         "theme_food_spices"),
+        ("material-dashboard@3.1.0", "assets/img/home-decor-1.jpg", "theme_home_armchair"),
+        ("material-dashboard@3.1.0", "assets/img/home-decor-2.jpg", "theme_home_bedroom"),
+        ("material-dashboard@3.1.0", "assets/img/home-decor-3.jpg", "theme_home_yellow_chair"),
+        ("material-dashboard@3.1.0", "assets/img/bg-smart-home-1.jpg", "theme_home_open_kitchen"),
+        ("material-dashboard@3.1.0", "assets/img/products/product-details-1.jpg",
+         "theme_home_sofa"),
+        ("admin-lte@3.2.0", "dist/img/photo2.png", "theme_home_dining_room"),
+        ("tabler-ui@0.0.34", "dist/demo/photos/andrew-neel-141710-1500.jpg",
+         "theme_home_dark_dining_room"),
+        ("soft-ui-design-system@1.0.4", "assets/img/toa-heftiba.jpg", "theme_home_lounge"),
+        ("tabler-ui@0.0.34", "dist/demo/photos/nicolas-picard-208276-1500.jpg",
+         "theme_sports_bmx"),
+        ("image-q@1.1.1", "demo/html/images/photos1/biking.jpg", "theme_sports_mountain_bike"),
+        ("exif-js@2.3.0", "example/dsc_09827.jpg", "theme_sports_karting"),
+        ("shards-ui@3.0.0", "dist/images/common/card-1.jpg", "theme_sports_surfer"),
+        ("argon-design-system-free@1.2.0", "assets/img/faces/brooke-cagle.jpg",
+         "theme_sports_skateboard"),
+        ("startbootstrap-one-page-wonder@6.0.6", "dist/assets/img/01.jpg", "theme_music_guitar"),
+        ("startbootstrap-one-page-wonder@6.0.6", "dist/assets/img/02.jpg", "theme_music_stage"),
+        ("startbootstrap-clean-blog@6.0.9", "dist/assets/img/post-bg.jpg",
+         "theme_space_spacewalk"),
+        ("tabler-ui@0.0.34", "dist/demo/photos/casey-horner-339165-1500.jpg",
+         "theme_space_milky_way"),
+        ("tabler-ui@0.0.34", "dist/demo/photos/nathan-anderson-297460-1500.jpg",
+         "theme_space_night_sky"),
+    )),
 ]
+NPM_CACHE = HERE.parent / "build" / "npm"  # `npm pack` tarballs (not committed)
 
 LICENSES = {
     "mate-backgrounds": "GPL-2+",
@@ -206,11 +285,23 @@ LICENSES = {
     # Debian's copyright file covers the package with "Files: *" GPL-2+; each nebula
     # image's own credit is in /usr/share/stellarium/nebulae/default/textures.json.
     "stellarium-data": "GPL-2+",
+    "scribus-data": "GPL-2+",
+    "hugin-data": "GPL-2+",
+    # The copyright file: Riku Leino's templates (br2, cal2, menu1, menu2 used here) "have been
+    # placed into public domain by their author".
+    "scribus-template": "public-domain",
 }
 
 
 def _license(package: str, path: str) -> str:
-    """Read the license of one file from its package's DEP-5 copyright file."""
+    """Read the license of one file from its package's DEP-5 copyright file (for a GCompris
+    image, from the README beside it, which gives each file's author, source and license; for
+    an npm package, its package.json)."""
+    if package.startswith("npm:"):
+        meta = json.loads(_npm_file(package, "package/package.json"))
+        return meta.get("license") or " OR ".join(entry["type"] for entry in meta["licenses"])
+    if "!" in path:
+        return _rcc_license(path)
     if package in LICENSES:
         return "BSD-3-Clause" if "/examples/data/" in path else LICENSES[package]
     text = Path(f"/usr/share/doc/{package}/copyright").read_text()
@@ -219,15 +310,97 @@ def _license(package: str, path: str) -> str:
     return stanza[stanza.index("License:") + 8:].splitlines()[0].strip()
 
 
-def _save(src: str, dest: Path) -> None:
-    with Image.open(src) as image:
-        image = ImageOps.exif_transpose(image).convert("RGB")
+def _rcc_license(path: str) -> str:
+    rcc, inner = path.split("!")
+    readme = _rcc_files(rcc)[inner.rsplit("/", 1)[0] + "/README"].decode("utf-8")
+    name = inner.rsplit("/", 1)[1]
+    for stanza in readme.split("\n\n"):
+        fields: dict[str, str] = {}  # "Key: value", continued on indented lines
+        for line in stanza.splitlines():
+            if (line[:1].isspace() or ":" not in line) and fields:
+                key = list(fields)[-1]
+                fields[key] = f"{fields[key]} {line.strip()}".strip()
+            elif ":" in line:
+                key, value = line.split(":", 1)
+                fields[key] = value.strip()
+        if name in fields.get("Files", "").split():
+            credit = "; ".join(fields[k] for k in ("Copyright", "Source", "Comment") if k in fields)
+            return f"{fields['License']} ({credit})"
+    raise LookupError(f"{name}: no stanza in its README")
+
+
+@functools.cache
+def _rcc_files(path: str) -> dict[str, bytes]:
+    """Every file in a Qt resource file (format 1-3: a tree of names, zlib or zstd payloads)."""
+    blob = Path(path).read_bytes()
+    if blob[:4] != b"qres":
+        raise ValueError(f"{path}: not a Qt resource file")
+    version, tree, data, names = struct.unpack(">IIII", blob[4:20])
+    entry = 14 if version == 1 else 22
+    files: dict[str, bytes] = {}
+
+    def name_at(offset: int) -> str:
+        (length,) = struct.unpack(">H", blob[names + offset:names + offset + 2])
+        return blob[names + offset + 6:names + offset + 6 + 2 * length].decode("utf-16-be")
+
+    def walk(index: int, prefix: str) -> None:
+        at = tree + index * entry
+        name_offset, flags = struct.unpack(">IH", blob[at:at + 6])
+        path = f"{prefix}/{name_at(name_offset)}" if index else ""
+        if flags & 2:  # a directory: its children are consecutive entries
+            count, first = struct.unpack(">II", blob[at + 6:at + 14])
+            for child in range(first, first + count):
+                walk(child, path)
+            return
+        (offset,) = struct.unpack(">I", blob[at + 10:at + 14])
+        (size,) = struct.unpack(">I", blob[data + offset:data + offset + 4])
+        payload = blob[data + offset + 4:data + offset + 4 + size]
+        if flags & 1:
+            payload = zlib.decompress(payload[4:])
+        elif flags & 4:
+            payload = subprocess.run(["zstd", "-dc"], input=payload, capture_output=True,
+                                     check=True).stdout
+        files[path] = payload
+
+    walk(0, "")
+    return files
+
+
+def _npm_file(package: str, member: str) -> bytes:
+    """One file of an npm package's tarball (`npm pack` into build/npm/ the first time)."""
+    spec = package.removeprefix("npm:")
+    name, version = spec.rsplit("@", 1)
+    tarball = NPM_CACHE / f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
+    if not tarball.exists():
+        NPM_CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "pack", spec, "--pack-destination", str(NPM_CACHE), "--silent"],
+                       check=True, capture_output=True, timeout=600)
+    with tarfile.open(tarball) as tar:
+        return tar.extractfile(member).read()
+
+
+def _open(src: str, package: str = "") -> Image.Image:
+    if package.startswith("npm:"):
+        return Image.open(io.BytesIO(_npm_file(package, src)))
+    if "!" in src:
+        rcc, inner = src.split("!")
+        return Image.open(io.BytesIO(_rcc_files(rcc)[inner]))
+    return Image.open(src)
+
+
+def _save(src: str, dest: Path, package: str = "") -> None:
+    with _open(src, package) as image:
+        image = ImageOps.exif_transpose(image)
+        if "!" in src and image.mode == "RGBA":  # GCompris's planets, cut out: the sky is black
+            image = Image.alpha_composite(Image.new("RGBA", image.size, "black"),
+                                          image.convert("RGBA"))
+        image = image.convert("RGB")
         image.thumbnail((LONG_SIDE, LONG_SIDE), Image.Resampling.LANCZOS)
         image.save(dest, "JPEG", quality=QUALITY, optimize=True)
 
 
 def main() -> None:
-    packages = sorted({p for p, *_ in PHOTOS})
+    packages = sorted({p for p, *_ in PHOTOS if not p.startswith("npm:")})
     missing = [
         p for p in packages if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode
     ]
@@ -237,9 +410,11 @@ def main() -> None:
     rows = []
     for package, path, name, split in PHOTOS:
         (HERE / split).mkdir(exist_ok=True)
-        _save(path, HERE / split / f"{name}.jpg")
-        rows.append([f"{split}/{name}.jpg", package, path, _license(package, path),
-                     f"/usr/share/doc/{package}/copyright"])
+        _save(path, HERE / split / f"{name}.jpg", package)
+        npm = package.startswith("npm:")
+        rows.append([f"{split}/{name}.jpg", package, path.replace("!", ":"),
+                     _license(package, path),
+                     "package/package.json" if npm else f"/usr/share/doc/{package}/copyright"])
         print(f"{split}/{name}.jpg", file=sys.stderr)
     with open(HERE / "SOURCES.csv", "w", newline="") as out:
         writer = csv.writer(out)

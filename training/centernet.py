@@ -53,6 +53,7 @@ COCO = (
     "refrigerator", "book", "clock", "vase", "scissors", "teddy_bear", "hair_drier",
     "toothbrush",
 )
+CLASS_MAXIMA = slice(0, len(COCO))  # where Extractor's features hold each class heatmap's maximum
 Node = dict[str, Any]
 
 

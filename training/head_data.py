@@ -52,7 +52,7 @@ def themed_photo_points(recipe: HeadRecipe, rng: np.random.Generator) -> list[Po
     """Random points of every training photo whose theme people agree on."""
     themes = photo_data.photo_themes()
     points = []
-    for photo in photo_data.pool():
+    for photo in photo_data.pool(recipe.pool_photos):
         label = themes.get(photo.name)
         if not label:
             continue

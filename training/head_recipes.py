@@ -10,6 +10,9 @@ from predictor import read_labels
 from .recipes import ROOT
 
 BACKBONES = ROOT / "models" / "backbone"
+# The training photos before the theme_* ones (photos/collect.py): what color 3.0.0 and theme
+# 3.0.0 / 3.1.0 were built on, so `make models` rebuilds them the same.
+BEFORE_THEME_PHOTOS = 94
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class HeadRecipe:
     emoji_per_class: int = 0  # emoji scenes per theme (themes.py): the themes no photo shows
     l2: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 3e-2, 1e-1)  # tried, chosen on held-out photos
     l2_folds: int = 0  # >0: choose L2 by this many folds by photo, not one held-out split
+    prior_weights: tuple[float, ...] = ()  # centernet: the class votes' weights tried (coco_themes)
+    pool_photos: int = 0  # read the first N training photos by name (0: all of them)
     seed: int = 3
     version: str = "3.0.0"
 
@@ -41,16 +46,20 @@ class HeadRecipe:
 
 HEAD_RECIPES = {
     "color": HeadRecipe("color", "colors.txt", 96, 0.15, taps=("block_12_add",),
-                        color_statistics=True, synthetic_per_class=120, also_weight=0.3),
+                        color_statistics=True, synthetic_per_class=120, also_weight=0.3,
+                        pool_photos=BEFORE_THEME_PHOTOS),
     "theme": HeadRecipe("theme", "themes.txt", 224, 0.5, backbone="centernet", taps=(),
-                        random_points=24, emoji_per_class=40, l2=(1e-3, 1e-2, 3e-2),
-                        l2_folds=5, version="3.1.0"),
+                        random_points=24, l2=(1e-3, 1e-2, 3e-2), l2_folds=5,
+                        prior_weights=(0.0, 1.0, 2.0, 4.0, 8.0), version="3.2.0"),
 }
-# Every head version committed under models/, with the recipe that built it: theme 3.0.0 (served
-# until 3.1.0) read mobilenet_v2 at 128 px, its L2 chosen on one held-out split of the photos.
+# Every head version committed under models/, with the recipe that built it: theme 3.1.0 had no
+# class votes and emoji scenes for every theme; theme 3.0.0 read mobilenet_v2 at 128 px.
 HEAD_HISTORY = {(r.name, r.version): r for r in (
     *HEAD_RECIPES.values(),
+    HeadRecipe("theme", "themes.txt", 224, 0.5, backbone="centernet", taps=(),
+               random_points=24, emoji_per_class=40, l2=(1e-3, 1e-2, 3e-2), l2_folds=5,
+               pool_photos=BEFORE_THEME_PHOTOS, version="3.1.0"),
     HeadRecipe("theme", "themes.txt", 128, 0.5,
                taps=("block_13_expand_relu", "block_16_project_BN"), random_points=24,
-               emoji_per_class=40),
+               emoji_per_class=40, pool_photos=BEFORE_THEME_PHOTOS),
 )}

@@ -123,7 +123,11 @@ def _balanced(y: np.ndarray, classes: int) -> np.ndarray:
 
 def scores(weights: np.ndarray, bias: np.ndarray, x: np.ndarray, y: np.ndarray) -> dict:
     """Top-1 and top-5 of a head on features."""
-    logits = x @ weights + bias
+    return ranked(x @ weights + bias, y)
+
+
+def ranked(logits: np.ndarray, y: np.ndarray) -> dict:
+    """Top-1 and top-5 of logits against labels."""
     order = np.argsort(-logits, axis=1)
     return {"top1": float(np.mean(order[:, 0] == y)),
             "top5": float(np.mean((order[:, :5] == y[:, None]).any(axis=1))), "n": int(len(y))}
@@ -137,7 +141,7 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
     started = time.perf_counter()
     rng = np.random.default_rng(recipe.seed)
     model = extractor(recipe)
-    train_photos, held_photos = photo_data.split()
+    train_photos, held_photos = photo_data.split(recipe.pool_photos)
     held = set() if recipe.l2_folds else set(held_photos)
     index = {label: i for i, label in enumerate(recipe.labels)}
     points = labeled_points(recipe) + (themed_photo_points(recipe, rng)
@@ -166,17 +170,23 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
         [str(p.photo) for p in kept for _ in p.also] if recipe.also_weight else [])
     f_check = features_of(model, x_check) if x_check is not None else None
     y_check = np.array([index[p.label] for p in kept_check])
-    tried = {}
+    prior = _prior(recipe, f_fit.shape[1])
+    tried: dict[tuple[float, float], dict] = {}  # (L2, prior weight)
     for l2 in recipe.l2:
         if recipe.l2_folds:
-            tried[l2] = cross_validated(f_fit, y_fit_i, w_fit, owner, recipe, l2)
+            for weight, figures in cross_validated(f_fit, y_fit_i, w_fit, owner, recipe, l2,
+                                                   prior).items():
+                tried[(l2, weight)] = figures
         else:
             w, b = fit_head(f_fit, y_fit_i, len(recipe.labels), l2, recipe.seed, weights=w_fit)
-            tried[l2] = scores(w, b, f_check, y_check) if f_check is not None else {"top1": 0.0}
+            tried[(l2, 0.0)] = scores(w, b, f_check, y_check) if f_check is not None \
+                else {"top1": 0.0}
         say(f"{recipe.name}: L2 {l2:g}: "
-            f"{'cross-validated' if recipe.l2_folds else 'held-out photos'} top-1 "
-            f"{tried[l2]['top1']:.1%}")
-    chosen = max(tried, key=lambda l2: (tried[l2]["top1"], tried[l2].get("top5", 0), l2))
+            f"{'cross-validated' if recipe.l2_folds else 'held-out photos'} top-1 " + ", ".join(
+                f"{tried[k]['top1']:.1%}" + _with(_tried_key(k, recipe).removeprefix(f"{l2:g}"))
+                for k in tried if k[0] == l2))
+    chosen, chosen_prior = max(tried, key=lambda k: (tried[k]["top1"], tried[k].get("top5", 0),
+                                                     k[0], -k[1]))
     # The chosen head learns from every training photo, held-out ones included.
     f_all, y_all, w_all = f_fit, y_fit_i, w_fit
     if f_check is not None:
@@ -185,6 +195,8 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
         w_all = np.concatenate([w_fit, w_more])
     weights, bias = fit_head(f_all, y_all, len(recipe.labels), chosen, recipe.seed,
                              weights=w_all)
+    if prior is not None:  # the detector's votes, folded into the head: one softmax layer
+        weights = weights + chosen_prior * prior
     folder = out_root / recipe.name / recipe.version
     folder.mkdir(parents=True, exist_ok=True)
     export_features(model, folder / "features.tflite")
@@ -195,9 +207,10 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
              "features": int(f_fit.shape[1]), "fit_crops": int(len(f_fit)),
              "labeled_points": len(fit_points) + len(check_points),
              "held_out_points": len(check_points) if not recipe.l2_folds else len(kept),
-             "l2_folds": recipe.l2_folds, "l2_tried": {str(k): v for k, v in
+             "l2_folds": recipe.l2_folds, "l2_tried": {_tried_key(k, recipe): v for k, v in
                                                                 tried.items()},
-             "l2": chosen, "seconds": round(time.perf_counter() - started, 1)}
+             "l2": chosen, **({"prior_weight": chosen_prior} if prior is not None else {}),
+             "seconds": round(time.perf_counter() - started, 1)}
     write_points(folder / "training_points.csv", recipe.name, points)
     metrics = {"served": {"file": "features.tflite", "format": "tflite", "head": "head.npz",
                           "training_data": "training_points.csv"},
@@ -209,22 +222,49 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
 
 
 def cross_validated(f: np.ndarray, y: np.ndarray, w: np.ndarray, owner: list[str],
-                    recipe: HeadRecipe, l2: float) -> dict:
-    """Top-1/top-5, by photo: heads trained without one fold of the photos, scored on it.
+                    recipe: HeadRecipe, l2: float,
+                    prior: np.ndarray | None = None) -> dict[float, dict]:
+    """Top-1/top-5, by photo, per prior weight: heads trained without one fold of the photos,
+    scored on it (with `prior`, the detector's votes, added at each of the recipe's prior
+    weights; 0 without one).
 
     `owner` names each row's photo ("" for generated crops: always trained on, never scored);
-    a photo's rows are all in its fold."""
+    a photo's rows are all in its fold. Lighter rows (a point's other honest names) train but
+    are not scored: a point counts once, under its label."""
     owners = np.array(owner, dtype=object)
     names = sorted(set(owner) - {""})
     np.random.default_rng(recipe.seed).shuffle(names)
-    top1 = top5 = n = 0.0
+    logits, votes, truth = [], [], []
     for k in range(recipe.l2_folds):
         held = np.isin(owners, names[k::recipe.l2_folds])
         wk, bk = fit_head(f[~held], y[~held], len(recipe.labels), l2, recipe.seed, epochs=30,
                           weights=w[~held])
-        s = scores(wk, bk, f[held], y[held])
-        top1, top5, n = top1 + s["top1"] * s["n"], top5 + s["top5"] * s["n"], n + s["n"]
-    return {"top1": top1 / n, "top5": top5 / n, "n": int(n)}
+        scored = held & (w >= 1.0)
+        logits.append(f[scored] @ wk + bk)
+        votes.append(f[scored] @ prior if prior is not None else np.zeros_like(logits[-1]))
+        truth.append(y[scored])
+    z, v, t = (np.concatenate(part) for part in (logits, votes, truth))
+    return {weight: ranked(z + weight * v, t)
+            for weight in (recipe.prior_weights if prior is not None else (0.0,))}
+
+
+def _prior(recipe: HeadRecipe, features: int) -> np.ndarray | None:
+    """(features, labels): the detector's class maxima voting for their themes (coco_themes)."""
+    if not recipe.prior_weights:
+        return None
+    from . import centernet, coco_themes
+
+    matrix = np.zeros((features, len(recipe.labels)), np.float32)
+    matrix[centernet.CLASS_MAXIMA] = coco_themes.prior(recipe.labels)
+    return matrix
+
+
+def _with(rest: str) -> str:
+    return f" ({rest.removeprefix(', ')})" if rest else ""
+
+
+def _tried_key(key: tuple[float, float], recipe: HeadRecipe) -> str:
+    return f"{key[0]:g}" + (f", prior {key[1]:g}" if recipe.prior_weights else "")
 
 
 def export_features(model, path: Path) -> Path:  # noqa: ANN001

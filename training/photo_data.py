@@ -50,17 +50,18 @@ class MissingPhotos(RuntimeError):
     """photos/train/ is missing or empty."""
 
 
-def pool() -> list[Path]:
-    """Every training-pool photo, sorted by name."""
+def pool(first: int = 0) -> list[Path]:
+    """Every training-pool photo, sorted by name (only the first `first` when it is not 0:
+    photos added later sort after the ones a version was built on, so it rebuilds the same)."""
     found = sorted(p for p in TRAIN_DIR.glob("*") if p.suffix.lower() in SUFFIXES)
     if not found:
         raise MissingPhotos(f"no photos in {TRAIN_DIR}")
-    return found
+    return found[:first] if first else found
 
 
-def split() -> tuple[list[Path], list[Path]]:
+def split(first: int = 0) -> tuple[list[Path], list[Path]]:
     """(training photos, held-out photos): split by photo, fixed by name order."""
-    photos = pool()
+    photos = pool(first)
     held = [p for i, p in enumerate(photos) if i % HOLDOUT_EVERY == HOLDOUT_EVERY // 2]
     return [p for p in photos if p not in held], held
 
