@@ -83,3 +83,48 @@ def test_every_photo_has_its_source_and_license():
     files = {f"{p.parent.name}/{p.name}" for p in photo_data.PHOTOS.glob("*/*.jpg")}
     assert files == set(rows)
     assert all(row["package"] and row["license"].strip() for row in rows.values())
+
+
+def _qres(files: dict[str, tuple[bytes, bool]]) -> bytes:
+    """A Qt resource file (format 3) with one folder `res` holding `files` (name: (data,
+    zlib-compressed)), laid out as Qt's rcc writes it."""
+    import struct
+    import zlib
+
+    names, data, tree = b"", b"", []
+
+    def name(text: str) -> int:
+        nonlocal names
+        offset = len(names)
+        names += struct.pack(">HI", len(text), 0) + text.encode("utf-16-be")
+        return offset
+
+    def entry(name_offset: int, flags: int, rest: bytes) -> bytes:
+        return struct.pack(">IH", name_offset, flags) + rest + bytes(8)  # + last modified
+
+    tree.append(entry(0, 2, struct.pack(">II", 1, 1)))  # the root: 1 child, at index 1
+    tree.append(entry(name("res"), 2, struct.pack(">II", len(files), 2)))
+    for file, (content, compress) in files.items():
+        payload = struct.pack(">I", len(content)) + zlib.compress(content) if compress else content
+        tree.append(entry(name(file), 1 if compress else 0,
+                          struct.pack(">HHI", 0, 0, len(data))))
+        data += struct.pack(">I", len(payload)) + payload
+    head = 24
+    tree_bytes = b"".join(tree)
+    return (b"qres" + struct.pack(">IIIII", 3, head, head + len(tree_bytes),
+                                  head + len(tree_bytes) + len(data), 0)
+            + tree_bytes + data + names)
+
+
+def test_collect_reads_gcompris_resource_files_and_their_licenses(tmp_path):
+    from photos import collect
+
+    readme = (b"Copyright: Someone\nLicense: CC-BY-SA 4.0\nFiles:\n  other.webp\n\n"
+              b"Copyright:\n  Copyright 2011 NASA\nLicense: Public Domain\n"
+              b"Comment: original source at https://example.org/planet.jpg\nFiles:\nplanet.webp\n")
+    rcc = tmp_path / "solar.rcc"
+    rcc.write_bytes(_qres({"planet.webp": (b"\x00pixels" * 50, True), "README": (readme, False)}))
+    files = collect._rcc_files(str(rcc))
+    assert files == {"/res/planet.webp": b"\x00pixels" * 50, "/res/README": readme}
+    assert collect._license("gcompris-qt-data", f"{rcc}!/res/planet.webp") == (
+        "Public Domain (Copyright 2011 NASA; original source at https://example.org/planet.jpg)")

@@ -183,7 +183,7 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
                 else {"top1": 0.0}
         say(f"{recipe.name}: L2 {l2:g}: "
             f"{'cross-validated' if recipe.l2_folds else 'held-out photos'} top-1 " + ", ".join(
-                f"{tried[k]['top1']:.1%}" + _with(_tried_key(k, recipe).removeprefix(f"{l2:g}"))
+                f"{tried[k]['top1']:.1%}" + (f" (prior {k[1]:g})" if prior is not None else "")
                 for k in tried if k[0] == l2))
     chosen, chosen_prior = max(tried, key=lambda k: (tried[k]["top1"], tried[k].get("top5", 0),
                                                      k[0], -k[1]))
@@ -257,10 +257,6 @@ def _prior(recipe: HeadRecipe, features: int) -> np.ndarray | None:
     matrix = np.zeros((features, len(recipe.labels)), np.float32)
     matrix[centernet.CLASS_MAXIMA] = coco_themes.prior(recipe.labels)
     return matrix
-
-
-def _with(rest: str) -> str:
-    return f" ({rest.removeprefix(', ')})" if rest else ""
 
 
 def _tried_key(key: tuple[float, float], recipe: HeadRecipe) -> str:
