@@ -272,6 +272,11 @@ PHOTOS: list[tuple[str, str, str, str]] = [
         ("tabler-ui@0.0.34", "dist/demo/photos/nathan-anderson-297460-1500.jpg",
          "theme_space_night_sky"),
     )),
+    # Evaluation photos where gold is the main color of a region (none before them).
+    ("npm:tabler-ui@0.0.34", "package/dist/demo/photos/oskar-vertetics-53043-1500.jpg",
+     "npm_golden_pavilion", "eval"),
+    ("npm:soft-ui-design-system@1.0.4", "package/assets/img/blog7-3.jpg", "npm_golden_barge",
+     "eval"),
 ]
 NPM_CACHE = HERE.parent / "build" / "npm"  # `npm pack` tarballs (not committed)
 

@@ -258,7 +258,8 @@ def test_default_models_in_a_real_browser(browser, tmp_path_factory):
     from predictor import load_manifest
 
     folder = tmp_path_factory.mktemp("trained")
-    assert _seeded_with_photo_labels(manifest, folder / "pinpoint.db") == 342
+    labeled = (ROOT / "photos" / "eval_points.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert _seeded_with_photo_labels(manifest, folder / "pinpoint.db") == len(labeled)
     models = tuple(spec.name for spec in load_manifest(manifest))
     server, url = _start_app(manifest, folder / "pinpoint.db", folder / "streamlit.log")
     try:
