@@ -62,4 +62,7 @@ def test_the_naive_baseline_rebuilds_a_head_version_that_answers_as_served(name,
     served = load_model(spec, copies=1).probabilities(batch)
     rebuilt = naive.keras_models[0].predict(batch, verbose=0)
     assert rebuilt.shape == served.shape == (2, len(spec.labels))
-    np.testing.assert_allclose(rebuilt, served, atol=2e-3)
+    # The served extractor holds float16 weights, the rebuilt one float32: the features differ
+    # in the third digit, which a confident head turns into up to about 1 % of probability.
+    np.testing.assert_allclose(rebuilt, served, atol=2e-2)
+    assert (rebuilt.argmax(axis=1) == served.argmax(axis=1)).all()

@@ -32,6 +32,7 @@ def labeled_points(recipe: HeadRecipe) -> list[Point]:
     """The points labeled by eye on training photos, for this model's labels."""
     files = {"color": ["tuning_points.csv", "train_color_points.csv"],
              "theme": ["train_theme_points.csv"]}[recipe.name]
+    pool = set(photo_data.pool(recipe.pool_photos))  # the photos this version reads
     points = []
     for name in files:
         path = photo_data.PHOTOS / name
@@ -42,9 +43,10 @@ def labeled_points(recipe: HeadRecipe) -> list[Point]:
                 label = (row.get(recipe.name) or "").strip()
                 also = tuple(a.strip() for a in (row.get(f"{recipe.name}_also") or "").split("|")
                              if a.strip() in recipe.labels and a.strip() != label)
-                if label in recipe.labels and row["image"].startswith("train/"):
-                    points.append(Point(photo_data.PHOTOS / row["image"], float(row["x"]),
-                                        float(row["y"]), label, also))
+                photo = photo_data.PHOTOS / row["image"]
+                if label in recipe.labels and row["image"].startswith("train/") and \
+                        photo in pool:
+                    points.append(Point(photo, float(row["x"]), float(row["y"]), label, also))
     return points
 
 
