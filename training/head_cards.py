@@ -135,8 +135,8 @@ def _card(recipe: HeadRecipe, metrics: dict, model: dict, baseline: dict | None,
               *TRIED[recipe.name], "", *BACKBONE_TIMES, "",
               "MobileNetV2 and the CenterNet answer in a few milliseconds; Inception v3 is "
               "20-40 times slower and too large to commit. The known weak spot is the training "
-              "data: few training photos for most themes (none for Music, Beauty, Women's "
-              "Fashion, Weddings), and no gold or rose gold photo at all.", ""]
+              "data: few training photos for most themes (none for Beauty, Women's Fashion, "
+              "Weddings), gold on one training photo only, and no rose gold photo at all.", ""]
     return "\n".join(lines)
 
 

@@ -56,6 +56,8 @@ HISTORY = {
         version="2.0.0", photo_train=300, init_from="1.0.0",
     ),
 }
+
+
 def version_key(version: str) -> tuple:
     """Sort key of a version string such as 3.1.0 (a part that is not a number counts as 0)."""
     return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
