@@ -80,3 +80,34 @@ def test_labels_of_cast_photos_lift_other_cast_photos(tiny_head_manifest, tmp_pa
     assert compared["a"]["n"] == 72
     assert before <= 0.7  # the amber cast fools the neutral head on several colors
     assert after >= before + 0.2 and after >= 0.85
+
+
+def test_retrain_keeps_a_heads_fixed_part_and_picks_its_rate_on_check_images(
+        tiny_head_manifest, tmp_path, capsys, monkeypatch):
+    """head.npz's `fixed` (theme's detector votes) is not learned: a retrain keeps it as it is,
+    in the new head and for the next retrain, and the learning rate is the one that scored
+    best on labeled images left out of the fit (the gentlest on a tie)."""
+    from predictor.learning.retrain_keras import HEAD_RATES
+
+    monkeypatch.setenv("PINPOINT_DB_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    head = tiny_head_manifest.parent / "color" / "1" / "head.npz"
+    with np.load(head) as base:
+        learned, bias = base["weights"], base["bias"]
+    fixed = np.zeros_like(learned)
+    fixed[0, 0] = 3.0  # red votes for the first color
+    np.savez(head, weights=learned + fixed, bias=bias, fixed=fixed)
+    m = str(tiny_head_manifest)
+    _json(capsys, "--manifest", m, "labels", "import",
+          str(write_set(tmp_path / "cast", range(0, 24))), "--json")
+    trained = _json(capsys, "--manifest", m, "retrain", "color", "--replay", "0", "--json")
+
+    folder = tiny_head_manifest.parent / "color" / trained["version"]
+    with np.load(folder / "head.npz") as new:
+        assert np.array_equal(new["fixed"], fixed)
+        moved = new["weights"] - fixed - learned
+    assert np.abs(moved).max() > 1e-3  # the rest was trained
+    details = json.loads((folder / "metrics.json").read_text())
+    tried = {float(rate): top1 for rate, top1 in details["check_top1"].items()}
+    assert sorted(tried) == sorted(HEAD_RATES) and details["folds"] == 3
+    best = max(tried.values())
+    assert details["rate"] == min(rate for rate, top1 in tried.items() if top1 == best)

@@ -90,7 +90,7 @@ def _card(recipe: HeadRecipe, metrics: dict, model: dict, baseline: dict | None,
     lines = [f"# {recipe.name} {recipe.version}", "",
              f"A softmax head on the features of a frozen {DESCRIBED[recipe.backbone]}"
              + (" and on CIELAB statistics of the crop" if recipe.color_statistics else "")
-             + ". `python -m predictor retrain` trains a new head in seconds.", "",
+             + ". `python -m predictor retrain` trains a new head in about a minute.", "",
              "## On real photographs (photos/eval_points.csv, labeled by eye, never trained on)",
              "", "| | points | top-1 | lenient top-1 | top-5 |", "|---|---|---|---|---|",
              _row(f"{recipe.name} {recipe.version}", model),
@@ -148,7 +148,8 @@ def _prior_lines(recipe: HeadRecipe, facts: dict) -> list[str]:
             f"{facts['prior_weight']:g} x itself to the logit of the theme it speaks for "
             "(`training/coco_themes.py`, a table written from the class names: food and "
             "tableware for Food & Drink, furniture and appliances for Home & Decor, sports gear "
-            "for Sports & Fitness, ...), folded into the same softmax layer."]
+            "for Sports & Fitness, ...), folded into the same softmax layer and kept beside it "
+            "as `fixed` in `head.npz`, so a retrain leaves the votes as they are."]
 
 
 # What was tried before choosing, measured on 2026-12-03 (not re-run by this script): a ridge

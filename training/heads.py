@@ -195,13 +195,14 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
         w_all = np.concatenate([w_fit, w_more])
     weights, bias = fit_head(f_all, y_all, len(recipe.labels), chosen, recipe.seed,
                              weights=w_all)
-    if prior is not None:  # the detector's votes, folded into the head: one softmax layer
-        weights = weights + chosen_prior * prior
+    saved = {"weights": weights.astype(np.float32), "bias": bias.astype(np.float32)}
+    if prior is not None:  # the detector's votes, folded into the head: one softmax layer;
+        fixed = (chosen_prior * prior).astype(np.float32)  # `fixed`: retrain leaves it be
+        saved |= {"weights": saved["weights"] + fixed, "fixed": fixed}
     folder = out_root / recipe.name / recipe.version
     folder.mkdir(parents=True, exist_ok=True)
     export_features(model, folder / "features.tflite")
-    np.savez(folder / "head.npz", weights=weights.astype(np.float32),
-             bias=bias.astype(np.float32))
+    np.savez(folder / "head.npz", **saved)
     facts = {"model": recipe.name, "version": recipe.version, "backbone": recipe.backbone,
              "input_size": recipe.input_size, "crop_fraction": recipe.crop_fraction,
              "features": int(f_fit.shape[1]), "fit_crops": int(len(f_fit)),

@@ -55,7 +55,7 @@ def retrain(model: str, *, manifest: str | os.PathLike | None = None, store=None
     version = next_version(read_entries(manifest), model)
     folder = manifest_path(manifest).parent / model / version
     folder.mkdir(parents=True, exist_ok=False)
-    entry, details = trainer(base, train + replay, folder, options, say)
+    entry, details = trainer(base, train, replay, folder, options, say)
     entry = {**entry, "version": version, "retrained_from": base.version,
              **_training_data(base, manifest)}
     details = {**details, "replay_points": len(replay)}
@@ -157,6 +157,11 @@ def _write_card(folder: Path, result: dict, details: dict, before: dict, after: 
              "| | top-1 | top-5 |", "|---|---|---|",
              *(f"| {name} | {_pct(fig['top1'])} | {_pct(fig['top5'])} |"
                for name, fig in (("before", result["before"]), ("after", result["after"])))]
+    if details.get("check_top1"):  # what the trainer chose between, on its check images
+        lines += ["", f"Chosen by top-1 on {details['chosen_on']}: " + ", ".join(
+                      f"{'learning rate ' if 'rate' in details else ''}{choice} "
+                      f"{_pct(top1)}" for choice, top1 in details["check_top1"].items())
+                  + (f"; kept {details['rate']:g}." if "rate" in details else ".")]
     (folder / "MODEL_CARD.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
