@@ -105,6 +105,13 @@ def crop_image(decoded: DecodedImage, box: Box, side: int = 128) -> Image.Image:
     return Image.fromarray(crop_pixels(decoded.image, box, decoded.scale, side))
 
 
+def stored_side(input_size: int) -> int:
+    """The side of the crop a click stores for a model: at least its input, so a retrain
+    learns from the pixels the model saw (fed 128 px crops scaled back up, theme 3.3.0
+    scored 48.8 % where its own crops score 58.4 %), and at least 128 px to show."""
+    return max(128, input_size)
+
+
 def png_bytes(image: Image.Image) -> bytes:
     """Encode an image as PNG bytes, quickly: the lowest zlib level.
 

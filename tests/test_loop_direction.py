@@ -19,12 +19,12 @@ from predictor.cli import main
 SIZE = 16
 
 
-def _tiny_extractor(path: Path) -> None:
+def _tiny_extractor(path: Path, size: int = SIZE) -> None:
     """A frozen 'backbone' TFLite file: the crop's mean red, green and blue."""
     import keras
     import tensorflow as tf
 
-    inputs = keras.Input((SIZE, SIZE, 3))
+    inputs = keras.Input((size, size, 3))
     model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(inputs))
     with contextlib.redirect_stdout(io.StringIO()):
         path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
@@ -111,3 +111,38 @@ def test_retrain_keeps_a_heads_fixed_part_and_picks_its_rate_on_check_images(
     assert sorted(tried) == sorted(HEAD_RATES) and details["folds"] == 3
     best = max(tried.values())
     assert details["rate"] == min(rate for rate, top1 in tried.items() if top1 == best)
+
+
+def test_clicks_and_labeled_files_keep_each_models_crop_at_its_input_size(tmp_path):
+    """Retrain and compare learn from and judge on kept crops: a model whose input is larger
+    than the 128 px shown must get its own pixels back, not a thumbnail scaled up."""
+    from PIL import Image
+
+    from predictor import Predictor
+    from predictor.learning.labeled_crops import from_file
+    from predictor.learning.recording import predict_click
+
+    labels = list(COLORS)
+    (tmp_path / "labels.txt").write_text("\n".join(labels) + "\n")
+    weights, bias = _neutral_head(labels)
+    np.savez(tmp_path / "head.npz", weights=weights, bias=bias)
+    entries = ""
+    for name, size in (("big", 160), ("small", SIZE)):
+        _tiny_extractor(tmp_path / f"{name}.tflite", size)
+        entries += (f'[[model]]\nname = "{name}"\nversion = "1"\nfile = "{name}.tflite"\n'
+                    'head = "head.npz"\nlabels = "labels.txt"\n'
+                    f"input_size = {size}\ncrop_fraction = 0.5\n\n")
+    (tmp_path / "manifest.toml").write_text(entries)
+    photo = Image.new("RGB", (640, 480), (200, 30, 30))
+    photo.paste((30, 30, 200), (0, 0, 320, 480))
+    photo.save(tmp_path / "photo.png")
+    predictor = Predictor.from_manifest(tmp_path / "manifest.toml")
+
+    click = predict_click(predictor, (tmp_path / "photo.png").read_bytes(), (300, 200))
+    assert {name: crop.size for name, crop in click.crops.items()} == {
+        "big": (160, 160), "small": (128, 128)}
+    (tmp_path / "labeled.csv").write_text("image,x,y,big\nphoto.png,300,200,red\n")
+    big = next(spec for spec in predictor.specs if spec.name == "big")
+    crop = from_file(big, tmp_path / "labeled.csv")[0].crop
+    assert crop.size == (160, 160)
+    assert np.array_equal(np.asarray(crop), np.asarray(click.crops["big"]))

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..crop import crop_box, crop_image
+from ..crop import crop_box, crop_image, stored_side
 from ..errors import LabeledFileError, PinpointError
 from ..images import DecodedImage, decode_image
 from ..manifest import ModelSpec
@@ -100,7 +100,8 @@ def _row_crop(spec: ModelSpec, csv_path: Path, row: dict,
         decoded[path] = decode_image(path)
     image = decoded[path]
     point = (float(row["x"]), float(row["y"]))
-    return crop_image(image, crop_box(image.size, point, spec.crop_fraction))
+    return crop_image(image, crop_box(image.size, point, spec.crop_fraction),
+                      stored_side(spec.input_size))
 
 
 def split_by_image(points: list[LabeledCrop], share: float,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from ..crop import crop_image, png_bytes
+from ..crop import crop_image, png_bytes, stored_side
 from ..errors import PinpointError, UnknownLabel, UnknownPrediction
 from ..images import DecodedImage, ImageSource
 from ..predict import Prediction, Predictor
@@ -119,7 +119,9 @@ def predict_click(predictor: Predictor, image: ImageSource | DecodedImage,
                                        parallel=parallel, include_decode=counted)
     except PinpointError as exc:
         return Click(described, given, error=exc)
-    crops = {name: crop_image(decoded, box) for name, box in prediction.crops.items()}
+    sides = {spec.name: stored_side(spec.input_size) for spec in predictor.specs}
+    crops = {name: crop_image(decoded, box, sides.get(name, 128))
+             for name, box in prediction.crops.items()}
     faulty = tuple(name for name, scores in prediction.predictions.items()
                    if not all(math.isfinite(s.score) for s in scores))
     used_parallel = predictor.parallel if parallel is None else parallel
