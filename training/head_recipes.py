@@ -48,14 +48,18 @@ HEAD_RECIPES = {
     "color": HeadRecipe("color", "colors.txt", 96, 0.15, taps=("block_12_add",),
                         color_statistics=True, synthetic_per_class=120, also_weight=0.3,
                         pool_photos=BEFORE_THEME_PHOTOS),
-    "theme": HeadRecipe("theme", "themes.txt", 224, 0.5, backbone="centernet", taps=(),
+    "theme": HeadRecipe("theme", "themes.txt", 224, 1.0, backbone="centernet", taps=(),
                         random_points=24, l2=(1e-3, 1e-2, 3e-2), l2_folds=5,
-                        prior_weights=(0.0, 1.0, 2.0, 4.0, 8.0), version="3.2.0"),
+                        prior_weights=(0.0, 1.0, 2.0, 4.0, 8.0), version="3.3.0"),
 }
-# Every head version committed under models/, with the recipe that built it: theme 3.1.0 had no
-# class votes and emoji scenes for every theme; theme 3.0.0 read mobilenet_v2 at 128 px.
+# Every head version committed under models/, with the recipe that built it: theme 3.2.0 saw
+# crops of half the shorter side; theme 3.1.0 had no class votes and emoji scenes for every
+# theme; theme 3.0.0 read mobilenet_v2 at 128 px.
 HEAD_HISTORY = {(r.name, r.version): r for r in (
     *HEAD_RECIPES.values(),
+    HeadRecipe("theme", "themes.txt", 224, 0.5, backbone="centernet", taps=(),
+               random_points=24, l2=(1e-3, 1e-2, 3e-2), l2_folds=5,
+               prior_weights=(0.0, 1.0, 2.0, 4.0, 8.0), version="3.2.0"),
     HeadRecipe("theme", "themes.txt", 224, 0.5, backbone="centernet", taps=(),
                random_points=24, emoji_per_class=40, l2=(1e-3, 1e-2, 3e-2), l2_folds=5,
                pool_photos=BEFORE_THEME_PHOTOS, version="3.1.0"),
