@@ -72,11 +72,12 @@ def new_head(base: ModelSpec, train: list[LabeledCrop], replay: list[LabeledCrop
              folder: Path, options: RetrainOptions, say: Say) -> tuple[dict, dict]:
     """Train a new final layer on the frozen model's `feature_tensor`; save it as head.npz.
 
-    Starting from the base version's head, it tries each of HEAD_RATES on a by-image split of
-    the labels (a fifth of their images checks; replayed points only train: the base version
-    learned them, so they would favour changing nothing) and keeps the rate that checks best,
-    the gentlest on a tie. A head.npz may hold `fixed`: the part of its weights that was set,
-    not learned (theme's detector votes); it stays as it is, only the rest is trained."""
+    Starting from the base version's head, it tries each of HEAD_RATES by cross-validation
+    over the labels' images (FOLDS folds: each label scored by a head fitted without its
+    image; replayed points only train, as the base version learned them and would favour
+    changing nothing) and keeps the rate with most labels right, the gentlest on a tie.
+    A head.npz may hold `fixed`: the part of its weights that was set, not learned (theme's
+    detector votes); it stays as it is, only the rest is trained."""
     tapped = base.feature_tensor or "the features"
     say(0.1, f"reading {tapped} of the frozen model")
     features = feature_runner(base)
