@@ -90,7 +90,8 @@ def _card(recipe: HeadRecipe, metrics: dict, model: dict, baseline: dict | None,
     lines = [f"# {recipe.name} {recipe.version}", "",
              f"A softmax head on the features of a frozen {DESCRIBED[recipe.backbone]}"
              + (" and on CIELAB statistics of the crop" if recipe.color_statistics else "")
-             + ". `python -m predictor retrain` trains a new head in about a minute.", "",
+             + ". `python -m predictor retrain` trains a new head in one to three minutes here "
+             "(it tries four learning rates).", "",
              "## On real photographs (photos/eval_points.csv, labeled by eye, never trained on)",
              "", "| | points | top-1 | lenient top-1 | top-5 |", "|---|---|---|---|---|",
              _row(f"{recipe.name} {recipe.version}", model),
