@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 # ASCII digits only: 12, -3.5, .5, 5., 1e3; no underscores, other scripts' digits, nan or inf.
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+SHOWN_SIDE = 128  # pixels of a crop shown or stored, unless its model reads more
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def _clamp(value: int, low: int, high: int) -> int:
     return max(low, min(value, high))
 
 
-def crop_image(decoded: DecodedImage, box: Box, side: int = 128) -> Image.Image:
+def crop_image(decoded: DecodedImage, box: Box, side: int = SHOWN_SIDE) -> Image.Image:
     """Return the crop box of an image as a `side` x `side` RGB image, for showing or storing."""
     return Image.fromarray(crop_pixels(decoded.image, box, decoded.scale, side))
 
@@ -109,7 +110,7 @@ def stored_side(input_size: int) -> int:
     """The side of the crop a click stores for a model: at least its input, so a retrain
     learns from the pixels the model saw (fed 128 px crops scaled back up, theme 3.3.0
     scored 48.8 % where its own crops score 58.4 %), and at least 128 px to show."""
-    return max(128, input_size)
+    return max(SHOWN_SIDE, input_size)
 
 
 def png_bytes(image: Image.Image) -> bytes:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from ..crop import crop_image, png_bytes, stored_side
+from ..crop import SHOWN_SIDE, crop_image, png_bytes, stored_side
 from ..errors import PinpointError, UnknownLabel, UnknownPrediction
 from ..images import DecodedImage, ImageSource
 from ..predict import Prediction, Predictor
@@ -120,7 +120,7 @@ def predict_click(predictor: Predictor, image: ImageSource | DecodedImage,
     except PinpointError as exc:
         return Click(described, given, error=exc)
     sides = {spec.name: stored_side(spec.input_size) for spec in predictor.specs}
-    crops = {name: crop_image(decoded, box, sides.get(name, 128))
+    crops = {name: crop_image(decoded, box, sides.get(name, SHOWN_SIDE))
              for name, box in prediction.crops.items()}
     faulty = tuple(name for name, scores in prediction.predictions.items()
                    if not all(math.isfinite(s.score) for s in scores))
