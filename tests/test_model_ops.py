@@ -240,9 +240,9 @@ def test_a_tflite_model_with_a_custom_or_flex_file_op_is_refused(manifest, evil_
 def test_the_shipped_models_pass_the_check_and_load():
     specs = load_versions(ROOT / "models" / "manifest.toml")
     assert {s.version for s in specs} == {"1.0.0", "2.0.0", "3.0.0", "3.1.0", "3.2.0",
-                                          "3.3.0"} and len(specs) == 9
-    # 3.0.0 and theme 3.1.0 to 3.3.0: a TFLite extractor + head.npz
-    assert sum(s.head is not None for s in specs) == 5
+                                          "3.3.0"} and len(specs) == 10
+    # color 3.0.0 and 3.1.0, theme 3.0.0 to 3.3.0: a TFLite extractor + head.npz
+    assert sum(s.head is not None for s in specs) == 6
     for spec in specs:
         assert load_model(spec, copies=1).probabilities(
             np.zeros((1, spec.input_size, spec.input_size, 3), np.float32)).shape == \

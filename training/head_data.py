@@ -31,7 +31,7 @@ class Point:
 def labeled_points(recipe: HeadRecipe) -> list[Point]:
     """The points labeled by eye on training photos, for this model's labels."""
     files = {"color": ["tuning_points.csv", "train_color_points.csv"],
-             "theme": ["train_theme_points.csv"]}[recipe.name]
+             "theme": ["train_theme_points.csv"]}[recipe.name] + list(recipe.more_points)
     pool = set(photo_data.pool(recipe.pool_photos))  # the photos this version reads
     points = []
     for name in files:

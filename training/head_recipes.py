@@ -34,8 +34,12 @@ class HeadRecipe:
     emoji_per_class: int = 0  # emoji scenes per theme (themes.py): the themes no photo shows
     l2: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 3e-2, 1e-1)  # tried, chosen on held-out photos
     l2_folds: int = 0  # >0: choose L2 by this many folds by photo, not one held-out split
+    batch: int = 64  # rows per step of the head's training (larger: a steadier fit)
+    balances: tuple[float, ...] = (1.0,)  # class weights tried, as powers of the balanced
+    # weights: 1 weighs every label alike, 0 every point alike (labels as often as photos show them)
     prior_weights: tuple[float, ...] = ()  # centernet: the class votes' weights tried (coco_themes)
     pool_photos: int = 0  # read the first N training photos by name (0: all of them)
+    more_points: tuple[str, ...] = ()  # labeled-point files (photos/) added after a version
     seed: int = 3
     version: str = "3.0.0"
 
@@ -46,17 +50,21 @@ class HeadRecipe:
 
 HEAD_RECIPES = {
     "color": HeadRecipe("color", "colors.txt", 96, 0.15, taps=("block_12_add",),
-                        color_statistics=True, synthetic_per_class=120, also_weight=0.3,
-                        pool_photos=BEFORE_THEME_PHOTOS),
+                        color_statistics=True, synthetic_per_class=40, also_weight=0.3,
+                        more_points=("train_color_points_2.csv",), l2=(1e-3, 1e-2),
+                        l2_folds=5, batch=1024, balances=(1.0, 0.5, 0.0), version="3.1.0"),
     "theme": HeadRecipe("theme", "themes.txt", 224, 1.0, backbone="centernet", taps=(),
                         random_points=24, l2=(1e-3, 1e-2, 3e-2), l2_folds=5,
                         prior_weights=(0.0, 1.0, 2.0, 4.0, 8.0), version="3.3.0"),
 }
-# Every head version committed under models/, with the recipe that built it: theme 3.2.0 saw
-# crops of half the shorter side; theme 3.1.0 had no class votes and emoji scenes for every
-# theme; theme 3.0.0 read mobilenet_v2 at 128 px.
+# Every head version committed under models/, with the recipe that built it: color 3.0.0 read
+# the first round of color points only, with three times the recolored crops, every label
+# weighed alike and a noisier fit; theme 3.2.0 saw crops of half the shorter side; theme 3.1.0
+# had no class votes and emoji scenes for every theme; theme 3.0.0 read mobilenet_v2 at 128 px.
 HEAD_HISTORY = {(r.name, r.version): r for r in (
     *HEAD_RECIPES.values(),
+    HeadRecipe("color", "colors.txt", 96, 0.15, taps=("block_12_add",), color_statistics=True,
+               synthetic_per_class=120, also_weight=0.3, pool_photos=BEFORE_THEME_PHOTOS),
     HeadRecipe("theme", "themes.txt", 224, 0.5, backbone="centernet", taps=(),
                random_points=24, l2=(1e-3, 1e-2, 3e-2), l2_folds=5,
                prior_weights=(0.0, 1.0, 2.0, 4.0, 8.0), version="3.2.0"),

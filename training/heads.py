@@ -16,6 +16,7 @@ choose the head's regularisation; photos/eval/ is never read here):
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -97,9 +98,11 @@ def features_of(model, crops: np.ndarray, batch: int = 64) -> np.ndarray:  # noq
 
 
 def fit_head(x: np.ndarray, y: np.ndarray, classes: int, l2: float, seed: int,
-             epochs: int = 60, weights: np.ndarray | None = None
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """A softmax layer on standardised features; returns (weights, bias) on the raw features."""
+             epochs: int = 60, weights: np.ndarray | None = None, balance: float = 1.0,
+             batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """A softmax layer on standardised features; returns (weights, bias) on the raw features.
+
+    `balance` is the power of the class weights: 1 weighs every label alike, 0 every row."""
     import keras
 
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
@@ -107,8 +110,8 @@ def fit_head(x: np.ndarray, y: np.ndarray, classes: int, l2: float, seed: int,
     head = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(
         classes, activation="softmax", kernel_regularizer=keras.regularizers.L2(l2))])
     head.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
-    weights = _balanced(y, classes) * (1.0 if weights is None else weights)
-    head.fit((x - mean) / std, y, sample_weight=weights, epochs=epochs, batch_size=64,
+    weights = _balanced(y, classes) ** balance * (1.0 if weights is None else weights)
+    head.fit((x - mean) / std, y, sample_weight=weights, epochs=epochs, batch_size=batch,
              verbose=0, shuffle=True)
     w, b = head.layers[-1].get_weights()
     return w / std[:, None], b - (mean / std) @ w
@@ -171,22 +174,23 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
     f_check = features_of(model, x_check) if x_check is not None else None
     y_check = np.array([index[p.label] for p in kept_check])
     prior = _prior(recipe, f_fit.shape[1])
-    tried: dict[tuple[float, float], dict] = {}  # (L2, prior weight)
-    for l2 in recipe.l2:
+    tried: dict[tuple[float, float, float], dict] = {}  # (L2, prior weight, class balance)
+    for l2, balance in itertools.product(recipe.l2, recipe.balances):
         if recipe.l2_folds:
             for weight, figures in cross_validated(f_fit, y_fit_i, w_fit, owner, recipe, l2,
-                                                   prior).items():
-                tried[(l2, weight)] = figures
+                                                   prior, balance).items():
+                tried[(l2, weight, balance)] = figures
         else:
-            w, b = fit_head(f_fit, y_fit_i, len(recipe.labels), l2, recipe.seed, weights=w_fit)
-            tried[(l2, 0.0)] = scores(w, b, f_check, y_check) if f_check is not None \
+            w, b = fit_head(f_fit, y_fit_i, len(recipe.labels), l2, recipe.seed, weights=w_fit,
+                            balance=balance, batch=recipe.batch)
+            tried[(l2, 0.0, balance)] = scores(w, b, f_check, y_check) if f_check is not None \
                 else {"top1": 0.0}
-        say(f"{recipe.name}: L2 {l2:g}: "
+        say(f"{recipe.name}: L2 {_tried_key((l2, 0.0, balance), recipe, prior=False)}: "
             f"{'cross-validated' if recipe.l2_folds else 'held-out photos'} top-1 " + ", ".join(
                 f"{tried[k]['top1']:.1%}" + (f" (prior {k[1]:g})" if prior is not None else "")
-                for k in tried if k[0] == l2))
-    chosen, chosen_prior = max(tried, key=lambda k: (tried[k]["top1"], tried[k].get("top5", 0),
-                                                     k[0], -k[1]))
+                for k in tried if k[0] == l2 and k[2] == balance))
+    chosen, chosen_prior, chosen_balance = max(
+        tried, key=lambda k: (tried[k]["top1"], tried[k].get("top5", 0), k[0], -k[1], k[2]))
     # The chosen head learns from every training photo, held-out ones included.
     f_all, y_all, w_all = f_fit, y_fit_i, w_fit
     if f_check is not None:
@@ -194,7 +198,7 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
         f_all, y_all = np.concatenate([f_fit, f_more]), np.concatenate([y_fit_i, y_more])
         w_all = np.concatenate([w_fit, w_more])
     weights, bias = fit_head(f_all, y_all, len(recipe.labels), chosen, recipe.seed,
-                             weights=w_all)
+                             weights=w_all, balance=chosen_balance, batch=recipe.batch)
     saved = {"weights": weights.astype(np.float32), "bias": bias.astype(np.float32)}
     if prior is not None:  # the detector's votes, folded into the head: one softmax layer;
         fixed = (chosen_prior * prior).astype(np.float32)  # `fixed`: retrain leaves it be
@@ -211,6 +215,7 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
              "l2_folds": recipe.l2_folds, "l2_tried": {_tried_key(k, recipe): v for k, v in
                                                                 tried.items()},
              "l2": chosen, **({"prior_weight": chosen_prior} if prior is not None else {}),
+             **({"balance": chosen_balance} if len(recipe.balances) > 1 else {}),
              "seconds": round(time.perf_counter() - started, 1)}
     write_points(folder / "training_points.csv", recipe.name, points)
     metrics = {"served": {"file": "features.tflite", "format": "tflite", "head": "head.npz",
@@ -223,8 +228,8 @@ def build(recipe: HeadRecipe, out_root: Path, say: Say = print) -> dict:
 
 
 def cross_validated(f: np.ndarray, y: np.ndarray, w: np.ndarray, owner: list[str],
-                    recipe: HeadRecipe, l2: float,
-                    prior: np.ndarray | None = None) -> dict[float, dict]:
+                    recipe: HeadRecipe, l2: float, prior: np.ndarray | None = None,
+                    balance: float = 1.0) -> dict[float, dict]:
     """Top-1/top-5, by photo, per prior weight: heads trained without one fold of the photos,
     scored on it (with `prior`, the detector's votes, added at each of the recipe's prior
     weights; 0 without one).
@@ -239,7 +244,7 @@ def cross_validated(f: np.ndarray, y: np.ndarray, w: np.ndarray, owner: list[str
     for k in range(recipe.l2_folds):
         held = np.isin(owners, names[k::recipe.l2_folds])
         wk, bk = fit_head(f[~held], y[~held], len(recipe.labels), l2, recipe.seed, epochs=30,
-                          weights=w[~held])
+                          weights=w[~held], balance=balance, batch=recipe.batch)
         scored = held & (w >= 1.0)
         logits.append(f[scored] @ wk + bk)
         votes.append(f[scored] @ prior if prior is not None else np.zeros_like(logits[-1]))
@@ -260,8 +265,11 @@ def _prior(recipe: HeadRecipe, features: int) -> np.ndarray | None:
     return matrix
 
 
-def _tried_key(key: tuple[float, float], recipe: HeadRecipe) -> str:
-    return f"{key[0]:g}" + (f", prior {key[1]:g}" if recipe.prior_weights else "")
+def _tried_key(key: tuple[float, float, float], recipe: HeadRecipe, prior: bool = True) -> str:
+    """"L2[, prior P][, balance B]": the prior only where the recipe has one, the balance only
+    where it tries more than one."""
+    return (f"{key[0]:g}" + (f", prior {key[1]:g}" if prior and recipe.prior_weights else "")
+            + (f", balance {key[2]:g}" if len(recipe.balances) > 1 else ""))
 
 
 def export_features(model, path: Path) -> Path:  # noqa: ANN001

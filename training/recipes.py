@@ -68,4 +68,4 @@ CURRENT = {"color": "2.0.0", "theme": "2.0.0"}
 RECIPES = {name: HISTORY[(name, version)] for name, version in CURRENT.items()}
 # The version the manifest serves, per model (the others are listed as "retired"): a
 # head on a frozen photo backbone (training/heads.py, `python -m training.heads all`).
-ACTIVE = {"color": "3.0.0", "theme": "3.3.0"}
+ACTIVE = {"color": "3.1.0", "theme": "3.3.0"}
