@@ -53,8 +53,8 @@ system-deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-## models: rebuild the served color and theme versions, 3.0.0: heads on the frozen photo backbone in
-##      models/backbone/ (fixed seeds; about 5 and 6 min here on 2026-12-03). The backbone itself:
+## models: rebuild the served versions, color 3.1.0 and theme 3.3.0: heads on the frozen photo
+##      backbones in models/backbone/ (fixed seeds; about 2 and 8 min here on 2026-12-03). The backbone itself:
 ##      `python -m training.backbone` (from the npm package nsfwjs 4.4.0); older versions:
 ##      `python -m training all --version 2.0.0` (26 min for color 2.0.0)
 MODEL_PACKAGES := fonts-noto-color-emoji unicode-data
