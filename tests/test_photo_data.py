@@ -128,3 +128,30 @@ def test_collect_reads_gcompris_resource_files_and_their_licenses(tmp_path):
     assert files == {"/res/planet.webp": b"\x00pixels" * 50, "/res/README": readme}
     assert collect._license("gcompris-qt-data", f"{rcc}!/res/planet.webp") == (
         "Public Domain (Copyright 2011 NASA; original source at https://example.org/planet.jpg)")
+
+
+def test_the_color_point_files_name_training_photos_labels_and_places_that_exist():
+    import csv
+
+    from PIL import Image
+
+    labels = set(photo_data.COLOR_LABELS)
+    photos_of = {}
+    for name in ("tuning_points.csv", "train_color_points.csv", "train_color_points_2.csv"):
+        with (photo_data.PHOTOS / name).open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert rows, name
+        seen = set()
+        for row in rows:
+            path = photo_data.PHOTOS / row["image"]
+            assert row["image"].startswith("train/") and path.is_file(), row
+            with Image.open(path) as image:
+                assert 0 <= float(row["x"]) < image.width and 0 <= float(row["y"]) < image.height
+            also = [a for a in (row["color_also"] or "").split("|") if a]
+            assert row["color"] in labels and set(also) <= labels and row["color"] not in also
+            assert (row["image"], row["x"], row["y"]) not in seen, row
+            seen.add((row["image"], row["x"], row["y"]))
+        photos_of[name] = {r["image"] for r in rows}
+    # The second round covers only photos the first left out: color 3.0.0 rebuilds the same.
+    first = photos_of["tuning_points.csv"] | photos_of["train_color_points.csv"]
+    assert not first & photos_of["train_color_points_2.csv"]
