@@ -1,15 +1,17 @@
-"""Version 3.0.0: a backbone pretrained on photographs, frozen, and a small head on its features.
+"""Versions 3.x: a backbone pretrained on photographs, frozen, and a small head on its features.
 
 The classic retrain script's way: the network that has seen many photos stays as it is; only
 a new final layer learns the labels, from few labeled points. The feature extractor (backbone,
 plus CIELAB statistics for color: color_features.py) is written once as TFLite; the head is a
-softmax layer in `head.npz`, which `python -m predictor retrain` replaces in seconds.
+softmax layer in `head.npz`, which `python -m predictor retrain` replaces in minutes.
 
-Training points, by photo (photos/train/ only; photo_data.split() holds some photos out to
-choose the head's regularisation; photos/eval/ is never read here):
+Training points, by photo (photos/train/ only; the head's regularisation, and for some
+recipes its class balance, are chosen on held-out photos or by cross-validation by photo;
+photos/eval/ is never read here):
 - color: the points labeled by eye on training photos (tuning_points.csv,
-  train_color_points.csv), each cut a few times with the point shifted and the crop rescaled,
-  plus photo_data's recolored crops of training photos for every label;
+  train_color_points.csv, and from 3.1.0 train_color_points_2.csv), each cut a few times with
+  the point shifted and the crop rescaled, plus photo_data's recolored crops of training
+  photos for every label;
 - theme: the points labeled by eye (train_theme_points.csv) and random points of the photos
   whose theme people agree on (train_themes.csv).
 """
@@ -292,7 +294,7 @@ def export_features(model, path: Path) -> Path:  # noqa: ANN001
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m training.heads color|theme|all [--out DIR]`: build the 3.0.0 heads."""
+    """`python -m training.heads color|theme|all|cards [--out DIR]`: the served head versions."""
     import argparse
 
     from .train import write_manifest
