@@ -282,7 +282,9 @@ def _cell_center(index: int, shown_width: float) -> dict[str, float]:
 
 def _photo_drawn(page, timeout_s: float = 90) -> None:
     """Wait until the photo's frame has its picture's height (not the empty loading frame)."""
-    page.frame_locator(COMPONENT).locator("img").wait_for()
+    # `.last`: the emptied frame of the rerun before can still stand first (the loop below
+    # waits for it to go); a strict locator would fail on the two.
+    page.frame_locator(COMPONENT).last.locator("img").wait_for()
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         # Right after a rerun the old, emptied frame can stand beside the new one for a moment:
